@@ -1,0 +1,21 @@
+"""spanfast: find mislabelled tokens in span and token classification data, fast.
+
+A drop-in replacement for cleanlab 2.9.0's ``experimental.span_classification``
+and ``token_classification``: same functions, same answers, on flat arrays
+and Numba kernels. Change the import line and nothing else::
+
+    from spanfast import find_label_issues, get_label_quality_scores, display_issues
+"""
+
+from .ragged import Ragged
+from .span_classification import display_issues, find_label_issues, get_label_quality_scores
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Ragged",
+    "display_issues",
+    "find_label_issues",
+    "get_label_quality_scores",
+    "__version__",
+]

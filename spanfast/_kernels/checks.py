@@ -1,0 +1,37 @@
+"""Scans that find the first invalid entry, so an error can say where it is."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._numba import kernel
+
+
+@kernel
+def first_invalid_probability(values, low, high):
+    """Flat index of the first value that is NaN, infinite or outside [low, high]; -1 if none."""
+    flat = values.reshape(-1)
+    for i in range(flat.shape[0]):
+        v = np.float64(flat[i])
+        # Written so that NaN fails the test too.
+        if not (v >= low and v <= high):
+            return i
+    return -1
+
+
+@kernel
+def first_label_out_of_range(labels, n_classes):
+    """Index of the first label outside ``0..n_classes-1``; -1 if none."""
+    for i in range(labels.shape[0]):
+        if labels[i] < 0 or labels[i] >= n_classes:
+            return i
+    return -1
+
+
+@kernel
+def first_decreasing_offset(offsets):
+    """Index ``i`` of the first ``offsets[i + 1] < offsets[i]``; -1 if monotone."""
+    for i in range(offsets.shape[0] - 1):
+        if offsets[i + 1] < offsets[i]:
+            return i
+    return -1

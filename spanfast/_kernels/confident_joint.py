@@ -1,0 +1,56 @@
+"""The confident joint (cleanlab ``count.compute_confident_joint``), before calibration."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._numba import inline_kernel, kernel
+from .access import n_classes, probability
+
+
+@inline_kernel
+def argmax_row(P, i, K):
+    """First index of the largest probability of token ``i`` (``np.argmax``)."""
+    best = 0
+    best_value = probability(P, i, 0)
+    for k in range(1, K):
+        value = probability(P, i, k)
+        if value > best_value:
+            best = k
+            best_value = value
+    return best
+
+
+@kernel
+def confident_joint(P, labels, thresholds_minus_margin):
+    """Count tokens into (given label, confidently guessed true label) bins.
+
+    A class is "confident" for a token when its probability is at least the
+    class threshold minus cleanlab's 1e-6 margin (``thresholds_minus_margin``,
+    already in the dtype NumPy would compare in). With one confident class,
+    that is the guess; with several, the argmax; with none, the token is not
+    counted. Returns the raw K x K counts indexed ``[guess, given]`` (what
+    cleanlab's ``confusion_matrix(y_true=guess, y_pred=given)`` holds) and a
+    mask of the tokens counted off the diagonal (cleanlab's
+    ``indices_of_off_diagonals``).
+    """
+    K = n_classes(P)
+    T = labels.shape[0]
+    counts = np.zeros((K, K), np.int64)
+    off_diagonal = np.zeros(T, np.bool_)
+    for i in range(T):
+        n_confident = 0
+        first_confident = -1
+        for k in range(K):
+            if probability(P, i, k) >= thresholds_minus_margin[k]:
+                n_confident += 1
+                if first_confident < 0:
+                    first_confident = k
+        if n_confident == 0:
+            continue
+        guess = argmax_row(P, i, K) if n_confident > 1 else first_confident
+        given = labels[i]
+        counts[guess, given] += 1
+        if guess != given:
+            off_diagonal[i] = True
+    return counts, off_diagonal

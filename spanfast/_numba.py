@@ -1,0 +1,43 @@
+"""All Numba machinery in one place: the decorator every kernel uses.
+
+Kernels are compiled once per machine and cached on disk (``cache=True``).
+When no cache directory is writable (a read-only install, a locked-down home),
+Numba refuses to build the cache locator when the kernel is decorated; we then
+fall back to compiling in memory for the session instead of failing at import.
+``fastmath`` stays off: NaN must remain visible and rounding must match NumPy.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numba
+
+_JIT_OPTIONS: dict[str, Any] = {"nogil": True, "fastmath": False, "error_model": "numpy"}
+
+_warned_about_cache = False
+
+
+def kernel(func: Callable) -> Callable:
+    """Compile ``func`` with spanfast's Numba options, caching when possible."""
+    global _warned_about_cache
+    try:
+        return numba.njit(cache=True, **_JIT_OPTIONS)(func)
+    except RuntimeError as error:  # "cannot cache function ...: no locator available"
+        if not _warned_about_cache:
+            _warned_about_cache = True  # one warning per session, not one per kernel
+            warnings.warn(
+                f"spanfast: Numba cannot cache compiled kernels here ({error}); "
+                "kernels will be compiled in memory on first use each session. "
+                "Set NUMBA_CACHE_DIR to a writable directory to keep them.",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+    return numba.njit(cache=False, **_JIT_OPTIONS)(func)
+
+
+def inline_kernel(func: Callable) -> Callable:
+    """A small helper inlined into the kernels that call it."""
+    return numba.njit(inline="always", **_JIT_OPTIONS)(func)

@@ -1,0 +1,164 @@
+"""Checked conversion of user input to the flat arrays the kernels assume.
+
+Everything a kernel relies on is proven here, once, before any kernel runs:
+labels are int64 in ``0..K-1``; probabilities are finite float32/float64 in
+``[0, 1]`` (with cleanlab's 1e-6 tolerance), C-contiguous; labels and
+probabilities have the same sentences and tokens. Errors say what is wrong
+and where (sentence i, token j), with cleanlab's wording where it has one.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import numpy as np
+
+from ._kernels.checks import first_invalid_probability, first_label_out_of_range
+from .errors import InvalidInputError, InvalidInputTypeError
+from .ragged import Ragged, _flatten, _sentence_of
+
+# cleanlab accepts probabilities within this margin of [0, 1] (FLOATING_POINT_COMPARISON).
+PROBABILITY_TOLERANCE = 1e-6
+
+
+def as_labels(labels: Any) -> Ragged:
+    """Per-sentence labels as a Ragged of int64 (range is checked against K later)."""
+    ragged = _flatten(labels, name="labels", token_ndim=0)
+    values = ragged.values
+    if values.ndim != 1:
+        raise InvalidInputError(
+            f"labels must hold one integer per token; got per-token entries of shape {values.shape[1:]}."
+        )
+    kind = values.dtype.kind
+    if kind in "iub":
+        values = values.astype(np.int64, copy=False)
+    elif kind == "f":
+        bad = np.flatnonzero(~np.isfinite(values) | (np.mod(values, 1) != 0))
+        if bad.size:
+            _raise_bad_label(ragged, int(bad[0]), values[bad[0]])
+        values = values.astype(np.int64)
+    else:
+        # Strings, None, or mixed Python objects: find the first offender.
+        for t, label in enumerate(values.tolist()):
+            if not _is_integral(label):
+                _raise_bad_label(ragged, t, label)
+        values = values.astype(np.int64)
+    return Ragged(np.ascontiguousarray(values), ragged.offsets)
+
+
+def _is_integral(label: Any) -> bool:
+    if isinstance(label, (bool, np.bool_, numbers.Integral)):
+        return True
+    return isinstance(label, numbers.Real) and np.isfinite(label) and float(label).is_integer()
+
+
+def _raise_bad_label(ragged: Ragged, t: int, label: Any) -> None:
+    i, j = _sentence_of(ragged.offsets, t)
+    if isinstance(label, np.generic):
+        label = label.item()
+    where = f"sentence {i}, token {j} has label {label!r}"
+    if isinstance(label, (str, bytes, np.str_)):
+        raise InvalidInputError(
+            "Labels cannot be strings, they must be zero-indexed integers corresponding to class "
+            f"indices ({where})."
+        )
+    if label is None:
+        raise InvalidInputTypeError(f"Labels cannot be None ({where}).")
+    raise InvalidInputError(
+        f"Labels must be zero-indexed integers corresponding to class indices ({where})."
+    )
+
+
+def as_probabilities(pred_probs: Any, *, span: bool) -> Ragged:
+    """Per-sentence probabilities as a Ragged of C-contiguous float32/float64.
+
+    ``span=True``: one probability per token (values shape ``(T,)``);
+    otherwise one row of K class probabilities per token (``(T, K)``).
+    """
+    ragged = _flatten(pred_probs, name="pred_probs", token_ndim=0 if span else 1)
+    values = ragged.values
+    expected_ndim = 1 if span else 2
+    if values.ndim != expected_ndim:
+        raise InvalidInputError(
+            "pred_probs must hold "
+            + (
+                "one probability per token"
+                if span
+                else "one row of K class probabilities per token"
+            )
+            + f"; got per-token entries of shape {values.shape[1:]}."
+        )
+    if values.dtype.kind in "OUS":
+        for t, value in enumerate(values.reshape(values.shape[0], -1).tolist()):
+            bad = [
+                v
+                for v in (value if isinstance(value, list) else [value])
+                if not isinstance(v, numbers.Real)
+            ]
+            if bad:
+                i, j = _sentence_of(ragged.offsets, t)
+                raise InvalidInputTypeError(
+                    f"pred_probs must be numbers; sentence {i}, token {j} has {bad[0]!r}."
+                )
+        values = values.astype(np.float64)
+    if values.dtype not in (np.float32, np.float64):
+        values = values.astype(np.float64)
+    values = np.ascontiguousarray(values)
+    bad = first_invalid_probability(values, -PROBABILITY_TOLERANCE, 1 + PROBABILITY_TOLERANCE)
+    if bad >= 0:
+        width = 1 if span else values.shape[1]
+        t, k = divmod(bad, width)
+        i, j = _sentence_of(ragged.offsets, t)
+        value = values.reshape(-1)[bad]
+        what = "NaN" if np.isnan(value) else "infinite" if np.isinf(value) else repr(float(value))
+        column = "" if span else f", class {k}"
+        raise InvalidInputError(
+            f"Values in pred_probs must be between 0 and 1: sentence {i}, token {j}{column} "
+            f"has {what}."
+        )
+    return Ragged(values, ragged.offsets)
+
+
+def check_aligned(labels: Ragged, probs: Ragged) -> None:
+    """Same number of sentences, and of tokens in every sentence."""
+    if labels.n_sentences != probs.n_sentences:
+        raise InvalidInputError(
+            f"labels has {labels.n_sentences} sentences but pred_probs has {probs.n_sentences}."
+        )
+    if labels.offsets[-1] != probs.offsets[-1] or not np.array_equal(labels.offsets, probs.offsets):
+        i = int(np.flatnonzero(labels.lengths != probs.lengths)[0])
+        raise InvalidInputError(
+            f"pred_probs and labels must have same length: sentence {i} has "
+            f"{labels.lengths[i]} labels but {probs.lengths[i]} rows of pred_probs."
+        )
+
+
+def check_label_range(labels: Ragged, n_classes: int, *, span: bool) -> None:
+    """Every label is in ``0..n_classes-1``."""
+    t = first_label_out_of_range(labels.values, n_classes)
+    if t < 0:
+        return
+    i, j = _sentence_of(labels.offsets, t)
+    label = int(labels.values[t])
+    where = f"sentence {i}, token {j} has label {label}"
+    if label < 0:
+        raise InvalidInputError(
+            f"Labels must be positive integers corresponding to class indices ({where})."
+        )
+    if span:
+        raise InvalidInputError(f"Span labels must be 0 or 1 ({where}).")
+    raise InvalidInputError(
+        f"pred_probs must have at least {label + 1} columns, based on the largest class index "
+        f"which appears in labels ({where}; pred_probs has {n_classes} columns)."
+    )
+
+
+def labels_and_probabilities(labels: Any, pred_probs: Any, *, span: bool) -> tuple[Ragged, Ragged]:
+    """Convert and check a (labels, pred_probs) pair; the only entry point for user data."""
+    label_ragged = as_labels(labels)
+    prob_ragged = as_probabilities(pred_probs, span=span)
+    check_aligned(label_ragged, prob_ragged)
+    n_classes = 2 if span else prob_ragged.values.shape[1]
+    check_label_range(label_ragged, n_classes, span=span)
+    return label_ragged, prob_ragged

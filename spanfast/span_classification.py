@@ -1,0 +1,108 @@
+"""Drop-in for ``cleanlab.experimental.span_classification``.
+
+Span data has one probability ``p`` per token (that the token is inside a
+span). cleanlab turns every sentence into a ``(T, 2)`` array ``[1 - p, p]``
+and runs token classification; spanfast reads ``p`` directly as those two
+classes, with no copy.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import core
+from ._token_scores import TokenScores
+from ._validation import labels_and_probabilities
+from .token_classification.filter import _find
+from .token_classification.rank import _quality_scores
+
+
+def find_label_issues(labels: list, pred_probs: list) -> list[tuple[int, int]]:
+    """Identify tokens with label issues in a span classification dataset.
+
+    Parameters
+    ----------
+    labels : nested list, list of arrays, or Ragged
+        ``labels[i][j]`` is 1 if token j of sentence i is labelled inside a span, else 0.
+    pred_probs : list of arrays, nested list, or Ragged
+        ``pred_probs[i][j]``: the model's probability that the token is inside a span.
+
+    Returns
+    -------
+    list of (int, int)
+        ``(i, j)`` for each token with a likely label issue, most likely first
+        (by self-confidence; equal scores in position order).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from spanfast.span_classification import find_label_issues
+    >>> labels = [[0, 0, 1, 1], [1, 1, 0]]
+    >>> pred_probs = [np.array([0.9, 0.9, 0.9, 0.1]), np.array([0.1, 0.1, 0.9])]
+    >>> find_label_issues(labels, pred_probs)
+    [(0, 0), (0, 1), (0, 3), (1, 0), (1, 1)]
+    """
+    label_ragged, prob_ragged = labels_and_probabilities(labels, pred_probs, span=True)
+    positions = _find(label_ragged.values, prob_ragged.values, "self_confidence", False, {})
+    return core.issue_tuples(positions, label_ragged.offsets)
+
+
+def get_label_quality_scores(
+    labels: list, pred_probs: list, **kwargs: Any
+) -> tuple[np.ndarray, TokenScores]:
+    """Label quality scores per sentence and per token of a span dataset.
+
+    Same keyword arguments as
+    :func:`spanfast.token_classification.rank.get_label_quality_scores`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from spanfast.span_classification import get_label_quality_scores
+    >>> sentence_scores, token_scores = get_label_quality_scores(
+    ...     [[0, 1], [1]], [np.array([0.2, 0.7]), np.array([0.4])]
+    ... )
+    >>> sentence_scores
+    array([0.7, 0.4])
+    """
+    return _quality_scores(labels, pred_probs, span=True, **kwargs)
+
+
+def display_issues(
+    issues: list,
+    tokens: list[list[str]],
+    *,
+    labels: list | None = None,
+    pred_probs: list | None = None,
+    exclude: list[tuple[int, int]] = [],  # noqa: B006 - cleanlab's signature, never mutated
+    class_names: list[str] | None = None,
+    top: int = 20,
+) -> None:
+    """Print the sentences with label issues, the problematic token highlighted.
+
+    Same as cleanlab's, except that the predicted label shown is right: it is
+    1 when ``p > 1 - p`` (cleanlab always shows 0 for span data).
+
+    Examples
+    --------
+    >>> from spanfast.span_classification import display_issues
+    >>> display_issues([(0, 1)], [["A", "?weird", "sentence"]])
+    Sentence index: 0, Token index: 1
+    Token: ?weird
+    ----
+    A ...?weird... sentence
+    """
+    from .token_classification.summary import _display_issues
+
+    _display_issues(
+        issues,
+        tokens,
+        labels=labels,
+        pred_probs=pred_probs,
+        exclude=exclude,
+        class_names=class_names,
+        top=top,
+        span=True,
+    )

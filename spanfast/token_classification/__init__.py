@@ -1,0 +1,1 @@
+"""Drop-in for ``cleanlab.token_classification``: filter, rank, summary, utils."""

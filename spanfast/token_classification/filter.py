@@ -1,0 +1,83 @@
+"""Drop-in for ``cleanlab.token_classification.filter``."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+from .. import core
+from .._validation import labels_and_probabilities
+
+_FILTER_KWARGS = {
+    "rank_by_kwargs",
+    "filter_by",
+    "frac_noise",
+    "num_to_remove_per_class",
+    "min_examples_per_class",
+    "confident_joint",
+    "n_jobs",
+    "verbose",
+    "multi_label",
+}
+
+
+def find_label_issues(
+    labels: list,
+    pred_probs: list,
+    *,
+    return_indices_ranked_by: str = "self_confidence",
+    low_memory: bool = False,
+    **kwargs: Any,
+) -> list[tuple[int, int]]:
+    """Identify tokens with label issues in a token classification dataset.
+
+    Same parameters and results as ``cleanlab.token_classification.filter.find_label_issues``
+    (cleanlab 2.9.0): ``labels[i]`` holds the given labels of sentence i and
+    ``pred_probs[i]`` its ``(T_i, K)`` predicted probabilities (nested lists,
+    lists of arrays, or a :class:`spanfast.Ragged`); ``kwargs`` go to the
+    confident-learning filter (``filter_by``, ``frac_noise``,
+    ``num_to_remove_per_class``, ``min_examples_per_class``,
+    ``confident_joint``, ``rank_by_kwargs``, ``n_jobs``, ``verbose``).
+
+    Returns
+    -------
+    list of (int, int)
+        ``(i, j)``: token j of sentence i, most likely mislabelled first. Equal
+        scores are in position order. With ``low_memory=True`` (as in
+        cleanlab) the issues are in position order.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from spanfast.token_classification.filter import find_label_issues
+    >>> labels = [[0, 0, 1], [0, 1]]
+    >>> pred_probs = [
+    ...     np.array([[0.9, 0.1], [0.7, 0.3], [0.05, 0.95]]),
+    ...     np.array([[0.8, 0.2], [0.8, 0.2]]),
+    ... ]
+    >>> find_label_issues(labels, pred_probs)
+    [(1, 1)]
+    """
+    unknown = set(kwargs) - _FILTER_KWARGS
+    if unknown:
+        raise TypeError(
+            f"find_label_issues() got an unexpected keyword argument '{sorted(unknown)[0]}'"
+        )
+    if kwargs.pop("multi_label", False):
+        raise ValueError("multi_label=True is not supported for token classification.")
+    label_ragged, prob_ragged = labels_and_probabilities(labels, pred_probs, span=False)
+    positions = _find(
+        label_ragged.values, prob_ragged.values, return_indices_ranked_by, low_memory, kwargs
+    )
+    return core.issue_tuples(positions, label_ragged.offsets)
+
+
+def _find(labels, probs, return_indices_ranked_by, low_memory: bool, kwargs: dict):
+    """Shared by the token and span façades."""
+    if low_memory:
+        for name in kwargs:
+            warnings.warn(f"`{name}` is not used when `low_memory=True`.", stacklevel=3)
+        return core.find_label_issues_low_memory(labels, probs, method=return_indices_ranked_by)
+    return core.find_label_issues(
+        labels, probs, return_indices_ranked_by=return_indices_ranked_by, **kwargs
+    )

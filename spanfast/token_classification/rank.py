@@ -1,0 +1,156 @@
+"""Drop-in for ``cleanlab.token_classification.rank``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import core
+from .._token_scores import TokenScores
+from .._validation import labels_and_probabilities
+from ..errors import InvalidInputError
+from ..ragged import Ragged, _flatten
+
+
+def get_label_quality_scores(
+    labels: list,
+    pred_probs: list,
+    *,
+    tokens: list | None = None,
+    token_score_method: str = "self_confidence",
+    sentence_score_method: str = "min",
+    sentence_score_kwargs: dict = {},  # noqa: B006 - cleanlab's signature, never mutated
+) -> tuple[np.ndarray, TokenScores]:
+    """Label quality scores for each sentence and for each token.
+
+    Same parameters and results as cleanlab 2.9.0's
+    ``token_classification.rank.get_label_quality_scores``. The token scores
+    come as a :class:`~spanfast._token_scores.TokenScores`, a list-like of
+    ``pd.Series`` built on access (``.values``/``.offsets`` give the flat
+    scores). A sentence without tokens scores 1.0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from spanfast.token_classification.rank import get_label_quality_scores
+    >>> labels = [[0, 0, 1], [0, 1]]
+    >>> pred_probs = [
+    ...     np.array([[0.9, 0.1], [0.7, 0.3], [0.05, 0.95]]),
+    ...     np.array([[0.8, 0.2], [0.8, 0.2]]),
+    ... ]
+    >>> sentence_scores, token_scores = get_label_quality_scores(labels, pred_probs)
+    >>> sentence_scores
+    array([0.7, 0.2])
+    >>> token_scores[0].tolist()
+    [0.9, 0.7, 0.95]
+    """
+    return _quality_scores(
+        labels,
+        pred_probs,
+        span=False,
+        tokens=tokens,
+        token_score_method=token_score_method,
+        sentence_score_method=sentence_score_method,
+        sentence_score_kwargs=sentence_score_kwargs,
+    )
+
+
+def _quality_scores(
+    labels: Any,
+    pred_probs: Any,
+    *,
+    span: bool,
+    tokens: Any = None,
+    token_score_method: str = "self_confidence",
+    sentence_score_method: str = "min",
+    sentence_score_kwargs: dict | None = None,
+) -> tuple[np.ndarray, TokenScores]:
+    if sentence_score_method not in core.SENTENCE_SCORE_METHODS:
+        core.sentence_scores(np.empty(0), np.zeros(1, np.int64), method=sentence_score_method)
+    label_ragged, prob_ragged = labels_and_probabilities(labels, pred_probs, span=span)
+    token_scores = core.label_quality_scores(
+        label_ragged.values, prob_ragged.values, method=token_score_method
+    )
+    temperature = (sentence_score_kwargs or {}).get("temperature", 0.05)
+    sentence_scores = core.sentence_scores(
+        token_scores, label_ragged.offsets, method=sentence_score_method, temperature=temperature
+    )
+    # cleanlab indexes the Series by `tokens` only when it is a non-empty list.
+    if tokens is not None and len(tokens) > 0:
+        token_lengths = np.fromiter(map(len, tokens), np.int64, count=len(tokens))
+        if token_lengths.shape[0] != label_ragged.n_sentences or not np.array_equal(
+            token_lengths, label_ragged.lengths
+        ):
+            if token_lengths.shape[0] != label_ragged.n_sentences:
+                raise InvalidInputError(
+                    f"tokens has {token_lengths.shape[0]} sentences but labels has "
+                    f"{label_ragged.n_sentences}."
+                )
+            i = int(np.flatnonzero(token_lengths != label_ragged.lengths)[0])
+            raise InvalidInputError(
+                f"tokens[{i}] has {token_lengths[i]} tokens but labels[{i}] has "
+                f"{label_ragged.lengths[i]} (sentence {i})."
+            )
+    else:
+        tokens = None
+    return sentence_scores, TokenScores(token_scores, label_ragged.offsets, tokens)
+
+
+def _flat_scores(token_scores: Any) -> Ragged:
+    if isinstance(token_scores, TokenScores):
+        return token_scores.ragged
+    ragged = _flatten(token_scores, name="token_scores", token_ndim=0)
+    values = ragged.values
+    if values.dtype.kind not in "fiub":
+        raise InvalidInputError("token_scores must hold one number per token.")
+    if values.dtype.kind != "f":
+        values = values.astype(np.float64)
+    return Ragged(np.ascontiguousarray(values), ragged.offsets)
+
+
+def issues_from_scores(
+    sentence_scores: np.ndarray, *, token_scores: list | None = None, threshold: float = 0.1
+) -> list | np.ndarray:
+    """Issues whose score is below ``threshold``, most severe first.
+
+    Same as cleanlab 2.9.0's ``issues_from_scores``, without its crashes: every
+    sentence may be below the threshold, and ``token_scores`` may be a list,
+    an array, a :class:`~spanfast.Ragged` or the ``TokenScores`` returned by
+    :func:`get_label_quality_scores`. Equal scores are in position order.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from spanfast.token_classification.rank import issues_from_scores
+    >>> sentence_scores = np.array([0.1, 0.3, 0.6, 0.2, 0.05, 0.9, 0.8, 0.0125, 0.5, 0.6])
+    >>> issues_from_scores(sentence_scores)
+    array([7, 4])
+    >>> issues_from_scores(sentence_scores, threshold=0.5)
+    array([7, 4, 0, 3, 1])
+    >>> issues_from_scores(sentence_scores[:2], token_scores=[[0.9, 0.05], [0.01]])
+    [(1, 0), (0, 1)]
+    """
+    if token_scores is not None and len(token_scores) > 0:
+        ragged = _flat_scores(token_scores)
+        positions = np.flatnonzero(ragged.values < threshold)
+        positions = core.order_by_score(positions, ragged.values)
+        return core.issue_tuples(positions, ragged.offsets)
+    sentence_scores = np.asarray(sentence_scores)
+    ranking = np.argsort(sentence_scores, kind="stable")
+    return ranking[: int(np.count_nonzero(sentence_scores < threshold))]
+
+
+def _softmin_sentence_score(token_scores: list, *, temperature: float = 0.05) -> np.ndarray:
+    """Sentence scores by softmin pooling of ``token_scores`` (cleanlab's helper).
+
+    Examples
+    --------
+    >>> from spanfast.token_classification.rank import _softmin_sentence_score
+    >>> _softmin_sentence_score([[0.9, 0.6], [0.0, 0.8, 0.8], [0.8]])
+    array([6.00741787e-01, 1.80056239e-07, 8.00000000e-01])
+    """
+    ragged = _flat_scores(token_scores)
+    return core.sentence_scores(
+        ragged.values, ragged.offsets, method="softmin", temperature=temperature
+    )
