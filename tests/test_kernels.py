@@ -1,0 +1,164 @@
+"""Kernels against NumPy, cleanlab's own helpers, and the slow references in naive.py."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import naive
+from spanfast import _counts, core
+from spanfast._kernels import selection, summation, thresholds
+
+seeds = st.integers(0, 2**32 - 1)
+
+
+@pytest.fixture
+def cleanlab_ties_by_position(monkeypatch):
+    """cleanlab rounds counts with an unstable argsort; give it spanfast's tie rule."""
+    import cleanlab.internal.util
+
+    monkeypatch.setattr(cleanlab.internal.util, "round_preserving_sum", _counts.round_preserving_sum)
+dtypes = st.sampled_from([np.float32, np.float64])
+
+
+@settings(deadline=None)
+@given(seed=seeds, n=st.integers(0, 3000), dtype=dtypes, start=st.integers(0, 20))
+def test_pairwise_sum_is_numpys_sum_bit_for_bit(seed, n, dtype, start):
+    rng = np.random.default_rng(seed)
+    values = rng.random(n + start).astype(dtype)
+    if n and rng.random() < 0.3:
+        values = np.round(values, 2)
+    total = summation.pairwise_sum(values, start, start + n)
+    assert dtype(total) == values[start:].sum()
+
+
+@pytest.mark.parametrize("n", [8191, 8192, 8193, 100_003, 1_000_000])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_pairwise_sum_large(n, dtype):
+    values = np.random.default_rng(n).random(n).astype(dtype)
+    assert dtype(summation.pairwise_sum(values, 0, n)) == values.sum()
+
+
+def _dataset(seed, n_tokens, n_classes, dtype, span):
+    rng = np.random.default_rng(seed)
+    if span:
+        probs = rng.random(n_tokens)
+        if rng.random() < 0.5:
+            probs = np.round(probs, 1)
+        labels = (rng.random(n_tokens) < probs).astype(np.int64)
+        return labels, probs.astype(dtype)
+    logits = rng.normal(size=(n_tokens, n_classes)) * rng.uniform(0.5, 4)
+    probs = np.exp(logits)
+    probs /= probs.sum(axis=1, keepdims=True)
+    if rng.random() < 0.5:
+        probs = np.round(probs, 1)
+    labels = probs.argmax(axis=1)
+    noisy = rng.random(n_tokens) < 0.2
+    labels[noisy] = rng.integers(0, n_classes, noisy.sum())
+    return labels.astype(np.int64), probs.astype(dtype)
+
+
+def _as_matrix(probs):
+    """What cleanlab's span façade builds: np.stack([1 - p, p])."""
+    return probs if probs.ndim == 2 else np.stack([1 - probs, probs], axis=1)
+
+
+datasets = st.builds(
+    _dataset,
+    seed=seeds,
+    n_tokens=st.integers(1, 400),
+    n_classes=st.integers(2, 9),
+    dtype=dtypes,
+    span=st.booleans(),
+)
+
+
+@settings(deadline=None)
+@given(data=datasets)
+def test_confident_thresholds_equal_cleanlabs_exactly(data):
+    from cleanlab.count import get_confident_thresholds
+
+    labels, probs = data
+    ours = core.confident_thresholds(labels, probs)
+    theirs = get_confident_thresholds(labels, _as_matrix(probs))
+    assert ours.dtype == theirs.dtype
+    np.testing.assert_array_equal(ours, theirs)
+
+
+@settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=datasets)
+def test_confident_joint_equals_cleanlabs_exactly(data, cleanlab_ties_by_position):
+    from cleanlab.count import compute_confident_joint
+
+    labels, probs = data
+    for calibrate in (False, True):
+        joint, off_diagonal = core.compute_confident_joint(labels, probs, calibrate=calibrate)
+        their_joint, their_indices = compute_confident_joint(
+            labels, _as_matrix(probs), calibrate=calibrate, return_indices_of_off_diagonals=True
+        )
+        np.testing.assert_array_equal(joint, their_joint)
+        np.testing.assert_array_equal(np.flatnonzero(off_diagonal), their_indices)
+
+
+@settings(deadline=None)
+@given(data=datasets)
+def test_prediction_matches_label_is_cleanlabs_reduce_issues(data):
+    from cleanlab.count import _reduce_issues
+
+    labels, probs = data
+    margin = probs.dtype.type(1e-6)
+    ours = selection.prediction_matches_label(probs, labels, margin)
+    np.testing.assert_array_equal(ours, _reduce_issues(_as_matrix(probs), labels))
+
+
+@settings(deadline=None)
+@given(seed=seeds, n=st.integers(0, 500), m=st.integers(-2, 520), dtype=dtypes)
+def test_smallest_breaks_ties_by_position(seed, n, m, dtype):
+    rng = np.random.default_rng(seed)
+    scores = np.round(rng.random(n), int(rng.integers(0, 3))).astype(dtype)
+    mask = selection.smallest(scores, m)
+    assert set(np.flatnonzero(mask).tolist()) == naive.smallest_by_position(scores, m)
+
+
+@settings(deadline=None)
+@given(data=datasets, seed=seeds)
+def test_prune_by_noise_rate_matches_reference(data, seed):
+    labels, probs = data
+    matrix = _as_matrix(probs)
+    K = matrix.shape[1]
+    rng = np.random.default_rng(seed)
+    counts = thresholds.class_counts(labels, K)
+    prune_counts = rng.integers(0, max(2, labels.shape[0] // K), size=(K, K))
+    eligible = rng.random(K) < 0.8
+    ours = selection.prune_by_noise_rate(probs, labels, prune_counts, counts, eligible)
+    assert set(np.flatnonzero(ours).tolist()) == naive.prune_by_noise_rate(
+        matrix, labels, prune_counts, eligible
+    )
+
+
+@settings(deadline=None)
+@given(data=datasets)
+def test_low_memory_thresholds_equal_label_inspectors(data):
+    from cleanlab.experimental.label_issues_batched import LabelInspector
+
+    labels, probs = data
+    matrix = _as_matrix(probs)
+    batch = 37  # small batches so several are folded together
+    inspector = LabelInspector(num_class=matrix.shape[1], verbose=False, n_jobs=1)
+    for start in range(0, len(labels), batch):
+        inspector.update_confident_thresholds(labels[start : start + batch], matrix[start : start + batch])
+    ours = thresholds.batched_thresholds(
+        probs, labels, batch, 2e-6, probs.dtype.type(2e-6), 2.0, probs.dtype == np.float32
+    )
+    np.testing.assert_array_equal(ours, inspector.get_confident_thresholds(silent=True))
+
+
+def test_round_preserving_sum_breaks_ties_by_position():
+    # Five entries lose 0.2 each when rounded up; the total needs one of them lowered.
+    floats = np.array([1.8, 1.8, 1.8, 0.0, 1.8, 0.0, 28.8])
+    rounded = _counts.round_preserving_sum(floats)
+    assert rounded.sum() == round(floats.sum())
+    lowered = np.flatnonzero(rounded < np.round(floats))
+    assert len(lowered) == 1

@@ -1,0 +1,93 @@
+"""The Ragged container and its conversions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from spanfast import Ragged
+from spanfast.errors import InvalidInputError
+
+
+def test_round_trip_and_access():
+    nested = [[1, 2, 3], [], [4], [5, 6]]
+    ragged = Ragged.from_list(nested)
+    assert ragged.to_list() == nested
+    assert len(ragged) == 4 and ragged.n_tokens == 6
+    assert ragged.lengths.tolist() == [3, 0, 1, 2]
+    assert ragged[-1].tolist() == [5, 6]
+    assert ragged[1:3].to_list() == [[], [4]]
+    assert ragged[::2].to_list() == [[1, 2, 3], [4]]
+    assert [x.tolist() for x in ragged] == nested
+    with pytest.raises(IndexError):
+        ragged[4]
+
+
+def test_from_list_of_arrays_keeps_dtype_and_shape():
+    arrays = [np.ones((2, 3), np.float32), np.zeros((1, 3), np.float32)]
+    ragged = Ragged.from_list(arrays)
+    assert ragged.values.dtype == np.float32 and ragged.values.shape == (3, 3)
+    assert ragged.offsets.tolist() == [0, 2, 3]
+
+
+@pytest.mark.parametrize(
+    ("values", "offsets", "message"),
+    [
+        (np.arange(5), [0, 3, 2, 5], "offsets\\[1\\] = 3 > offsets\\[2\\] = 2"),
+        (np.arange(5), [1, 5], "must start at 0"),
+        (np.arange(5), [0, 4], "must end at n_tokens = 5"),
+        (np.arange(5), [], "n_sentences \\+ 1 >= 1"),
+        (np.arange(5), [0.0, 5.0], "must be integers"),
+        (np.zeros((2, 2, 2)), [0, 2], "shape \\(n_tokens,\\)"),
+    ],
+)
+def test_invalid_offsets_say_where(values, offsets, message):
+    with pytest.raises(InvalidInputError, match=message):
+        Ragged(values, offsets)
+
+
+def test_from_arrow_list_large_list_sliced_and_chunked():
+    data = [[0.1, 0.2], [], [0.3], [0.4, 0.5, 0.6]]
+    for array in (pa.array(data), pa.array(data, type=pa.large_list(pa.float64()))):
+        assert Ragged.from_arrow(array).to_list() == data
+        assert Ragged.from_arrow(array.slice(1, 3)).to_list() == data[1:]
+    chunked = pa.chunked_array([data[:2], data[2:]])
+    assert Ragged.from_arrow(chunked).to_list() == data
+
+
+def test_from_arrow_is_zero_copy_for_a_plain_list_array():
+    values = np.arange(6, dtype=np.float64)
+    array = pa.ListArray.from_arrays(pa.array([0, 2, 6], pa.int32()), pa.array(values))
+    ragged = Ragged.from_arrow(array)
+    buffer_address = array.values.buffers()[1].address
+    assert ragged.values.__array_interface__["data"][0] == buffer_address
+
+
+def test_from_arrow_nested_rows():
+    data = [[[0.9, 0.1], [0.2, 0.8]], [[0.5, 0.5]]]
+    ragged = Ragged.from_arrow(pa.array(data))
+    assert ragged.values.shape == (3, 2)
+    assert ragged.to_list() == data
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ([[0.1], None, [0.2]], "sentence 1 is null"),
+        ([[0.1], [0.2, None]], "values\\[1\\]\\[1\\] is null"),
+        ([[[0.9, 0.1]], [[0.2, 0.8, 0.0]]], "values\\[1\\]\\[0\\] has 3 class probabilities"),
+    ],
+)
+def test_from_arrow_rejects_nulls_and_ragged_rows(data, message):
+    with pytest.raises(InvalidInputError, match=message):
+        Ragged.from_arrow(pa.array(data))
+
+
+def test_public_functions_accept_arrow_input():
+    import spanfast
+
+    labels = [[0, 1, 1], [1, 0]]
+    probs = [[0.1, 0.8, 0.7], [0.9, 0.2]]
+    expected = spanfast.find_label_issues(labels, [np.array(p) for p in probs])
+    assert spanfast.find_label_issues(pa.array(labels), pa.array(probs)) == expected

@@ -1,0 +1,180 @@
+"""Bad input: every mistake raises before any kernel runs, saying what and where."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import spanfast
+from spanfast.errors import InvalidInputError, InvalidInputTypeError
+from spanfast.token_classification.filter import find_label_issues as token_find
+from spanfast.token_classification.rank import get_label_quality_scores as token_scores
+
+SPAN_FUNCTIONS = [spanfast.find_label_issues, spanfast.get_label_quality_scores]
+TOKEN_FUNCTIONS = [token_find, token_scores]
+
+GOOD_SPAN_LABELS = [[0, 1, 1], [1, 0]]
+GOOD_SPAN_PROBS = [np.array([0.1, 0.8, 0.7]), np.array([0.9, 0.2])]
+GOOD_TOKEN_PROBS = [
+    np.array([[0.9, 0.1], [0.2, 0.8], [0.3, 0.7]]),
+    np.array([[0.1, 0.9], [0.8, 0.2]]),
+]
+
+
+@pytest.mark.parametrize("function", SPAN_FUNCTIONS)
+@pytest.mark.parametrize(
+    ("labels", "message"),
+    [
+        ([[0, 1, 1], [1, 2]], "sentence 1, token 1 has label 2"),
+        ([[0, -1, 1], [1, 0]], "sentence 0, token 1 has label -1"),
+        ([[0, 1, 1], [1, 0.5]], "sentence 1, token 1"),
+        ([[0, "1", 1], [1, 0]], "Labels cannot be strings"),
+        ([[0, 1, None], [1, 0]], "sentence 0, token 2 has label None"),
+        ([[0, 1, 1]], "labels has 1 sentences but pred_probs has 2"),
+        ([[0, 1], [1, 0]], "sentence 0 has 2 labels but 3 rows"),
+        ([[0, 1, 1], [1, 0, 1]], "sentence 1 has 3 labels but 2 rows"),
+        ([[0, [1], 1], [1, 0]], "sentence 0, token 1"),
+    ],
+)
+def test_bad_span_labels(function, labels, message):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(")):
+        function(labels, GOOD_SPAN_PROBS)
+
+
+def test_none_label_is_also_a_type_error():
+    with pytest.raises(TypeError):
+        spanfast.find_label_issues([[0, 1, None], [1, 0]], GOOD_SPAN_PROBS)
+
+
+@pytest.mark.parametrize("function", SPAN_FUNCTIONS)
+@pytest.mark.parametrize(
+    ("probs", "message"),
+    [
+        ([np.array([0.1, np.nan, 0.7]), np.array([0.9, 0.2])], "sentence 0, token 1 has NaN"),
+        ([np.array([0.1, 0.8, 0.7]), np.array([np.inf, 0.2])], "sentence 1, token 0 has infinite"),
+        ([np.array([0.1, 0.8, 1.5]), np.array([0.9, 0.2])], "sentence 0, token 2 has 1.5"),
+        ([np.array([0.1, 0.8, 0.7]), np.array([0.9, -0.2])], "sentence 1, token 1 has -0.2"),
+        ([[0.1, 0.8, 0.7], [0.9, None]], "sentence 1, token 1 has None"),
+        ([np.array([[0.1, 0.9]] * 3), np.array([[0.9, 0.1]] * 2)], "one value per token \\(sentence 0\\)"),
+    ],
+)
+def test_bad_span_probabilities(function, probs, message):
+    with pytest.raises(ValueError, match=message):
+        function(GOOD_SPAN_LABELS, probs)
+
+
+@pytest.mark.parametrize("function", TOKEN_FUNCTIONS)
+@pytest.mark.parametrize(
+    ("probs", "message"),
+    [
+        ([GOOD_TOKEN_PROBS[0], np.array([[0.1, 0.8, 0.1], [0.8, 0.1, 0.1]])], "pred_probs\\[1\\] has 3 classes"),
+        ([GOOD_TOKEN_PROBS[0], np.array([0.1, 0.9])], "pred_probs\\[1\\] has shape \\(2,\\)"),
+        ([GOOD_TOKEN_PROBS[0].tolist(), [[0.1, 0.9], [0.8]]], "sentence 1, token 1"),
+        ([GOOD_TOKEN_PROBS[0], np.array([[0.1, 0.9], [np.nan, 0.2]])], "sentence 1, token 1, class 0 has NaN"),
+    ],
+)
+def test_bad_token_probabilities(function, probs, message):
+    with pytest.raises(ValueError, match=message):
+        function(GOOD_SPAN_LABELS, probs)
+
+
+@pytest.mark.parametrize("function", TOKEN_FUNCTIONS)
+def test_label_beyond_classes_uses_cleanlab_wording(function):
+    with pytest.raises(ValueError, match="pred_probs must have at least 3 columns"):
+        function([[0, 1, 2], [1, 0]], GOOD_TOKEN_PROBS)
+
+
+def test_single_class_other_than_zero_is_rejected_like_cleanlab():
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        spanfast.find_label_issues([[1, 1], [1]], [np.array([0.9, 0.8]), np.array([0.3])])
+
+
+def test_all_zero_labels_are_allowed_whatever_their_type():
+    # cleanlab accepts this for Python ints but rejects NumPy ints; spanfast accepts both.
+    from cleanlab.experimental.span_classification import find_label_issues as cleanlab_find
+
+    probs = [np.array([0.9, 0.2]), np.array([0.1])]
+    with pytest.warns(UserWarning, match="too few examples"):
+        as_lists = spanfast.find_label_issues([[0, 0], [0]], probs)
+        as_arrays = spanfast.find_label_issues([np.zeros(2, int), np.zeros(1, int)], probs)
+        oracle = cleanlab_find([[0, 0], [0]], probs)
+    assert as_lists == as_arrays == oracle
+
+
+def test_error_types_derive_from_value_error():
+    assert issubclass(InvalidInputError, ValueError)
+    assert issubclass(InvalidInputTypeError, TypeError)
+    assert issubclass(InvalidInputTypeError, ValueError)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "exception"),
+    [
+        ({"filter_by": "nope"}, AssertionError),
+        ({"filter_by": "nope"}, ValueError),
+        ({"return_indices_ranked_by": "nope"}, ValueError),
+        ({"n_jobs": 0}, AssertionError),
+        ({"unknown_option": 1}, TypeError),
+        ({"filter_by": "confident_learning", "num_to_remove_per_class": [1, 1]}, ValueError),
+    ],
+)
+def test_bad_options(kwargs, exception):
+    with pytest.raises(exception):
+        token_find(GOOD_SPAN_LABELS, GOOD_TOKEN_PROBS, **kwargs)
+
+
+def test_bad_sentence_score_method():
+    with pytest.raises(AssertionError, match="Select from the following methods"):
+        spanfast.get_label_quality_scores(
+            GOOD_SPAN_LABELS, GOOD_SPAN_PROBS, sentence_score_method="max"
+        )
+
+
+def test_tokens_must_match_labels():
+    with pytest.raises(ValueError, match="tokens\\[1\\] has 1 tokens but labels\\[1\\] has 2"):
+        spanfast.get_label_quality_scores(
+            GOOD_SPAN_LABELS, GOOD_SPAN_PROBS, tokens=[["a", "b", "c"], ["d"]]
+        )
+
+
+# -- inputs that are unusual but valid ---------------------------------------------------
+
+
+def test_empty_dataset_gives_empty_results():
+    assert spanfast.find_label_issues([], []) == []
+    assert token_find([], [], filter_by="both") == []
+    assert token_find([], [], low_memory=True) == []
+    sentence_scores, token_scores_ = spanfast.get_label_quality_scores([], [])
+    assert sentence_scores.shape == (0,) and len(token_scores_) == 0
+
+
+def test_empty_sentences_give_no_issues_and_score_one():
+    labels = [[0, 1, 1], [], [1, 0]]
+    probs = [GOOD_SPAN_PROBS[0], np.array([]), GOOD_SPAN_PROBS[1]]
+    issues = spanfast.find_label_issues(labels, probs)
+    assert all(i != 1 for i, _ in issues)
+    without_empty = spanfast.find_label_issues([labels[0], labels[2]], [probs[0], probs[2]])
+    assert [(i if i == 0 else i + 1, j) for i, j in without_empty] == issues
+    sentence_scores, token_scores_ = spanfast.get_label_quality_scores(labels, probs)
+    assert sentence_scores[1] == 1.0
+    assert len(token_scores_[1]) == 0
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_readonly_noncontiguous_and_memmapped_inputs(tmp_path, dtype):
+    rng = np.random.default_rng(0)
+    wide = rng.random((40, 2)).astype(dtype)
+    probs = wide[:, 1]  # a strided view
+    labels = (rng.random(40) < probs).astype(np.int64)
+    offsets = np.array([0, 10, 25, 40])
+    expected = spanfast.find_label_issues(
+        spanfast.Ragged(labels, offsets), spanfast.Ragged(np.ascontiguousarray(probs), offsets)
+    )
+    readonly = probs.copy()
+    readonly.setflags(write=False)
+    assert spanfast.find_label_issues(spanfast.Ragged(labels, offsets), spanfast.Ragged(readonly, offsets)) == expected
+    assert spanfast.find_label_issues(spanfast.Ragged(labels, offsets), spanfast.Ragged(probs, offsets)) == expected
+    path = tmp_path / "probs.npy"
+    np.save(path, np.ascontiguousarray(probs))
+    mapped = np.load(path, mmap_mode="r")
+    assert spanfast.find_label_issues(spanfast.Ragged(labels, offsets), spanfast.Ragged(mapped, offsets)) == expected
