@@ -62,15 +62,17 @@ def _in_dtype(probs: np.ndarray, value: float) -> np.floating:
 # Thresholds and the confident joint
 
 
-def confident_thresholds(labels: np.ndarray, probs: np.ndarray) -> np.ndarray:
+def confident_thresholds(
+    labels: np.ndarray, probs: np.ndarray, counts: np.ndarray | None = None
+) -> np.ndarray:
     """Per-class mean self-confidence, as ``cleanlab.count.get_confident_thresholds``.
 
     The dtype follows NumPy: float32 only when the probabilities are float32
     and every class is present (otherwise the missing-class placeholder
     promotes the list to float64).
     """
-    K = n_classes(probs)
-    counts = thresholds.class_counts(labels, K)
+    if counts is None:
+        counts = thresholds.class_counts(labels, n_classes(probs))
     means = thresholds.class_means(probs, labels, counts)
     present = counts > 0
     if present.all():
@@ -81,11 +83,19 @@ def confident_thresholds(labels: np.ndarray, probs: np.ndarray) -> np.ndarray:
 
 
 def compute_confident_joint(
-    labels: np.ndarray, probs: np.ndarray, *, calibrate: bool = True
+    labels: np.ndarray,
+    probs: np.ndarray,
+    *,
+    calibrate: bool = True,
+    counts: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The K x K confident joint and the mask of tokens counted off its diagonal."""
-    K = n_classes(probs)
-    margin_thresholds = confident_thresholds(labels, probs) - FLOATING_POINT_COMPARISON
+    """The K x K confident joint and the mask of tokens counted off its diagonal.
+
+    ``counts`` (tokens per given label) may be passed to save a pass.
+    """
+    if counts is None:
+        counts = thresholds.class_counts(labels, n_classes(probs))
+    margin_thresholds = confident_thresholds(labels, probs, counts) - FLOATING_POINT_COMPARISON
     counts_by_guess, off_diagonal = _cj.confident_joint(probs, labels, margin_thresholds)
     # [given, guess] as a transposed (Fortran-ordered) view, exactly like cleanlab's
     # `confusion_matrix(...).T`: NumPy sums in memory order, so the layout decides
@@ -93,7 +103,7 @@ def compute_confident_joint(
     joint = counts_by_guess.T
     np.fill_diagonal(joint, joint.diagonal().clip(min=1))
     if calibrate:
-        joint = _counts.calibrate_confident_joint(joint, thresholds.class_counts(labels, K))
+        joint = _counts.calibrate_confident_joint(joint, counts)
     return joint, off_diagonal
 
 
@@ -107,8 +117,13 @@ def label_quality_scores(
     *,
     method: str = "self_confidence",
     adjust_pred_probs: bool = False,
+    positions: np.ndarray | None = None,
 ) -> np.ndarray:
-    """One score per token, as ``cleanlab.rank.get_label_quality_scores``."""
+    """One score per token, as ``cleanlab.rank.get_label_quality_scores``.
+
+    With ``positions``, only those tokens are scored (the values are those of
+    scoring every token and taking ``[positions]``, computed for fewer tokens).
+    """
     if method not in RANK_BY:
         raise ValueError(
             f"""
@@ -116,23 +131,28 @@ def label_quality_scores(
             Please choose a valid rank_by: self_confidence, normalized_margin, confidence_weighted_entropy
             """
         )
-    if adjust_pred_probs:
-        if method == "confidence_weighted_entropy":
+    if method == "confidence_weighted_entropy":
+        if adjust_pred_probs:
             raise ValueError(f"adjust_pred_probs is not currently supported for {method}.")
-        probs = scores.adjusted_probabilities(probs, confident_thresholds(labels, probs))
+        # cleanlab's get_normalized_entropy is strict about [0, 1] (no 1e-6 tolerance).
+        if labels.shape[0] and (probs.min() < 0 or probs.max() > 1):
+            raise ValueError("All probabilities are required to be in the interval [0, 1].")
+    if method == "normalized_margin" and n_classes(probs) < 2:
+        raise InvalidInputError("normalized_margin needs at least 2 classes.")
+    # The adjustment's thresholds come from every token, whichever are scored.
+    class_thresholds = confident_thresholds(labels, probs) if adjust_pred_probs else None
+    if positions is not None:
+        labels, probs = labels[positions], probs[positions]
+    if adjust_pred_probs:
+        probs = scores.adjusted_probabilities(probs, class_thresholds)
     if method == "self_confidence":
         return scores.self_confidence(probs, labels)
     if method == "normalized_margin":
-        if n_classes(probs) < 2:
-            raise InvalidInputError("normalized_margin needs at least 2 classes.")
         return scores.normalized_margin(probs, labels)
-    # cleanlab's get_normalized_entropy is strict about [0, 1] (no 1e-6 tolerance).
-    if labels.shape[0] and (probs.min() < 0 or probs.max() > 1):
-        raise ValueError("All probabilities are required to be in the interval [0, 1].")
     return scores.confidence_weighted_entropy(probs, labels, CLIPPING_LOWER_BOUND)
 
 
-def _rank_scores(labels, probs, method: str, rank_by_kwargs: dict) -> np.ndarray:
+def _rank_scores(labels, probs, method: str, rank_by_kwargs: dict, positions=None) -> np.ndarray:
     unexpected = set(rank_by_kwargs) - {"adjust_pred_probs", "method"}
     if unexpected:
         raise TypeError(
@@ -142,13 +162,13 @@ def _rank_scores(labels, probs, method: str, rank_by_kwargs: dict) -> np.ndarray
         raise TypeError(
             "get_label_quality_scores() got multiple values for keyword argument 'method'"
         )
-    return label_quality_scores(labels, probs, method=method, **rank_by_kwargs)
+    return label_quality_scores(labels, probs, method=method, positions=positions, **rank_by_kwargs)
 
 
-def order_by_score(positions: np.ndarray, token_scores: np.ndarray) -> np.ndarray:
-    """``positions`` sorted by their score, ascending; equal scores in position order."""
-    positions = np.sort(positions)
-    return positions[np.argsort(token_scores[positions], kind="stable")]
+def order_by_score(positions: np.ndarray, position_scores: np.ndarray) -> np.ndarray:
+    """Increasing ``positions`` sorted by their scores, ascending; equal scores stay
+    in position order."""
+    return positions[np.argsort(position_scores, kind="stable")]
 
 
 # ---------------------------------------------------------------------------------------
@@ -231,7 +251,7 @@ def find_label_issues(
 
     off_diagonal = None
     if confident_joint is None or filter_by == "confident_learning":
-        confident_joint, off_diagonal = compute_confident_joint(labels, probs)
+        confident_joint, off_diagonal = compute_confident_joint(labels, probs, counts=counts)
 
     margin = _in_dtype(probs, FLOATING_POINT_COMPARISON)
     if filter_by in ("low_normalized_margin", "low_self_confidence"):
@@ -239,7 +259,7 @@ def find_label_issues(
         # count.num_label_issues: off-diagonal tokens whose prediction is not the label
         # (calibration does not change which tokens are off the diagonal).
         if off_diagonal is None:
-            _, off_diagonal = compute_confident_joint(labels, probs, calibrate=False)
+            _, off_diagonal = compute_confident_joint(labels, probs, calibrate=False, counts=counts)
         matches = selection.prediction_matches_label(probs, labels, margin)
         n_issues = int(np.count_nonzero(off_diagonal & ~matches))
         issues = selection.smallest(token_scores, n_issues)
@@ -274,16 +294,26 @@ def find_label_issues(
     else:
         issues = selection.predicted_neq_given(probs, labels)
 
-    if filter_by not in ("low_normalized_margin", "low_self_confidence"):
-        issues &= ~selection.prediction_matches_label(probs, labels, margin)
-    if verbose:
-        print(f"Number of label issues found: {int(np.count_nonzero(issues))}")
-
     positions = np.flatnonzero(issues)
+    if filter_by not in ("low_normalized_margin", "low_self_confidence"):
+        # count._reduce_issues, checked only where it can change the answer.
+        positions = _disagreeing(labels, probs, positions)
+    if verbose:
+        print(f"Number of label issues found: {positions.shape[0]}")
     if return_indices_ranked_by is None:
         return positions
-    token_scores = _rank_scores(labels, probs, return_indices_ranked_by, rank_by_kwargs)
-    return order_by_score(positions, token_scores)
+    position_scores = _rank_scores(
+        labels, probs, return_indices_ranked_by, rank_by_kwargs, positions=positions
+    )
+    return order_by_score(positions, position_scores)
+
+
+def _disagreeing(labels: np.ndarray, probs: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """The ``positions`` whose prediction is not their label (cleanlab's 1e-6 margin)."""
+    matches = selection.prediction_matches_label(
+        probs[positions], labels[positions], _in_dtype(probs, FLOATING_POINT_COMPARISON)
+    )
+    return positions[~matches]
 
 
 def find_label_issues_low_memory(
@@ -314,11 +344,7 @@ def find_label_issues_low_memory(
         probs, labels, running_thresholds - FLOATING_POINT_COMPARISON
     )
     token_scores = label_quality_scores(labels, probs, method=method)
-    issues = selection.smallest(token_scores, n_issues)
-    issues &= ~selection.prediction_matches_label(
-        probs, labels, _in_dtype(probs, FLOATING_POINT_COMPARISON)
-    )
-    return np.flatnonzero(issues)
+    return _disagreeing(labels, probs, np.flatnonzero(selection.smallest(token_scores, n_issues)))
 
 
 # ---------------------------------------------------------------------------------------

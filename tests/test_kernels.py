@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import naive
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import naive
 from spanfast import _counts, core
 from spanfast._kernels import selection, summation, thresholds
 
@@ -19,7 +19,11 @@ def cleanlab_ties_by_position(monkeypatch):
     """cleanlab rounds counts with an unstable argsort; give it spanfast's tie rule."""
     import cleanlab.internal.util
 
-    monkeypatch.setattr(cleanlab.internal.util, "round_preserving_sum", _counts.round_preserving_sum)
+    monkeypatch.setattr(
+        cleanlab.internal.util, "round_preserving_sum", _counts.round_preserving_sum
+    )
+
+
 dtypes = st.sampled_from([np.float32, np.float64])
 
 
@@ -148,7 +152,9 @@ def test_low_memory_thresholds_equal_label_inspectors(data):
     batch = 37  # small batches so several are folded together
     inspector = LabelInspector(num_class=matrix.shape[1], verbose=False, n_jobs=1)
     for start in range(0, len(labels), batch):
-        inspector.update_confident_thresholds(labels[start : start + batch], matrix[start : start + batch])
+        inspector.update_confident_thresholds(
+            labels[start : start + batch], matrix[start : start + batch]
+        )
     ours = thresholds.batched_thresholds(
         probs, labels, batch, 2e-6, probs.dtype.type(2e-6), 2.0, probs.dtype == np.float32
     )

@@ -55,7 +55,10 @@ def test_none_label_is_also_a_type_error():
         ([np.array([0.1, 0.8, 1.5]), np.array([0.9, 0.2])], "sentence 0, token 2 has 1.5"),
         ([np.array([0.1, 0.8, 0.7]), np.array([0.9, -0.2])], "sentence 1, token 1 has -0.2"),
         ([[0.1, 0.8, 0.7], [0.9, None]], "sentence 1, token 1 has None"),
-        ([np.array([[0.1, 0.9]] * 3), np.array([[0.9, 0.1]] * 2)], "one value per token \\(sentence 0\\)"),
+        (
+            [np.array([[0.1, 0.9]] * 3), np.array([[0.9, 0.1]] * 2)],
+            "one value per token \\(sentence 0\\)",
+        ),
     ],
 )
 def test_bad_span_probabilities(function, probs, message):
@@ -67,10 +70,16 @@ def test_bad_span_probabilities(function, probs, message):
 @pytest.mark.parametrize(
     ("probs", "message"),
     [
-        ([GOOD_TOKEN_PROBS[0], np.array([[0.1, 0.8, 0.1], [0.8, 0.1, 0.1]])], "pred_probs\\[1\\] has 3 classes"),
+        (
+            [GOOD_TOKEN_PROBS[0], np.array([[0.1, 0.8, 0.1], [0.8, 0.1, 0.1]])],
+            "pred_probs\\[1\\] has 3 classes",
+        ),
         ([GOOD_TOKEN_PROBS[0], np.array([0.1, 0.9])], "pred_probs\\[1\\] has shape \\(2,\\)"),
         ([GOOD_TOKEN_PROBS[0].tolist(), [[0.1, 0.9], [0.8]]], "sentence 1, token 1"),
-        ([GOOD_TOKEN_PROBS[0], np.array([[0.1, 0.9], [np.nan, 0.2]])], "sentence 1, token 1, class 0 has NaN"),
+        (
+            [GOOD_TOKEN_PROBS[0], np.array([[0.1, 0.9], [np.nan, 0.2]])],
+            "sentence 1, token 1, class 0 has NaN",
+        ),
     ],
 )
 def test_bad_token_probabilities(function, probs, message):
@@ -172,9 +181,24 @@ def test_readonly_noncontiguous_and_memmapped_inputs(tmp_path, dtype):
     )
     readonly = probs.copy()
     readonly.setflags(write=False)
-    assert spanfast.find_label_issues(spanfast.Ragged(labels, offsets), spanfast.Ragged(readonly, offsets)) == expected
-    assert spanfast.find_label_issues(spanfast.Ragged(labels, offsets), spanfast.Ragged(probs, offsets)) == expected
+    assert (
+        spanfast.find_label_issues(
+            spanfast.Ragged(labels, offsets), spanfast.Ragged(readonly, offsets)
+        )
+        == expected
+    )
+    assert (
+        spanfast.find_label_issues(
+            spanfast.Ragged(labels, offsets), spanfast.Ragged(probs, offsets)
+        )
+        == expected
+    )
     path = tmp_path / "probs.npy"
     np.save(path, np.ascontiguousarray(probs))
     mapped = np.load(path, mmap_mode="r")
-    assert spanfast.find_label_issues(spanfast.Ragged(labels, offsets), spanfast.Ragged(mapped, offsets)) == expected
+    assert (
+        spanfast.find_label_issues(
+            spanfast.Ragged(labels, offsets), spanfast.Ragged(mapped, offsets)
+        )
+        == expected
+    )

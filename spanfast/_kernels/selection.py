@@ -4,9 +4,11 @@ cleanlab cuts "the m tokens with the largest margin" (or smallest probability,
 or smallest score) with ``np.argsort(...)[:m]``, an unstable sort, so among
 equal keys the chosen tokens are unspecified. Here every cut keeps the m
 smallest ``(key, position)`` pairs: equal keys are broken by position, the
-earlier token first. A bounded max-heap per cut does this in one pass over
-the tokens, reading each probability row once; a cut's state (its heap) is
-small and merges across batches.
+earlier token first. No sort of all tokens is needed: one pass counts keys
+into fixed buckets per cut, which fixes the bucket where the cut falls; a
+second pass flags every token below it and collects the few in it, which
+alone are sorted. The bucket counts add up across batches, so a cut can be
+computed batch by batch with the same result.
 """
 
 from __future__ import annotations
@@ -17,69 +19,61 @@ from .._numba import inline_kernel, kernel
 from .access import n_classes, probability
 from .confident_joint import argmax_row
 
-
-@inline_kernel
-def _worse(key_a, position_a, key_b, position_b):
-    return key_a > key_b or (key_a == key_b and position_a > position_b)
-
-
-@inline_kernel
-def heap_offer(keys, positions, base, size, capacity, key, position):
-    """Offer ``(key, position)`` to the heap in ``[base, base + capacity)``.
-
-    The heap keeps the ``capacity`` smallest pairs seen so far, the worst at
-    its root. Returns the heap's new size.
-    """
-    if size < capacity:
-        j = size
-        while j > 0:
-            parent = (j - 1) // 2
-            if not _worse(key, position, keys[base + parent], positions[base + parent]):
-                break
-            keys[base + j] = keys[base + parent]
-            positions[base + j] = positions[base + parent]
-            j = parent
-        keys[base + j] = key
-        positions[base + j] = position
-        return size + 1
-    if not _worse(keys[base], positions[base], key, position):
-        return size
-    j = 0
-    while True:
-        child = 2 * j + 1
-        if child >= size:
-            break
-        right = child + 1
-        if right < size and _worse(
-            keys[base + right], positions[base + right], keys[base + child], positions[base + child]
-        ):
-            child = right
-        if not _worse(keys[base + child], positions[base + child], key, position):
-            break
-        keys[base + j] = keys[base + child]
-        positions[base + j] = positions[base + child]
-        j = child
-    keys[base + j] = key
-    positions[base + j] = position
-    return size
+# Keys (probabilities, margins p[j] - p[k], token scores) lie in about [-1, 1];
+# they are binned into equal-width buckets over [_KEY_LOW, _KEY_HIGH] (values
+# outside fall into the end buckets, which keeps the binning monotone).
+_N_BUCKETS = 4096
+_KEY_LOW = -1.5
+_KEY_HIGH = 1.5
+_BUCKETS_PER_UNIT = _N_BUCKETS / (_KEY_HIGH - _KEY_LOW)
 
 
 @inline_kernel
-def _heaps(capacity):
-    base = np.zeros(capacity.shape[0] + 1, np.int64)
-    for h in range(capacity.shape[0]):
-        base[h + 1] = base[h] + capacity[h]
-    keys = np.empty(base[-1], np.float64)
-    positions = np.empty(base[-1], np.int64)
-    sizes = np.zeros(capacity.shape[0], np.int64)
-    return base, keys, positions, sizes
+def _bucket(key):
+    b = int((np.float64(key) - _KEY_LOW) * _BUCKETS_PER_UNIT)
+    if b < 0:
+        return 0
+    if b >= _N_BUCKETS:
+        return _N_BUCKETS - 1
+    return b
 
 
 @inline_kernel
-def _mark(mask, base, positions, sizes):
-    for h in range(sizes.shape[0]):
-        for s in range(sizes[h]):
-            mask[positions[base[h] + s]] = True
+def _plan(histogram, capacity):
+    """For each cut h keeping ``capacity[h]`` keys: the boundary bucket (every key
+    in a lower bucket is kept), how many keys the boundary bucket must still give,
+    and where each cut's boundary-bucket candidates go in one flat buffer."""
+    n_cuts = capacity.shape[0]
+    boundary = np.full(n_cuts, _N_BUCKETS, np.int64)
+    still_needed = np.zeros(n_cuts, np.int64)
+    candidate_start = np.zeros(n_cuts + 1, np.int64)
+    for h in range(n_cuts):
+        kept = 0
+        if capacity[h] > 0:
+            for b in range(_N_BUCKETS):
+                in_bucket = histogram[h * _N_BUCKETS + b]
+                if kept + in_bucket >= capacity[h]:
+                    boundary[h] = b
+                    still_needed[h] = capacity[h] - kept
+                    break
+                kept += in_bucket
+        size = histogram[h * _N_BUCKETS + boundary[h]] if boundary[h] < _N_BUCKETS else 0
+        candidate_start[h + 1] = candidate_start[h] + size
+    return boundary, still_needed, candidate_start
+
+
+@inline_kernel
+def _resolve(mask, candidate_keys, candidate_positions, candidate_start, still_needed):
+    """Keep each cut's ``still_needed`` smallest boundary candidates. Candidates were
+    stored in position order, so a stable sort by key breaks ties by position."""
+    for h in range(still_needed.shape[0]):
+        lo = candidate_start[h]
+        hi = candidate_start[h + 1]
+        if still_needed[h] == 0 or lo == hi:
+            continue
+        order = np.argsort(candidate_keys[lo:hi], kind="mergesort")
+        for r in range(still_needed[h]):
+            mask[candidate_positions[lo + order[r]]] = True
 
 
 @kernel
@@ -88,7 +82,8 @@ def prune_by_noise_rate(P, labels, prune_counts, counts, eligible):
 
     Among tokens labelled k (for each eligible class k), for every other class
     j flag the ``prune_counts[j, k]`` tokens with the largest margin
-    ``p[j] - p[k]`` (computed in the probabilities' dtype, as NumPy does).
+    ``p[j] - p[k]`` (computed in the probabilities' dtype, as NumPy does);
+    equal margins are taken in position order.
     """
     K = n_classes(P)
     T = labels.shape[0]
@@ -98,7 +93,21 @@ def prune_by_noise_rate(P, labels, prune_counts, counts, eligible):
             for j in range(K):
                 if j != k and prune_counts[j, k] > 0:
                     capacity[k * K + j] = min(prune_counts[j, k], counts[k])
-    base, keys, positions, sizes = _heaps(capacity)
+    histogram = np.zeros(K * K * _N_BUCKETS, np.int64)
+    for i in range(T):
+        k = labels[i]
+        if not eligible[k]:
+            continue
+        p_given = probability(P, i, k)
+        for j in range(K):
+            h = k * K + j
+            if capacity[h] > 0:
+                histogram[h * _N_BUCKETS + _bucket(-(probability(P, i, j) - p_given))] += 1
+    boundary, still_needed, candidate_start = _plan(histogram, capacity)
+    candidate_keys = np.empty(candidate_start[-1], np.float64)
+    candidate_positions = np.empty(candidate_start[-1], np.int64)
+    filled = candidate_start[:-1].copy()
+    mask = np.zeros(T, np.bool_)
     for i in range(T):
         k = labels[i]
         if not eligible[k]:
@@ -108,10 +117,15 @@ def prune_by_noise_rate(P, labels, prune_counts, counts, eligible):
             h = k * K + j
             if capacity[h] == 0:
                 continue
-            margin = probability(P, i, j) - p_given
-            sizes[h] = heap_offer(keys, positions, base[h], sizes[h], capacity[h], -margin, i)
-    mask = np.zeros(T, np.bool_)
-    _mark(mask, base, positions, sizes)
+            key = -(probability(P, i, j) - p_given)
+            b = _bucket(key)
+            if b < boundary[h]:
+                mask[i] = True
+            elif b == boundary[h]:
+                candidate_keys[filled[h]] = key
+                candidate_positions[filled[h]] = i
+                filled[h] += 1
+    _resolve(mask, candidate_keys, candidate_positions, candidate_start, still_needed)
     return mask
 
 
@@ -125,15 +139,29 @@ def prune_by_class(P, labels, n_to_prune, counts, eligible):
     for k in range(K):
         if eligible[k] and n_to_prune[k] > 0:
             capacity[k] = min(n_to_prune[k], counts[k])
-    base, keys, positions, sizes = _heaps(capacity)
+    histogram = np.zeros(K * _N_BUCKETS, np.int64)
     for i in range(T):
         k = labels[i]
         if capacity[k] > 0:
-            sizes[k] = heap_offer(
-                keys, positions, base[k], sizes[k], capacity[k], probability(P, i, k), i
-            )
+            histogram[k * _N_BUCKETS + _bucket(probability(P, i, k))] += 1
+    boundary, still_needed, candidate_start = _plan(histogram, capacity)
+    candidate_keys = np.empty(candidate_start[-1], np.float64)
+    candidate_positions = np.empty(candidate_start[-1], np.int64)
+    filled = candidate_start[:-1].copy()
     mask = np.zeros(T, np.bool_)
-    _mark(mask, base, positions, sizes)
+    for i in range(T):
+        k = labels[i]
+        if capacity[k] == 0:
+            continue
+        key = probability(P, i, k)
+        b = _bucket(key)
+        if b < boundary[k]:
+            mask[i] = True
+        elif b == boundary[k]:
+            candidate_keys[filled[k]] = key
+            candidate_positions[filled[k]] = i
+            filled[k] += 1
+    _resolve(mask, candidate_keys, candidate_positions, candidate_start, still_needed)
     return mask
 
 
@@ -142,12 +170,25 @@ def smallest(scores, m):
     """Mask of the ``m`` smallest scores, equal scores broken by position."""
     T = scores.shape[0]
     capacity = np.full(1, min(max(m, 0), T), np.int64)
-    base, keys, positions, sizes = _heaps(capacity)
+    histogram = np.zeros(_N_BUCKETS, np.int64)
     if capacity[0] > 0:
         for i in range(T):
-            sizes[0] = heap_offer(keys, positions, 0, sizes[0], capacity[0], scores[i], i)
+            histogram[_bucket(scores[i])] += 1
+    boundary, still_needed, candidate_start = _plan(histogram, capacity)
+    candidate_keys = np.empty(candidate_start[-1], np.float64)
+    candidate_positions = np.empty(candidate_start[-1], np.int64)
+    filled = 0
     mask = np.zeros(T, np.bool_)
-    _mark(mask, base, positions, sizes)
+    if capacity[0] > 0:
+        for i in range(T):
+            b = _bucket(scores[i])
+            if b < boundary[0]:
+                mask[i] = True
+            elif b == boundary[0]:
+                candidate_keys[filled] = scores[i]
+                candidate_positions[filled] = i
+                filled += 1
+    _resolve(mask, candidate_keys, candidate_positions, candidate_start, still_needed)
     return mask
 
 

@@ -134,7 +134,7 @@ def issues_from_scores(
     if token_scores is not None and len(token_scores) > 0:
         ragged = _flat_scores(token_scores)
         positions = np.flatnonzero(ragged.values < threshold)
-        positions = core.order_by_score(positions, ragged.values)
+        positions = core.order_by_score(positions, ragged.values[positions])
         return core.issue_tuples(positions, ragged.offsets)
     sentence_scores = np.asarray(sentence_scores)
     ranking = np.argsort(sentence_scores, kind="stable")
