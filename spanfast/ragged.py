@@ -240,39 +240,40 @@ def _concatenate_arrays(
     sentences: Sequence[np.ndarray], lengths: np.ndarray, *, name: str, token_ndim: int | None
 ) -> np.ndarray:
     ndims = np.fromiter((s.ndim for s in sentences), np.int64, count=len(sentences))
-    expected = (
-        token_ndim + 1
-        if token_ndim is not None
-        else int(ndims[lengths > 0][0])
-        if (lengths > 0).any()
-        else 1
-    )
+    nonempty = lengths > 0
+    if token_ndim is not None:
+        expected = token_ndim + 1
+    elif nonempty.any():
+        expected = int(ndims[np.argmax(nonempty)])
+    else:
+        expected = int(ndims.max())
     # An empty sentence may come as shape (0,) even when rows have K entries.
-    bad = np.flatnonzero((ndims != expected) & ~((lengths == 0) & (ndims == 1)))
+    bad = np.flatnonzero((ndims != expected) & (nonempty | (ndims != 1)))
     if bad.size:
         i = int(bad[0])
         raise InvalidInputError(
             f"{name}[{i}] has shape {sentences[i].shape}; expected "
-            + ("(n_tokens,) — one value per token" if expected == 1 else "(n_tokens, K)")
+            + ("(n_tokens,): one value per token" if expected == 1 else "(n_tokens, K)")
             + f" (sentence {i})."
         )
-    parts = [s for s, length in zip(sentences, lengths) if length > 0 or s.ndim == expected]
-    if expected == 2:
-        widths = np.fromiter((s.shape[1] for s in parts), np.int64, count=len(parts))
-        if widths.size and (widths != widths[0]).any():
+    parts = [s for s in sentences if s.ndim == expected]
+    filled = [s for s in parts if s.shape[0] > 0]
+    if expected == 2 and filled:
+        widths = np.fromiter((s.shape[1] for s in filled), np.int64, count=len(filled))
+        if (widths != widths[0]).any():
             j = int(np.flatnonzero(widths != widths[0])[0])
-            i = next(k for k, s in enumerate(sentences) if s is parts[j])
+            i = next(k for k, s in enumerate(sentences) if s is filled[j])
             raise InvalidInputError(
-                f"{name}[{i}] has {widths[j]} classes (shape {parts[j].shape}) but earlier "
+                f"{name}[{i}] has {widths[j]} classes (shape {filled[j].shape}) but earlier "
                 f"sentences have {widths[0]}: every token needs the same number K of class "
                 f"probabilities (sentence {i})."
             )
-    if not parts:
-        return np.empty((0,) * expected if expected == 1 else (0, 0), np.float64)
-    dtypes = {s.dtype for s in parts}
-    if len(dtypes) > 1:
-        parts = [s.astype(np.result_type(*dtypes), copy=False) for s in parts]
-    return np.concatenate(parts)
+        parts = [s for s in parts if s.shape[0] > 0 or s.shape[1] == widths[0]]
+    # Empty sentences (often float64 by NumPy's default) must not change the dtype.
+    dtype = np.result_type(*(filled or parts[:1]))
+    if len(parts) == 1:
+        return parts[0].astype(dtype, copy=False)
+    return np.concatenate(parts, dtype=dtype, casting="unsafe")
 
 
 def _raise_shape_error(flat: list, offsets: np.ndarray, *, name: str, token_ndim: int | None):
