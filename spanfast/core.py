@@ -149,7 +149,10 @@ def label_quality_scores(
         return scores.self_confidence(probs, labels)
     if method == "normalized_margin":
         return scores.normalized_margin(probs, labels)
-    return scores.confidence_weighted_entropy(probs, labels, CLIPPING_LOWER_BOUND)
+    ratio = scores.entropy_over_confidence(
+        probs, labels, np.log(n_classes(probs)), CLIPPING_LOWER_BOUND
+    )
+    return np.log(ratio + 1) / np.clip(ratio, a_min=CLIPPING_LOWER_BOUND, a_max=None)
 
 
 def _rank_scores(labels, probs, method: str, rank_by_kwargs: dict, positions=None) -> np.ndarray:

@@ -2,7 +2,9 @@
 
 Self-confidence and normalized margin are computed in the probabilities'
 dtype with NumPy's operation order, so they are bit-identical to cleanlab's.
-The entropy score follows NumPy's promotion (float64 out for float32 in).
+The entropy score follows NumPy's promotion (float64 out for float32 in); its
+final logarithm is taken by NumPy itself (see ``core``), whose vectorised
+``log`` can differ from libm's in the last bit.
 """
 
 from __future__ import annotations
@@ -43,25 +45,24 @@ def normalized_margin(P, labels):
 
 
 @kernel
-def confidence_weighted_entropy(P, labels, clip_low):
-    """``log(1 + H/sc) / max(H/sc, clip_low)`` with H the entropy normalised by log K
-    and ``sc`` the self-confidence clipped below at ``clip_low``."""
+def entropy_over_confidence(P, labels, log_k, clip_low):
+    """``H / max(sc, clip_low)``: the entropy normalised by ``log_k`` over the clipped
+    self-confidence, the ratio cleanlab's confidence-weighted entropy is built on.
+
+    The entropy sums scipy's ``xlogy(p, p)`` (in ``p``'s dtype) in NumPy's
+    pairwise order; the result is float64 as in NumPy.
+    """
     K = n_classes(P)
     T = labels.shape[0]
     out = np.empty(T, np.float64)
     row = np.empty(K, P.dtype)
-    log_k = np.log(np.float64(K))
     clip_in_dtype = like(P, clip_low)
     for i in range(T):
         for k in range(K):
             p = probability(P, i, k)
-            # scipy's xlogy: 0 where p == 0, else p * log(p) evaluated in double.
-            row[k] = like(P, 0.0) if p == 0 else like(P, np.float64(p) * np.log(np.float64(p)))
-        entropy = -pairwise_sum(row, 0, K)
-        normalized = np.float64(entropy) / log_k
-        confidence = max(probability(P, i, labels[i]), clip_in_dtype)
-        ratio = normalized / np.float64(confidence)
-        out[i] = np.log(ratio + 1.0) / max(ratio, clip_low)
+            row[k] = like(P, 0.0) if p == 0 else p * np.log(p)
+        normalized_entropy = np.float64(-pairwise_sum(row, 0, K)) / log_k
+        out[i] = normalized_entropy / np.float64(max(probability(P, i, labels[i]), clip_in_dtype))
     return out
 
 
