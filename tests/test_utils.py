@@ -156,3 +156,12 @@ def test_backslash_token_is_inserted_literally():
     assert utils.color_sentence(sentence, r"C:\dir") == "open \x1b[31mC:\\dir\x1b[0m now"
     assert oracle._replace_sentence("a b", "b", r"\b") == "a \x08"
     assert utils._replace_sentence("a b", "b", r"\b") == r"a \b"
+
+
+def test_color_sentence_without_termcolor_prints_the_same_codes(monkeypatch):
+    """termcolor is optional: the fallback writes the codes termcolor would."""
+    import sys
+
+    expected = utils.color_sentence("a red word", "red")
+    monkeypatch.setitem(sys.modules, "termcolor", None)  # makes `import termcolor` fail
+    assert utils.color_sentence("a red word", "red") == expected == "a \x1b[31mred\x1b[0m word"

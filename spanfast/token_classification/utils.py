@@ -234,11 +234,19 @@ def color_sentence(sentence: str, word: str) -> str:
     >>> color_sentence("This is a sentence. Another sentence.", "sentence")
     'This is a \\x1b[31msentence\\x1b[0m. Another \\x1b[31msentence\\x1b[0m.'
     """
-    from termcolor import colored
+    return _replace_sentence(sentence=sentence, word=word, new_word=_red(word))
 
-    return _replace_sentence(
-        sentence=sentence, word=word, new_word=colored(word, "red", force_color=True)
-    )
+
+def _red(word: str) -> str:
+    """``word`` in red, exactly as cleanlab prints it (termcolor, forced colour).
+
+    termcolor is optional: without it the same ANSI codes are written directly.
+    """
+    try:
+        from termcolor import colored
+    except ImportError:
+        return f"\x1b[31m{word}\x1b[0m"
+    return colored(word, "red", force_color=True)
 
 
 def _replace_sentence(sentence: str, word: str, new_word: str) -> str:
