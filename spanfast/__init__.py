@@ -8,12 +8,15 @@ and Numba kernels. Change the import line and nothing else::
 """
 
 from .ragged import Ragged
+from .results import LabelIssues, find_issues
 from .span_classification import display_issues, find_label_issues, get_label_quality_scores
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "LabelIssues",
     "Ragged",
+    "find_issues",
     "display_issues",
     "find_label_issues",
     "get_label_quality_scores",

@@ -70,14 +70,18 @@ def _raise_bad_label(ragged: Ragged, t: int, label: Any) -> None:
     )
 
 
-def as_probabilities(pred_probs: Any, *, span: bool) -> Ragged:
+def as_probabilities(pred_probs: Any, *, span: bool | None) -> Ragged:
     """Per-sentence probabilities as a Ragged of C-contiguous float32/float64.
 
     ``span=True``: one probability per token (values shape ``(T,)``);
-    otherwise one row of K class probabilities per token (``(T, K)``).
+    ``span=False``: one row of K class probabilities per token (``(T, K)``);
+    ``span=None``: whichever the data holds.
     """
-    ragged = _flatten(pred_probs, name="pred_probs", token_ndim=0 if span else 1)
+    token_ndim = None if span is None else 0 if span else 1
+    ragged = _flatten(pred_probs, name="pred_probs", token_ndim=token_ndim)
     values = ragged.values
+    if span is None:
+        span = values.ndim == 1
     expected_ndim = 1 if span else 2
     if values.ndim != expected_ndim:
         raise InvalidInputError(
@@ -154,11 +158,17 @@ def check_label_range(labels: Ragged, n_classes: int, *, span: bool) -> None:
     )
 
 
-def labels_and_probabilities(labels: Any, pred_probs: Any, *, span: bool) -> tuple[Ragged, Ragged]:
-    """Convert and check a (labels, pred_probs) pair; the only entry point for user data."""
+def labels_and_probabilities(
+    labels: Any, pred_probs: Any, *, span: bool | None
+) -> tuple[Ragged, Ragged]:
+    """Convert and check a (labels, pred_probs) pair; the only entry point for user data.
+
+    ``span=None`` accepts either layout (span data has one probability per token).
+    """
     label_ragged = as_labels(labels)
     prob_ragged = as_probabilities(pred_probs, span=span)
     check_aligned(label_ragged, prob_ragged)
+    span = prob_ragged.values.ndim == 1
     n_classes = 2 if span else prob_ragged.values.shape[1]
     check_label_range(label_ragged, n_classes, span=span)
     # Kernels read every label several times; the narrowest integer type cuts the

@@ -54,3 +54,13 @@ def confident_joint(P, labels, thresholds_minus_margin):
         if guess != given:
             off_diagonal[i] = True
     return counts, off_diagonal
+
+
+@kernel
+def argmax_rows(P, positions):
+    """``np.argmax`` of the probability rows at ``positions``."""
+    K = n_classes(P)
+    out = np.empty(positions.shape[0], np.int64)
+    for n in range(positions.shape[0]):
+        out[n] = argmax_row(P, positions[n], K)
+    return out

@@ -1,0 +1,158 @@
+"""Array-native results for pipelines: label issues as columns, not Python objects.
+
+:func:`find_issues` runs the same algorithms as the cleanlab-compatible
+functions but returns a :class:`LabelIssues`: flat arrays (sentence, token,
+score, given and predicted label per issue), the sentence scores, and the
+token scores as a :class:`~spanfast.Ragged`. Nothing is built per token or per
+sentence; ``to_pandas()`` / ``to_arrow()`` make one table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from . import core
+from ._kernels.confident_joint import argmax_rows
+from ._validation import labels_and_probabilities
+from .ragged import Ragged
+
+COLUMNS = ("sentence", "token", "score", "given_label", "predicted_label")
+
+
+@dataclass(frozen=True, eq=False)
+class LabelIssues:
+    """Label issues as columns, most likely mislabeled first.
+
+    Attributes
+    ----------
+    sentence, token : int64 arrays
+        Where each issue is: token ``token[n]`` of sentence ``sentence[n]``.
+    score : float array
+        The issue's label quality score (``return_indices_ranked_by``); lower is worse.
+    given_label, predicted_label : int64 arrays
+        The label in the data and the model's argmax class.
+    sentence_scores : array or None
+        One score per sentence (``get_label_quality_scores``), when computed.
+    token_scores : Ragged or None
+        One score per token, per sentence, when computed.
+    """
+
+    sentence: np.ndarray
+    token: np.ndarray
+    score: np.ndarray
+    given_label: np.ndarray
+    predicted_label: np.ndarray
+    sentence_scores: np.ndarray | None = None
+    token_scores: Ragged | None = None
+
+    def __len__(self) -> int:
+        return int(self.sentence.shape[0])
+
+    def to_tuples(self) -> list[tuple[int, int]]:
+        """The issues as cleanlab's list of ``(sentence, token)`` tuples."""
+        return list(zip(self.sentence.tolist(), self.token.tolist()))
+
+    def to_dict(self) -> dict[str, np.ndarray]:
+        return {name: getattr(self, name) for name in COLUMNS}
+
+    def to_pandas(self) -> Any:
+        """A ``pandas.DataFrame`` with one row per issue."""
+        import pandas as pd
+
+        return pd.DataFrame(self.to_dict())
+
+    def to_arrow(self) -> Any:
+        """A ``pyarrow.Table`` with one row per issue (zero-copy from the arrays)."""
+        import pyarrow as pa
+
+        return pa.table(self.to_dict())
+
+
+def issues_from_positions(
+    positions: np.ndarray,
+    position_scores: np.ndarray,
+    labels: np.ndarray,
+    probs: np.ndarray,
+    offsets: np.ndarray,
+) -> LabelIssues:
+    """Columns for the issues at flat ``positions`` (already in their final order)."""
+    sentence = np.searchsorted(offsets, positions, side="right") - 1
+    return LabelIssues(
+        sentence=sentence.astype(np.int64),
+        token=(positions - offsets[sentence]).astype(np.int64),
+        score=np.asarray(position_scores),
+        given_label=labels[positions].astype(np.int64),
+        predicted_label=argmax_rows(probs, positions).astype(np.int64),
+    )
+
+
+def find_issues(
+    labels: Any,
+    pred_probs: Any,
+    *,
+    span: bool | None = None,
+    return_indices_ranked_by: str = "self_confidence",
+    rank_by_kwargs: dict | None = None,
+    filter_by: str = "prune_by_noise_rate",
+    frac_noise: float = 1.0,
+    num_to_remove_per_class: Any = None,
+    min_examples_per_class: int = 1,
+    confident_joint: np.ndarray | None = None,
+    token_score_method: str = "self_confidence",
+    sentence_score_method: str = "min",
+    temperature: float = 0.05,
+) -> LabelIssues:
+    """Find label issues and score sentences, returning arrays.
+
+    The issues are those of :func:`spanfast.token_classification.filter.find_label_issues`
+    (or the span version when ``span`` is true; with ``span=None`` span data
+    is recognised by having one probability per token), in the same order.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from spanfast.results import find_issues
+    >>> issues = find_issues([[0, 0, 1, 1], [1, 1, 0]],
+    ...                      [np.array([0.9, 0.9, 0.9, 0.1]), np.array([0.1, 0.1, 0.9])])
+    >>> issues.to_tuples()
+    [(0, 0), (0, 1), (0, 3), (1, 0), (1, 1)]
+    >>> issues.predicted_label.tolist()
+    [1, 1, 0, 0, 0]
+    >>> issues.sentence_scores
+    array([0.1, 0.1])
+    """
+    label_ragged, prob_ragged = labels_and_probabilities(labels, pred_probs, span=span)
+    flat_labels, flat_probs = label_ragged.values, prob_ragged.values
+    positions = core.find_label_issues(
+        flat_labels,
+        flat_probs,
+        return_indices_ranked_by=return_indices_ranked_by,
+        rank_by_kwargs=rank_by_kwargs,
+        filter_by=filter_by,
+        frac_noise=frac_noise,
+        num_to_remove_per_class=num_to_remove_per_class,
+        min_examples_per_class=min_examples_per_class,
+        confident_joint=confident_joint,
+    )
+    position_scores = core.label_quality_scores(
+        flat_labels,
+        flat_probs,
+        method=return_indices_ranked_by,
+        positions=positions,
+        **(rank_by_kwargs or {}),
+    )
+    token_scores = core.label_quality_scores(flat_labels, flat_probs, method=token_score_method)
+    sentence_scores = core.sentence_scores(
+        token_scores, label_ragged.offsets, method=sentence_score_method, temperature=temperature
+    )
+    issues = issues_from_positions(
+        positions, position_scores, flat_labels, flat_probs, label_ragged.offsets
+    )
+    return LabelIssues(
+        **{name: getattr(issues, name) for name in COLUMNS},
+        sentence_scores=sentence_scores,
+        token_scores=Ragged(token_scores, label_ragged.offsets),
+    )
