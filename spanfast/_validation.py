@@ -16,7 +16,7 @@ import numpy as np
 
 from ._kernels.checks import first_invalid_probability, first_label_out_of_range
 from .errors import InvalidInputError, InvalidInputTypeError
-from .ragged import Ragged, _flatten, _sentence_of
+from .ragged import Ragged, _flatten, _row, _sentence_of
 
 # cleanlab accepts probabilities within this margin of [0, 1] (FLOATING_POINT_COMPARISON).
 PROBABILITY_TOLERANCE = 1e-6
@@ -133,7 +133,7 @@ def check_aligned(labels: Ragged, probs: Ragged) -> None:
     if labels.offsets[-1] != probs.offsets[-1] or not np.array_equal(labels.offsets, probs.offsets):
         i = int(np.flatnonzero(labels.lengths != probs.lengths)[0])
         raise InvalidInputError(
-            f"pred_probs and labels must have same length: sentence {i} has "
+            f"pred_probs and labels must have same length: sentence {_row(i)} has "
             f"{labels.lengths[i]} labels but {probs.lengths[i]} rows of pred_probs."
         )
 

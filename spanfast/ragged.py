@@ -14,6 +14,8 @@ from __future__ import annotations
 import itertools
 import numbers
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import numpy as np
@@ -170,10 +172,30 @@ class Ragged:
 # Flattening user input
 
 
+# Errors name sentences by their row in the whole dataset; a caller that checks
+# one batch of rows at a time says where the batch starts.
+_FIRST_SENTENCE: ContextVar[int] = ContextVar("first_sentence", default=0)
+
+
+@contextmanager
+def sentences_numbered_from(first: int) -> Iterator[None]:
+    """Number sentences in error messages from ``first`` (for batches of a larger dataset)."""
+    token = _FIRST_SENTENCE.set(first)
+    try:
+        yield
+    finally:
+        _FIRST_SENTENCE.reset(token)
+
+
+def _row(sentence: int) -> int:
+    """A sentence index as error messages show it."""
+    return sentence + _FIRST_SENTENCE.get()
+
+
 def _sentence_of(offsets: np.ndarray, flat_index: int) -> tuple[int, int]:
-    """(sentence, token) of a flat token index."""
+    """(sentence, token) of a flat token index, as error messages show them."""
     sentence = int(np.searchsorted(offsets, flat_index, side="right") - 1)
-    return sentence, int(flat_index - offsets[sentence])
+    return _row(sentence), int(flat_index - offsets[sentence])
 
 
 def _lengths(sentences: Sequence, name: str) -> np.ndarray:
@@ -183,8 +205,8 @@ def _lengths(sentences: Sequence, name: str) -> np.ndarray:
         for i, sentence in enumerate(sentences):
             if not hasattr(sentence, "__len__"):
                 raise InvalidInputTypeError(
-                    f"{name}[{i}] should be a list or array of per-token values (one per token "
-                    f"of sentence {i}), got {type(sentence).__name__}: {sentence!r}"
+                    f"{name}[{_row(i)}] should be a list or array of per-token values (one per "
+                    f"token of sentence {_row(i)}), got {type(sentence).__name__}: {sentence!r}"
                 ) from None
         raise
 
@@ -252,9 +274,9 @@ def _concatenate_arrays(
     if bad.size:
         i = int(bad[0])
         raise InvalidInputError(
-            f"{name}[{i}] has shape {sentences[i].shape}; expected "
+            f"{name}[{_row(i)}] has shape {sentences[i].shape}; expected "
             + ("(n_tokens,): one value per token" if expected == 1 else "(n_tokens, K)")
-            + f" (sentence {i})."
+            + f" (sentence {_row(i)})."
         )
     parts = [s for s in sentences if s.ndim == expected]
     filled = [s for s in parts if s.shape[0] > 0]
@@ -264,9 +286,9 @@ def _concatenate_arrays(
             j = int(np.flatnonzero(widths != widths[0])[0])
             i = next(k for k, s in enumerate(sentences) if s is filled[j])
             raise InvalidInputError(
-                f"{name}[{i}] has {widths[j]} classes (shape {filled[j].shape}) but earlier "
-                f"sentences have {widths[0]}: every token needs the same number K of class "
-                f"probabilities (sentence {i})."
+                f"{name}[{_row(i)}] has {widths[j]} classes (shape {filled[j].shape}) but "
+                f"earlier sentences have {widths[0]}: every token needs the same number K of "
+                f"class probabilities (sentence {_row(i)})."
             )
         parts = [s for s in parts if s.shape[0] > 0 or s.shape[1] == widths[0]]
     # Empty sentences (often float64 by NumPy's default) must not change the dtype.
@@ -328,7 +350,8 @@ def _from_arrow(array: Any, *, name: str) -> Ragged:
     if array.null_count:
         row = int(np.flatnonzero(array.is_null().to_numpy(zero_copy_only=False))[0])
         raise InvalidInputError(
-            f"{name}: sentence {row} is null; every sentence needs a list (use [] for an empty one)."
+            f"{name}: sentence {_row(row)} is null; every sentence needs a list "
+            "(use [] for an empty one)."
         )
     if isinstance(array, pa.FixedSizeListArray):
         flat = array.flatten()

@@ -38,18 +38,23 @@ def _bucket(key):
     return b
 
 
-@inline_kernel
-def _plan(histogram, capacity):
-    """For each cut h keeping ``capacity[h]`` keys: the boundary bucket (every key
-    in a lower bucket is kept), how many keys the boundary bucket must still give,
-    and where each cut's boundary-bucket candidates go in one flat buffer."""
+@kernel
+def plan_cuts(histogram, capacity):
+    """For each cut h keeping ``capacity[h]`` keys, from its bucket counts
+    (``histogram[h * _N_BUCKETS + b]``): the boundary bucket (every key in a
+    lower bucket is kept; ``_N_BUCKETS`` when all keys are kept, -1 when none
+    are), how many keys
+    the boundary bucket must still give, and where each cut's boundary-bucket
+    candidates go in one flat buffer (``candidate_start``)."""
     n_cuts = capacity.shape[0]
     boundary = np.full(n_cuts, _N_BUCKETS, np.int64)
     still_needed = np.zeros(n_cuts, np.int64)
     candidate_start = np.zeros(n_cuts + 1, np.int64)
     for h in range(n_cuts):
         kept = 0
-        if capacity[h] > 0:
+        if capacity[h] <= 0:
+            boundary[h] = -1
+        else:
             for b in range(_N_BUCKETS):
                 in_bucket = histogram[h * _N_BUCKETS + b]
                 if kept + in_bucket >= capacity[h]:
@@ -57,98 +62,95 @@ def _plan(histogram, capacity):
                     still_needed[h] = capacity[h] - kept
                     break
                 kept += in_bucket
-        size = histogram[h * _N_BUCKETS + boundary[h]] if boundary[h] < _N_BUCKETS else 0
+        size = histogram[h * _N_BUCKETS + boundary[h]] if 0 <= boundary[h] < _N_BUCKETS else 0
         candidate_start[h + 1] = candidate_start[h] + size
     return boundary, still_needed, candidate_start
 
 
-@inline_kernel
-def _resolve(mask, candidate_keys, candidate_positions, candidate_start, still_needed):
-    """Keep each cut's ``still_needed`` smallest boundary candidates. Candidates were
-    stored in position order, so a stable sort by key breaks ties by position."""
+@kernel
+def resolve_cuts(candidate_keys, candidate_positions, candidate_start, still_needed):
+    """Positions kept from the boundary buckets: each cut's ``still_needed`` smallest
+    candidates. Candidates were stored in position order, so a stable sort by key
+    breaks ties by position."""
+    total = 0
+    for h in range(still_needed.shape[0]):
+        total += min(still_needed[h], candidate_start[h + 1] - candidate_start[h])
+    kept = np.empty(total, np.int64)
+    n = 0
     for h in range(still_needed.shape[0]):
         lo = candidate_start[h]
         hi = candidate_start[h + 1]
         if still_needed[h] == 0 or lo == hi:
             continue
         order = np.argsort(candidate_keys[lo:hi], kind="mergesort")
-        for r in range(still_needed[h]):
-            mask[candidate_positions[lo + order[r]]] = True
+        for r in range(min(still_needed[h], hi - lo)):
+            kept[n] = candidate_positions[lo + order[r]]
+            n += 1
+    return kept
+
+
+# Each cut below comes as two kernels over one batch of tokens: ``count_*`` adds
+# the batch's keys to the cuts' bucket counts; ``split_*`` (once the boundaries
+# are planned from the counts of all batches) flags the batch's tokens below the
+# boundary and appends those in the boundary bucket to the candidates. A batch
+# may be the whole dataset. ``first_position`` is the batch's first token's
+# position in the dataset.
 
 
 @kernel
-def prune_by_noise_rate(P, labels, prune_counts, counts, eligible):
-    """cleanlab ``filter._prune_by_count`` for every class at once.
+def count_noise_rate_keys(P, labels, capacity, histogram):
+    """Cut (k, j) keeps the ``capacity[k, j]`` tokens labelled k with the largest
+    margin ``p[j] - p[k]`` (in the probabilities' dtype, as NumPy computes it)."""
+    K = n_classes(P)
+    for i in range(labels.shape[0]):
+        k = labels[i]
+        p_given = probability(P, i, k)
+        for j in range(K):
+            if capacity[k, j] > 0:
+                key = -(probability(P, i, j) - p_given)
+                histogram[(k * K + j) * _N_BUCKETS + _bucket(key)] += 1
 
-    Among tokens labelled k (for each eligible class k), for every other class
-    j flag the ``prune_counts[j, k]`` tokens with the largest margin
-    ``p[j] - p[k]`` (computed in the probabilities' dtype, as NumPy does);
-    equal margins are taken in position order.
-    """
+
+@kernel
+def split_noise_rate_keys(
+    P, labels, capacity, boundary, first_position, candidate_keys, candidate_positions, filled
+):
     K = n_classes(P)
     T = labels.shape[0]
-    capacity = np.zeros(K * K, np.int64)
-    for k in range(K):
-        if eligible[k]:
-            for j in range(K):
-                if j != k and prune_counts[j, k] > 0:
-                    capacity[k * K + j] = min(prune_counts[j, k], counts[k])
-    histogram = np.zeros(K * K * _N_BUCKETS, np.int64)
+    flagged = np.zeros(T, np.bool_)
     for i in range(T):
         k = labels[i]
-        if not eligible[k]:
-            continue
         p_given = probability(P, i, k)
         for j in range(K):
-            h = k * K + j
-            if capacity[h] > 0:
-                histogram[h * _N_BUCKETS + _bucket(-(probability(P, i, j) - p_given))] += 1
-    boundary, still_needed, candidate_start = _plan(histogram, capacity)
-    candidate_keys = np.empty(candidate_start[-1], np.float64)
-    candidate_positions = np.empty(candidate_start[-1], np.int64)
-    filled = candidate_start[:-1].copy()
-    mask = np.zeros(T, np.bool_)
-    for i in range(T):
-        k = labels[i]
-        if not eligible[k]:
-            continue
-        p_given = probability(P, i, k)
-        for j in range(K):
-            h = k * K + j
-            if capacity[h] == 0:
+            if capacity[k, j] == 0:
                 continue
+            h = k * K + j
             key = -(probability(P, i, j) - p_given)
             b = _bucket(key)
             if b < boundary[h]:
-                mask[i] = True
+                flagged[i] = True
             elif b == boundary[h]:
                 candidate_keys[filled[h]] = key
-                candidate_positions[filled[h]] = i
+                candidate_positions[filled[h]] = first_position + i
                 filled[h] += 1
-    _resolve(mask, candidate_keys, candidate_positions, candidate_start, still_needed)
-    return mask
+    return flagged
 
 
 @kernel
-def prune_by_class(P, labels, n_to_prune, counts, eligible):
-    """cleanlab ``filter._prune_by_class``: per eligible class k, flag the
-    ``n_to_prune[k]`` tokens labelled k with the smallest probability of k."""
-    K = n_classes(P)
-    T = labels.shape[0]
-    capacity = np.zeros(K, np.int64)
-    for k in range(K):
-        if eligible[k] and n_to_prune[k] > 0:
-            capacity[k] = min(n_to_prune[k], counts[k])
-    histogram = np.zeros(K * _N_BUCKETS, np.int64)
-    for i in range(T):
+def count_class_keys(P, labels, capacity, histogram):
+    """Cut k keeps the ``capacity[k]`` tokens labelled k with the smallest ``p[k]``."""
+    for i in range(labels.shape[0]):
         k = labels[i]
         if capacity[k] > 0:
             histogram[k * _N_BUCKETS + _bucket(probability(P, i, k))] += 1
-    boundary, still_needed, candidate_start = _plan(histogram, capacity)
-    candidate_keys = np.empty(candidate_start[-1], np.float64)
-    candidate_positions = np.empty(candidate_start[-1], np.int64)
-    filled = candidate_start[:-1].copy()
-    mask = np.zeros(T, np.bool_)
+
+
+@kernel
+def split_class_keys(
+    P, labels, capacity, boundary, first_position, candidate_keys, candidate_positions, filled
+):
+    T = labels.shape[0]
+    flagged = np.zeros(T, np.bool_)
     for i in range(T):
         k = labels[i]
         if capacity[k] == 0:
@@ -156,40 +158,100 @@ def prune_by_class(P, labels, n_to_prune, counts, eligible):
         key = probability(P, i, k)
         b = _bucket(key)
         if b < boundary[k]:
-            mask[i] = True
+            flagged[i] = True
         elif b == boundary[k]:
             candidate_keys[filled[k]] = key
-            candidate_positions[filled[k]] = i
+            candidate_positions[filled[k]] = first_position + i
             filled[k] += 1
-    _resolve(mask, candidate_keys, candidate_positions, candidate_start, still_needed)
-    return mask
+    return flagged
 
 
 @kernel
+def count_score_keys(scores, histogram):
+    """The single cut keeps the smallest scores."""
+    for i in range(scores.shape[0]):
+        histogram[_bucket(scores[i])] += 1
+
+
+@kernel
+def split_score_keys(scores, boundary, first_position, candidate_keys, candidate_positions, filled):
+    T = scores.shape[0]
+    flagged = np.zeros(T, np.bool_)
+    for i in range(T):
+        b = _bucket(scores[i])
+        if b < boundary[0]:
+            flagged[i] = True
+        elif b == boundary[0]:
+            candidate_keys[filled[0]] = scores[i]
+            candidate_positions[filled[0]] = first_position + i
+            filled[0] += 1
+    return flagged
+
+
+def new_histogram(n_cuts: int) -> np.ndarray:
+    return np.zeros(n_cuts * _N_BUCKETS, np.int64)
+
+
+def candidate_buffers(candidate_start: np.ndarray):
+    """Empty candidate arrays and per-cut fill pointers for ``split_*``."""
+    size = int(candidate_start[-1])
+    return np.empty(size, np.float64), np.empty(size, np.int64), candidate_start[:-1].copy()
+
+
+def noise_rate_capacity(prune_counts, counts, eligible):
+    """capacity[k, j] = min(prune_counts[j, k], counts[k]) for eligible k, j != k."""
+    capacity = np.minimum(prune_counts.T, counts[:, None]).clip(min=0)
+    capacity[~eligible] = 0
+    np.fill_diagonal(capacity, 0)
+    return np.ascontiguousarray(capacity, np.int64)
+
+
+def class_capacity(n_to_prune, counts, eligible):
+    capacity = np.minimum(n_to_prune, counts).clip(min=0)
+    capacity[~eligible] = 0
+    return np.ascontiguousarray(capacity, np.int64)
+
+
+def prune_by_noise_rate(P, labels, prune_counts, counts, eligible):
+    """cleanlab ``filter._prune_by_count`` for every class at once, as a mask.
+
+    Among tokens labelled k (for each eligible class k), for every other class
+    j flag the ``prune_counts[j, k]`` tokens with the largest margin
+    ``p[j] - p[k]``; equal margins are taken in position order.
+    """
+    capacity = noise_rate_capacity(prune_counts, counts, eligible)
+    histogram = new_histogram(capacity.size)
+    count_noise_rate_keys(P, labels, capacity, histogram)
+    boundary, still_needed, candidate_start = plan_cuts(histogram, capacity.reshape(-1))
+    keys, positions, filled = candidate_buffers(candidate_start)
+    flagged = split_noise_rate_keys(P, labels, capacity, boundary, 0, keys, positions, filled)
+    flagged[resolve_cuts(keys, positions, candidate_start, still_needed)] = True
+    return flagged
+
+
+def prune_by_class(P, labels, n_to_prune, counts, eligible):
+    """cleanlab ``filter._prune_by_class``: per eligible class k, flag the
+    ``n_to_prune[k]`` tokens labelled k with the smallest probability of k."""
+    capacity = class_capacity(n_to_prune, counts, eligible)
+    histogram = new_histogram(capacity.size)
+    count_class_keys(P, labels, capacity, histogram)
+    boundary, still_needed, candidate_start = plan_cuts(histogram, capacity)
+    keys, positions, filled = candidate_buffers(candidate_start)
+    flagged = split_class_keys(P, labels, capacity, boundary, 0, keys, positions, filled)
+    flagged[resolve_cuts(keys, positions, candidate_start, still_needed)] = True
+    return flagged
+
+
 def smallest(scores, m):
     """Mask of the ``m`` smallest scores, equal scores broken by position."""
-    T = scores.shape[0]
-    capacity = np.full(1, min(max(m, 0), T), np.int64)
-    histogram = np.zeros(_N_BUCKETS, np.int64)
-    if capacity[0] > 0:
-        for i in range(T):
-            histogram[_bucket(scores[i])] += 1
-    boundary, still_needed, candidate_start = _plan(histogram, capacity)
-    candidate_keys = np.empty(candidate_start[-1], np.float64)
-    candidate_positions = np.empty(candidate_start[-1], np.int64)
-    filled = 0
-    mask = np.zeros(T, np.bool_)
-    if capacity[0] > 0:
-        for i in range(T):
-            b = _bucket(scores[i])
-            if b < boundary[0]:
-                mask[i] = True
-            elif b == boundary[0]:
-                candidate_keys[filled] = scores[i]
-                candidate_positions[filled] = i
-                filled += 1
-    _resolve(mask, candidate_keys, candidate_positions, candidate_start, still_needed)
-    return mask
+    capacity = np.array([min(max(int(m), 0), scores.shape[0])], np.int64)
+    histogram = new_histogram(1)
+    count_score_keys(scores, histogram)
+    boundary, still_needed, candidate_start = plan_cuts(histogram, capacity)
+    keys, positions, filled = candidate_buffers(candidate_start)
+    flagged = split_score_keys(scores, boundary, 0, keys, positions, filled)
+    flagged[resolve_cuts(keys, positions, candidate_start, still_needed)] = True
+    return flagged
 
 
 @kernel
