@@ -73,7 +73,11 @@ def confident_thresholds(
     """
     if counts is None:
         counts = thresholds.class_counts(labels, n_classes(probs))
-    means = thresholds.class_means(probs, labels, counts)
+    return thresholds_from_means(thresholds.class_means(probs, labels, counts), counts)
+
+
+def thresholds_from_means(means: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Class means (in the probabilities' dtype) to thresholds, with NumPy's dtype rule."""
     present = counts > 0
     if present.all():
         result = means
@@ -178,12 +182,84 @@ def order_by_score(positions: np.ndarray, position_scores: np.ndarray) -> np.nda
 # Finding label issues
 
 
-def _warn_too_few(counts: np.ndarray, min_examples_per_class: int, hint: str) -> None:
-    for k in np.flatnonzero(counts <= min_examples_per_class):
-        warnings.warn(
-            f"May not flag all label issues in class: {k}, it has too few examples ({hint})",
-            stacklevel=4,
+def applied_classes(
+    counts: np.ndarray, min_examples_per_class: int, filter_by: str, *, stacklevel: int
+) -> np.ndarray:
+    """Classes the prune_by_* cuts apply to, with cleanlab's warnings for the others."""
+    too_few = np.flatnonzero(counts <= min_examples_per_class)
+    hints = []
+    if filter_by in ("prune_by_class", "both"):
+        hints.append("see argument: `min_examples_per_class`")
+    if filter_by in ("prune_by_noise_rate", "both"):
+        hints.append("see `min_examples_per_class` argument")
+    for hint in hints:
+        for k in too_few:
+            warnings.warn(
+                f"May not flag all label issues in class: {k}, it has too few examples ({hint})",
+                stacklevel=stacklevel + 1,
+            )
+    # cleanlab only writes a class's mask back when the class has 2+ tokens.
+    return (counts > min_examples_per_class) & (counts > 1)
+
+
+def prune_counts(
+    confident_joint: np.ndarray,
+    counts: np.ndarray,
+    min_examples_per_class: int,
+    frac_noise: float,
+    num_to_remove_per_class: Sequence[int] | None,
+) -> np.ndarray:
+    """How many tokens to prune per (true, given) class pair (cleanlab's prune_count_matrix)."""
+    counts_to_prune = _counts.keep_at_least_n_per_class(
+        confident_joint.T, min_examples_per_class, frac_noise
+    )
+    if num_to_remove_per_class is not None:
+        counts_to_prune = _counts.prune_counts_for_removal(
+            counts_to_prune, num_to_remove_per_class, counts
         )
+    return counts_to_prune
+
+
+def check_options(
+    *,
+    filter_by: str,
+    return_indices_ranked_by: str | None,
+    frac_noise: float = 1.0,
+    num_to_remove_per_class: Sequence[int] | None = None,
+    confident_joint: np.ndarray | None = None,
+    n_jobs: int | None = None,
+    stacklevel: int = 2,
+) -> None:
+    """cleanlab's checks and warnings for the options of ``find_label_issues``."""
+    if filter_by not in FILTER_BY:
+        raise InvalidOptionError(
+            f"filter_by must be one of {', '.join(map(repr, FILTER_BY))}; got {filter_by!r}."
+        )
+    if return_indices_ranked_by is not None and return_indices_ranked_by not in RANK_BY:
+        label_quality_scores(np.empty(0, np.int64), np.empty(0), method=return_indices_ranked_by)
+    simple_filters = ("confident_learning", "predicted_neq_given") + FILTER_BY[:2]
+    if filter_by in simple_filters and (frac_noise != 1.0 or num_to_remove_per_class is not None):
+        warnings.warn(
+            "frac_noise and num_to_remove_per_class parameters are only supported"
+            " for filter_by 'prune_by_noise_rate', 'prune_by_class', and 'both'. They "
+            "are not supported for methods 'confident_learning', 'predicted_neq_given', "
+            "'low_normalized_margin' or 'low_self_confidence'.",
+            stacklevel=stacklevel + 1,
+        )
+    if num_to_remove_per_class is not None and filter_by in simple_filters:
+        raise ValueError(
+            "filter_by 'confident_learning', 'predicted_neq_given', 'low_normalized_margin' "
+            "or 'low_self_confidence' is not supported (yet) when setting 'num_to_remove_per_class'"
+        )
+    if filter_by == "confident_learning" and isinstance(confident_joint, np.ndarray):
+        warnings.warn(
+            "The supplied `confident_joint` is ignored when `filter_by = 'confident_learning'`; "
+            "confident joint will be re-estimated from the given labels. To use your supplied "
+            "`confident_joint`, please specify a different `filter_by` value.",
+            stacklevel=stacklevel + 1,
+        )
+    if n_jobs is not None and not n_jobs >= 1:
+        raise InvalidOptionError(f"n_jobs must be at least 1, got {n_jobs}.")
 
 
 def find_label_issues(
@@ -206,35 +282,15 @@ def find_label_issues(
     in position order when it is None.
     """
     rank_by_kwargs = dict(rank_by_kwargs or {})
-    if filter_by not in FILTER_BY:
-        raise InvalidOptionError(
-            f"filter_by must be one of {', '.join(map(repr, FILTER_BY))}; got {filter_by!r}."
-        )
-    if return_indices_ranked_by is not None and return_indices_ranked_by not in RANK_BY:
-        _rank_scores(labels[:0], probs[:0], return_indices_ranked_by, {})  # raises cleanlab's error
-    simple_filters = ("confident_learning", "predicted_neq_given") + FILTER_BY[:2]
-    if filter_by in simple_filters and (frac_noise != 1.0 or num_to_remove_per_class is not None):
-        warnings.warn(
-            "frac_noise and num_to_remove_per_class parameters are only supported"
-            " for filter_by 'prune_by_noise_rate', 'prune_by_class', and 'both'. They "
-            "are not supported for methods 'confident_learning', 'predicted_neq_given', "
-            "'low_normalized_margin' or 'low_self_confidence'.",
-            stacklevel=3,
-        )
-    if num_to_remove_per_class is not None and filter_by in simple_filters:
-        raise ValueError(
-            "filter_by 'confident_learning', 'predicted_neq_given', 'low_normalized_margin' "
-            "or 'low_self_confidence' is not supported (yet) when setting 'num_to_remove_per_class'"
-        )
-    if filter_by == "confident_learning" and isinstance(confident_joint, np.ndarray):
-        warnings.warn(
-            "The supplied `confident_joint` is ignored when `filter_by = 'confident_learning'`; "
-            "confident joint will be re-estimated from the given labels. To use your supplied "
-            "`confident_joint`, please specify a different `filter_by` value.",
-            stacklevel=3,
-        )
-    if n_jobs is not None and not n_jobs >= 1:
-        raise InvalidOptionError(f"n_jobs must be at least 1, got {n_jobs}.")
+    check_options(
+        filter_by=filter_by,
+        return_indices_ranked_by=return_indices_ranked_by,
+        frac_noise=frac_noise,
+        num_to_remove_per_class=num_to_remove_per_class,
+        confident_joint=confident_joint,
+        n_jobs=n_jobs,
+        stacklevel=3,
+    )
 
     T = labels.shape[0]
     K = n_classes(probs)
@@ -267,25 +323,15 @@ def find_label_issues(
         n_issues = int(np.count_nonzero(off_diagonal & ~matches))
         issues = selection.smallest(token_scores, n_issues)
     elif filter_by in ("prune_by_noise_rate", "prune_by_class", "both"):
-        prune_counts = _counts.keep_at_least_n_per_class(
-            confident_joint.T, min_examples_per_class, frac_noise
+        pruned = prune_counts(
+            confident_joint, counts, min_examples_per_class, frac_noise, num_to_remove_per_class
         )
-        if num_to_remove_per_class is not None:
-            prune_counts = _counts.prune_counts_for_removal(
-                prune_counts, num_to_remove_per_class, counts
-            )
-        eligible = counts > min_examples_per_class
-        # cleanlab only writes a class's mask back when the class has 2+ tokens.
-        applied = eligible & (counts > 1)
+        applied = applied_classes(counts, min_examples_per_class, filter_by, stacklevel=3)
         if filter_by in ("prune_by_class", "both"):
-            _warn_too_few(counts, min_examples_per_class, "see argument: `min_examples_per_class`")
-            n_to_prune = counts - np.diagonal(prune_counts)
+            n_to_prune = counts - np.diagonal(pruned)
             by_class = selection.prune_by_class(probs, labels, n_to_prune, counts, applied)
         if filter_by in ("prune_by_noise_rate", "both"):
-            _warn_too_few(counts, min_examples_per_class, "see `min_examples_per_class` argument")
-            by_noise_rate = selection.prune_by_noise_rate(
-                probs, labels, np.ascontiguousarray(prune_counts, np.int64), counts, applied
-            )
+            by_noise_rate = selection.prune_by_noise_rate(probs, labels, pruned, counts, applied)
         if filter_by == "prune_by_class":
             issues = by_class
         elif filter_by == "prune_by_noise_rate":

@@ -38,6 +38,8 @@ class LabelIssues:
         One score per sentence (``get_label_quality_scores``), when computed.
     token_scores : Ragged or None
         One score per token, per sentence, when computed.
+    token_text : object array or None
+        The token string of each issue, when tokens were given.
     """
 
     sentence: np.ndarray
@@ -47,6 +49,7 @@ class LabelIssues:
     predicted_label: np.ndarray
     sentence_scores: np.ndarray | None = None
     token_scores: Ragged | None = None
+    token_text: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.sentence.shape[0])
@@ -56,7 +59,11 @@ class LabelIssues:
         return list(zip(self.sentence.tolist(), self.token.tolist()))
 
     def to_dict(self) -> dict[str, np.ndarray]:
-        return {name: getattr(self, name) for name in COLUMNS}
+        """The issue columns (with ``token_text`` when known)."""
+        columns = {name: getattr(self, name) for name in COLUMNS}
+        if self.token_text is not None:
+            columns["token_text"] = self.token_text
+        return columns
 
     def to_pandas(self) -> Any:
         """A ``pandas.DataFrame`` with one row per issue."""

@@ -1,0 +1,123 @@
+"""Out-of-core runs give exactly the in-memory result."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from spanfast import Ragged, core
+from spanfast.results import find_issues
+from spanfast.streaming import find_label_issues_in_batches, find_label_issues_parquet
+
+
+def _dataset(seed: int, n_sentences: int, n_classes: int, dtype, span: bool):
+    rng = np.random.default_rng(seed)
+    lengths = rng.integers(0 if rng.random() < 0.2 else 1, 25, n_sentences)
+    offsets = np.concatenate([[0], np.cumsum(lengths)])
+    T = int(offsets[-1])
+    if span:
+        probs = rng.beta(0.4, 0.4, T)
+        labels = (rng.random(T) < probs).astype(np.int64)
+    else:
+        logits = rng.normal(size=(T, n_classes)) * rng.uniform(0.5, 4)
+        probs = np.exp(logits)
+        probs /= probs.sum(axis=1, keepdims=True)
+        labels = probs.argmax(axis=1)
+        noisy = rng.random(T) < 0.15
+        labels[noisy] = rng.integers(0, n_classes, noisy.sum())
+    if rng.random() < 0.5:
+        probs = np.round(probs, 2)  # ties
+    return Ragged(labels, offsets), Ragged(probs.astype(dtype), offsets)
+
+
+def _batches(labels: Ragged, probs: Ragged, cuts: list[int]):
+    bounds = [0, *sorted(cuts), labels.n_sentences]
+
+    def read():
+        for a, b in zip(bounds[:-1], bounds[1:]):
+            yield labels[a:b], probs[a:b]
+
+    return read
+
+
+@settings(deadline=None, max_examples=60)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n_sentences=st.integers(1, 120),
+    n_classes=st.integers(2, 6),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    span=st.booleans(),
+    filter_by=st.sampled_from(core.FILTER_BY),
+    rank_by=st.sampled_from(core.RANK_BY),
+    frac_noise=st.sampled_from([1.0, 0.6]),
+    min_examples=st.integers(0, 3),
+    data=st.data(),
+)
+def test_batches_give_the_in_memory_result(
+    seed, n_sentences, n_classes, dtype, span, filter_by, rank_by, frac_noise, min_examples, data
+):
+    labels, probs = _dataset(seed, n_sentences, n_classes, dtype, span)
+    if np.unique(labels.values).size < 2:
+        return
+    cuts = data.draw(st.lists(st.integers(0, n_sentences), max_size=6))
+    options = dict(
+        filter_by=filter_by,
+        return_indices_ranked_by=rank_by,
+        frac_noise=frac_noise,
+        min_examples_per_class=min_examples,
+    )
+    with warnings.catch_warnings(record=True) as in_memory_warnings:
+        warnings.simplefilter("always")
+        expected = find_issues(labels, probs, **options)
+    with warnings.catch_warnings(record=True) as streamed_warnings:
+        warnings.simplefilter("always")
+        streamed = find_label_issues_in_batches(_batches(labels, probs, cuts), **options)
+    for name, values in expected.to_dict().items():
+        np.testing.assert_array_equal(streamed.to_dict()[name], values, err_msg=name)
+        assert streamed.to_dict()[name].dtype == values.dtype, name
+    assert [str(w.message) for w in streamed_warnings] == [
+        str(w.message) for w in in_memory_warnings
+    ]
+
+
+def test_parquet_round_trip_and_token_text(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    labels, probs = _dataset(7, 300, 2, np.float32, span=True)
+    tokens = [[f"w{i}_{j}" for j in range(n)] for i, n in enumerate(labels.lengths)]
+    table = pa.table(
+        {
+            "labels": pa.array(labels.to_list()),
+            "probs": pa.array(probs.to_list(), pa.list_(pa.float32())),
+            "tokens": pa.array(tokens),
+        }
+    )
+    pq.write_table(table.slice(0, 120), tmp_path / "part-0.parquet", row_group_size=50)
+    pq.write_table(table.slice(120), tmp_path / "part-1.parquet", row_group_size=50)
+    expected = find_issues(labels, probs)
+    passes = []
+    streamed = find_label_issues_parquet(
+        tmp_path,
+        labels="labels",
+        probs="probs",
+        tokens="tokens",
+        batch_size=37,
+        progress=lambda done_pass, n_passes, rows: passes.append(done_pass),
+    )
+    assert streamed.to_tuples() == expected.to_tuples()
+    np.testing.assert_array_equal(streamed.score, expected.score)
+    assert list(streamed.token_text) == [tokens[i][j] for i, j in expected.to_tuples()]
+    assert sorted(set(passes)) == [1, 2, 3, 4, 5]
+
+
+def test_batch_errors_name_the_row_in_the_whole_dataset():
+    labels, probs = _dataset(3, 50, 2, np.float64, span=True)
+    bad_probs = probs.values.copy()
+    bad_probs[probs.offsets[33] + 0] = np.nan
+    bad = Ragged(bad_probs, probs.offsets)
+    with pytest.raises(ValueError, match="sentence 33, token 0 has NaN"):
+        find_label_issues_in_batches(_batches(labels, bad, [10, 20, 30, 40]))
