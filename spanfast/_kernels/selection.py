@@ -103,7 +103,7 @@ def count_noise_rate_keys(P, labels, capacity, histogram):
     margin ``p[j] - p[k]`` (in the probabilities' dtype, as NumPy computes it)."""
     K = n_classes(P)
     for i in range(labels.shape[0]):
-        k = labels[i]
+        k = np.int64(labels[i])  # int8 labels must not overflow in index arithmetic
         p_given = probability(P, i, k)
         for j in range(K):
             if capacity[k, j] > 0:
@@ -119,7 +119,7 @@ def split_noise_rate_keys(
     T = labels.shape[0]
     flagged = np.zeros(T, np.bool_)
     for i in range(T):
-        k = labels[i]
+        k = np.int64(labels[i])  # int8 labels must not overflow in index arithmetic
         p_given = probability(P, i, k)
         for j in range(K):
             if capacity[k, j] == 0:
@@ -140,7 +140,7 @@ def split_noise_rate_keys(
 def count_class_keys(P, labels, capacity, histogram):
     """Cut k keeps the ``capacity[k]`` tokens labelled k with the smallest ``p[k]``."""
     for i in range(labels.shape[0]):
-        k = labels[i]
+        k = np.int64(labels[i])  # int8 labels must not overflow in index arithmetic
         if capacity[k] > 0:
             histogram[k * _N_BUCKETS + _bucket(probability(P, i, k))] += 1
 
@@ -152,7 +152,7 @@ def split_class_keys(
     T = labels.shape[0]
     flagged = np.zeros(T, np.bool_)
     for i in range(T):
-        k = labels[i]
+        k = np.int64(labels[i])  # int8 labels must not overflow in index arithmetic
         if capacity[k] == 0:
             continue
         key = probability(P, i, k)
