@@ -41,14 +41,20 @@ def confident_joint(P, labels, thresholds_minus_margin):
     for i in range(T):
         n_confident = 0
         first_confident = -1
+        best = 0
+        best_value = probability(P, i, 0)
         for k in range(K):
-            if probability(P, i, k) >= thresholds_minus_margin[k]:
+            value = probability(P, i, k)
+            if value >= thresholds_minus_margin[k]:
                 n_confident += 1
                 if first_confident < 0:
                     first_confident = k
+            if value > best_value:  # np.argmax: the first of equal maxima
+                best = k
+                best_value = value
         if n_confident == 0:
             continue
-        guess = argmax_row(P, i, K) if n_confident > 1 else first_confident
+        guess = best if n_confident > 1 else first_confident
         given = labels[i]
         counts[guess, given] += 1
         if guess != given:

@@ -22,7 +22,7 @@ from .confident_joint import argmax_row
 # Keys (probabilities, margins p[j] - p[k], token scores) lie in about [-1, 1];
 # they are binned into equal-width buckets over [_KEY_LOW, _KEY_HIGH] (values
 # outside fall into the end buckets, which keeps the binning monotone).
-_N_BUCKETS = 4096
+_N_BUCKETS = 1024
 _KEY_LOW = -1.5
 _KEY_HIGH = 1.5
 _BUCKETS_PER_UNIT = _N_BUCKETS / (_KEY_HIGH - _KEY_LOW)
