@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _counts
+from . import _counts, _cuts
 from ._kernels import confident_joint as _cj
 from ._kernels import pooling, scores, selection, thresholds
 from .errors import InvalidInputError, InvalidOptionError
@@ -321,7 +321,7 @@ def find_label_issues(
             _, off_diagonal = compute_confident_joint(labels, probs, calibrate=False, counts=counts)
         matches = selection.prediction_matches_label(probs, labels, margin)
         n_issues = int(np.count_nonzero(off_diagonal & ~matches))
-        issues = selection.smallest(token_scores, n_issues)
+        issues = _cuts.smallest(token_scores, n_issues)
     elif filter_by in ("prune_by_noise_rate", "prune_by_class", "both"):
         pruned = prune_counts(
             confident_joint, counts, min_examples_per_class, frac_noise, num_to_remove_per_class
@@ -329,9 +329,9 @@ def find_label_issues(
         applied = applied_classes(counts, min_examples_per_class, filter_by, stacklevel=3)
         if filter_by in ("prune_by_class", "both"):
             n_to_prune = counts - np.diagonal(pruned)
-            by_class = selection.prune_by_class(probs, labels, n_to_prune, counts, applied)
+            by_class = _cuts.prune_by_class(probs, labels, n_to_prune, counts, applied)
         if filter_by in ("prune_by_noise_rate", "both"):
-            by_noise_rate = selection.prune_by_noise_rate(probs, labels, pruned, counts, applied)
+            by_noise_rate = _cuts.prune_by_noise_rate(probs, labels, pruned, counts, applied)
         if filter_by == "prune_by_class":
             issues = by_class
         elif filter_by == "prune_by_noise_rate":
@@ -393,7 +393,7 @@ def find_label_issues_low_memory(
         probs, labels, running_thresholds - FLOATING_POINT_COMPARISON
     )
     token_scores = label_quality_scores(labels, probs, method=method)
-    return _disagreeing(labels, probs, np.flatnonzero(selection.smallest(token_scores, n_issues)))
+    return _disagreeing(labels, probs, np.flatnonzero(_cuts.smallest(token_scores, n_issues)))
 
 
 # ---------------------------------------------------------------------------------------

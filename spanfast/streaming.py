@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from . import _counts, core
+from ._cuts import Cuts
 from ._kernels import selection, thresholds
 from ._kernels.confident_joint import argmax_rows, confident_joint
 from ._kernels.running_sum import RunningSums
@@ -190,7 +191,7 @@ def find_label_issues_in_batches(
     low = filter_by in ("low_normalized_margin", "low_self_confidence")
     joint_by_guess = np.zeros((run.n_classes, run.n_classes), np.int64)
     n_low_issues = 0
-    score_histogram = selection.new_histogram(1)
+    score_cut = Cuts("score", np.zeros(1, np.int64))  # its size is known after this pass
     for batch in run.batches():
         batch_joint, off_diagonal = confident_joint(batch.probs, batch.labels, margin_thresholds)
         joint_by_guess += batch_joint
@@ -202,19 +203,19 @@ def find_label_issues_in_batches(
                 batch.probs[local], batch.labels[local], margin
             )
             n_low_issues += int(np.count_nonzero(~matches))
-            selection.count_score_keys(_filter_scores(batch, filter_by), score_histogram)
+            score_cut.count(_filter_scores(batch, filter_by))
     if filter_by == "confident_learning":
         return found.select(_concat(found.positions, np.int64), drop_matching=True)
 
     if low:
-        capacity = np.array([min(n_low_issues, run.n_tokens)], np.int64)
-        cut = _Cut.plan(score_histogram, capacity)
+        score_cut.capacity[0] = min(n_low_issues, run.n_tokens)
+        score_cut.plan()
         for batch in run.batches():
-            flagged = cut.split(
-                selection.split_score_keys, _filter_scores(batch, filter_by), batch.first_token
+            local = score_cut.split(
+                _filter_scores(batch, filter_by), first_position=batch.first_token
             )
-            found.add(batch, cut.flagged_and_new_candidates(flagged), rank_by, with_text)
-        return found.select(cut.resolve(), drop_matching=False)
+            found.add(batch, local, rank_by, with_text)
+        return found.select(score_cut.resolve(), drop_matching=False)
 
     # prune_by_noise_rate / prune_by_class / both: the K x K counts, then two passes.
     joint = joint_by_guess.T  # [given, guess], laid out as cleanlab's (see core)
@@ -224,101 +225,28 @@ def find_label_issues_in_batches(
         joint, counts, min_examples_per_class, frac_noise, num_to_remove_per_class
     )
     eligible = core.applied_classes(counts, min_examples_per_class, filter_by, stacklevel=2)
-    by_class = filter_by in ("prune_by_class", "both")
-    by_noise_rate = filter_by in ("prune_by_noise_rate", "both")
-    cuts: dict[str, _Cut] = {}
-    if by_class:
-        capacity = selection.class_capacity(counts - np.diagonal(prune_counts), counts, eligible)
-        cuts["class"] = _Cut(capacity, capacity)
-    if by_noise_rate:
-        capacity = selection.noise_rate_capacity(prune_counts, counts, eligible)
-        cuts["noise_rate"] = _Cut(capacity, capacity.reshape(-1))
+    cuts = []
+    if filter_by in ("prune_by_class", "both"):
+        cuts.append(Cuts.by_class(counts - np.diagonal(prune_counts), counts, eligible))
+    if filter_by in ("prune_by_noise_rate", "both"):
+        cuts.append(Cuts.noise_rate(prune_counts, counts, eligible))
 
     # Pass 4: bucket counts of every cut's keys.
     for batch in run.batches():
-        if by_class:
-            selection.count_class_keys(
-                batch.probs, batch.labels, cuts["class"].kernel_capacity, cuts["class"].histogram
-            )
-        if by_noise_rate:
-            selection.count_noise_rate_keys(
-                batch.probs,
-                batch.labels,
-                cuts["noise_rate"].kernel_capacity,
-                cuts["noise_rate"].histogram,
-            )
-    for cut in cuts.values():
-        cut.finish_counting()
+        for cut in cuts:
+            cut.count(batch.probs, batch.labels)
+    for cut in cuts:
+        cut.plan()
 
     # Pass 5: flag tokens below each cut's boundary, collect those on it.
     for batch in run.batches():
-        local = []
-        for name, split in (
-            ("class", selection.split_class_keys),
-            ("noise_rate", selection.split_noise_rate_keys),
-        ):
-            if name in cuts:
-                cut = cuts[name]
-                flagged = cut.split(
-                    split, batch.probs, batch.labels, cut.kernel_capacity, batch.first_token
-                )
-                local.append(cut.flagged_and_new_candidates(flagged))
+        local = [
+            cut.split(batch.probs, batch.labels, first_position=batch.first_token) for cut in cuts
+        ]
         found.add(batch, np.unique(np.concatenate(local)), rank_by, with_text)
-    selected = [cut.resolve() for cut in cuts.values()]
+    selected = [cut.resolve() for cut in cuts]
     positions = selected[0] if len(selected) == 1 else np.intersect1d(*selected)
     return found.select(positions, drop_matching=True)
-
-
-class _Cut:
-    """One family of top-k cuts (per class, or per class pair) across batches."""
-
-    def __init__(self, kernel_capacity: np.ndarray, capacity: np.ndarray) -> None:
-        self.kernel_capacity = kernel_capacity
-        self.capacity = capacity
-        self.histogram = selection.new_histogram(capacity.shape[0])
-        self.flagged_positions: list[np.ndarray] = []
-
-    @classmethod
-    def plan(cls, histogram: np.ndarray, capacity: np.ndarray) -> _Cut:
-        cut = cls(capacity, capacity)
-        cut.histogram = histogram
-        cut.finish_counting()
-        return cut
-
-    def finish_counting(self) -> None:
-        self.boundary, self.still_needed, self.candidate_start = selection.plan_cuts(
-            self.histogram, self.capacity
-        )
-        self.keys, self.positions, self.filled = selection.candidate_buffers(self.candidate_start)
-
-    def split(self, kernel, *args) -> np.ndarray:
-        """Run a ``split_*`` kernel on one batch; ``args`` end with the batch's first position."""
-        *data, first_position = args
-        flagged = kernel(
-            *data, self.boundary, first_position, self.keys, self.positions, self.filled
-        )
-        self._first_position = first_position
-        self.flagged_positions.append(first_position + np.flatnonzero(flagged))
-        return flagged
-
-    def flagged_and_new_candidates(self, flagged: np.ndarray) -> np.ndarray:
-        """Local positions flagged in this batch or added to the candidates by it."""
-        starts = self.candidate_start[:-1]
-        new = [
-            self.positions[lo:hi]
-            for lo, hi in zip(getattr(self, "_seen", starts), self.filled)
-            if hi > lo
-        ]
-        self._seen = self.filled.copy()
-        candidates = np.concatenate(new) - self._first_position if new else np.empty(0, np.int64)
-        return np.union1d(np.flatnonzero(flagged), candidates)
-
-    def resolve(self) -> np.ndarray:
-        """Every position the cuts keep, sorted."""
-        from_boundary = selection.resolve_cuts(
-            self.keys, self.positions, self.candidate_start, self.still_needed
-        )
-        return np.union1d(_concat(self.flagged_positions, np.int64), from_boundary)
 
 
 def _filter_scores(batch: _Batch, filter_by: str) -> np.ndarray:

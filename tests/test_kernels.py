@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from spanfast import _counts, core
+from spanfast import _counts, _cuts, core
 from spanfast._kernels import selection, summation, thresholds
 
 seeds = st.integers(0, 2**32 - 1)
@@ -122,7 +122,7 @@ def test_prediction_matches_label_is_cleanlabs_reduce_issues(data):
 def test_smallest_breaks_ties_by_position(seed, n, m, dtype):
     rng = np.random.default_rng(seed)
     scores = np.round(rng.random(n), int(rng.integers(0, 3))).astype(dtype)
-    mask = selection.smallest(scores, m)
+    mask = _cuts.smallest(scores, m)
     assert set(np.flatnonzero(mask).tolist()) == naive.smallest_by_position(scores, m)
 
 
@@ -136,7 +136,7 @@ def test_prune_by_noise_rate_matches_reference(data, seed):
     counts = thresholds.class_counts(labels, K)
     prune_counts = rng.integers(0, max(2, labels.shape[0] // K), size=(K, K))
     eligible = rng.random(K) < 0.8
-    ours = selection.prune_by_noise_rate(probs, labels, prune_counts, counts, eligible)
+    ours = _cuts.prune_by_noise_rate(probs, labels, prune_counts, counts, eligible)
     assert set(np.flatnonzero(ours).tolist()) == naive.prune_by_noise_rate(
         matrix, labels, prune_counts, eligible
     )

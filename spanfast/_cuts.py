@@ -1,0 +1,137 @@
+"""Top-k cuts over tokens, computed batch by batch (or on one batch, in memory).
+
+cleanlab's ``prune_by_class``, ``prune_by_noise_rate``, ``low_*`` and
+``low_memory`` each keep "the m tokens with the smallest key" per class or
+class pair. A :class:`Cuts` runs the kernels of :mod:`spanfast._kernels.selection`
+for a family of such cuts: ``count`` every batch's keys into buckets,
+``plan`` the boundary bucket of each cut, ``split`` every batch (flag the
+tokens below the boundary, collect those on it), then ``resolve`` the
+boundary candidates by (key, position). In memory the single batch is the
+whole dataset; out of core the same calls run over many batches, which is
+why both give the same tokens.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._kernels import selection
+from ._kernels.selection import _N_BUCKETS
+
+
+class Cuts:
+    """One family of cuts; ``kind`` is ``"noise_rate"``, ``"class"`` or ``"score"``."""
+
+    _KERNELS = {
+        "noise_rate": (selection.count_noise_rate_keys, selection.split_noise_rate_keys),
+        "class": (selection.count_class_keys, selection.split_class_keys),
+        "score": (selection.count_score_keys, selection.split_score_keys),
+    }
+
+    def __init__(self, kind: str, capacity: np.ndarray) -> None:
+        self.kind = kind
+        self._count_kernel, self._split_kernel = self._KERNELS[kind]
+        # The kernels take the capacity in its natural shape (K x K for class pairs).
+        self.capacity = np.ascontiguousarray(capacity, np.int64)
+        self.histogram = np.zeros(self.capacity.size * _N_BUCKETS, np.int64)
+        self._flagged: list[np.ndarray] = []
+        self._seen = None
+
+    @classmethod
+    def noise_rate(cls, prune_counts: np.ndarray, counts: np.ndarray, applied: np.ndarray) -> Cuts:
+        """Cut (k, j): among tokens labelled k, the ``prune_counts[j, k]`` with the
+        largest ``p[j] - p[k]`` (cleanlab ``filter._prune_by_count``)."""
+        capacity = np.minimum(prune_counts.T, counts[:, None]).clip(min=0)
+        capacity[~applied] = 0
+        np.fill_diagonal(capacity, 0)
+        return cls("noise_rate", capacity)
+
+    @classmethod
+    def by_class(cls, n_to_prune: np.ndarray, counts: np.ndarray, applied: np.ndarray) -> Cuts:
+        """Cut k: among tokens labelled k, the ``n_to_prune[k]`` with the smallest
+        ``p[k]`` (cleanlab ``filter._prune_by_class``)."""
+        capacity = np.minimum(n_to_prune, counts).clip(min=0)
+        capacity[~applied] = 0
+        return cls("class", capacity)
+
+    @classmethod
+    def smallest(cls, m: int, n_tokens: int) -> Cuts:
+        """The ``m`` smallest scores of all tokens."""
+        return cls("score", np.array([min(max(int(m), 0), n_tokens)]))
+
+    def _data(self, data: tuple) -> tuple:
+        return data if self.kind == "score" else (*data, self.capacity)
+
+    def count(self, *data: np.ndarray) -> None:
+        """Add one batch's keys (``data``: ``(probs, labels)``, or ``(scores,)``)."""
+        self._count_kernel(*self._data(data), self.histogram)
+
+    def plan(self) -> None:
+        """Fix each cut's boundary bucket, once every batch has been counted."""
+        self._boundary, self._still_needed, self._candidate_start = selection.plan_cuts(
+            self.histogram, self.capacity.reshape(-1)
+        )
+        size = int(self._candidate_start[-1])
+        self._keys = np.empty(size, np.float64)
+        self._positions = np.empty(size, np.int64)
+        self._filled = self._candidate_start[:-1].copy()
+        self._seen = self._filled.copy()
+
+    def split(self, *data: np.ndarray, first_position: int = 0) -> np.ndarray:
+        """One batch's tokens below the boundary (a mask); those on it become candidates.
+
+        Returns the batch-local positions that are flagged or candidates: every
+        token of the batch that may end up kept.
+        """
+        flagged = self._split_kernel(
+            *self._data(data),
+            self._boundary,
+            first_position,
+            self._keys,
+            self._positions,
+            self._filled,
+        )
+        local = np.flatnonzero(flagged)
+        self._flagged.append(first_position + local)
+        new_candidates = [
+            self._positions[lo:hi] for lo, hi in zip(self._seen, self._filled) if hi > lo
+        ]
+        self._seen = self._filled.copy()
+        if new_candidates:
+            local = np.union1d(local, np.concatenate(new_candidates) - first_position)
+        return local
+
+    def resolve(self) -> np.ndarray:
+        """Every position the cuts keep, sorted."""
+        from_boundary = selection.resolve_cuts(
+            self._keys, self._positions, self._candidate_start, self._still_needed
+        )
+        flagged = np.concatenate(self._flagged) if self._flagged else np.empty(0, np.int64)
+        return np.union1d(flagged, from_boundary)
+
+
+def kept_mask(cuts: Cuts, n_tokens: int, *data: np.ndarray) -> np.ndarray:
+    """Run ``cuts`` on the whole dataset at once; a mask of the kept tokens."""
+    cuts.count(*data)
+    cuts.plan()
+    cuts.split(*data)
+    mask = np.zeros(n_tokens, np.bool_)
+    mask[cuts.resolve()] = True
+    return mask
+
+
+def prune_by_noise_rate(probs, labels, prune_counts, counts, applied) -> np.ndarray:
+    """Mask of cleanlab ``filter._prune_by_count`` over every class at once."""
+    cuts = Cuts.noise_rate(prune_counts, counts, applied)
+    return kept_mask(cuts, labels.shape[0], probs, labels)
+
+
+def prune_by_class(probs, labels, n_to_prune, counts, applied) -> np.ndarray:
+    """Mask of cleanlab ``filter._prune_by_class`` over every class at once."""
+    cuts = Cuts.by_class(n_to_prune, counts, applied)
+    return kept_mask(cuts, labels.shape[0], probs, labels)
+
+
+def smallest(scores: np.ndarray, m: int) -> np.ndarray:
+    """Mask of the ``m`` smallest scores, equal scores broken by position."""
+    return kept_mask(Cuts.smallest(m, scores.shape[0]), scores.shape[0], scores)
