@@ -168,3 +168,22 @@ def test_round_preserving_sum_breaks_ties_by_position():
     assert rounded.sum() == round(floats.sum())
     lowered = np.flatnonzero(rounded < np.round(floats))
     assert len(lowered) == 1
+
+
+@settings(deadline=None)
+@given(data=datasets, seed=seeds)
+def test_running_sums_give_np_mean_whatever_the_batches(data, seed):
+    from spanfast._kernels.running_sum import RunningSums
+
+    labels, probs = data
+    rng = np.random.default_rng(seed)
+    counts = thresholds.class_counts(labels, _as_matrix(probs).shape[1])
+    sums = RunningSums(counts, probs.dtype)
+    cuts = np.sort(rng.integers(0, labels.shape[0] + 1, int(rng.integers(0, 6))))
+    bounds = [0, *cuts.tolist(), labels.shape[0]]
+    for start, stop in zip(bounds[:-1], bounds[1:]):
+        sums.add_batch(probs[start:stop], labels[start:stop])
+    expected = [
+        _as_matrix(probs)[labels == k, k].mean() if counts[k] else 0 for k in range(len(counts))
+    ]
+    np.testing.assert_array_equal(sums.means(), np.array(expected, probs.dtype))

@@ -17,6 +17,13 @@ from .access import like, probability
 from .summation import _BLOCK
 
 _STACK = 128
+# Columns of `cursor`, one row per class.
+_N_FRAMES, _N_PARTIAL, _LEAF_SIZE, _LEAF_SEEN = 0, 1, 2, 3
+# Columns of `frames[k, f]`: a sub-range [start, stop) still to sum, or (combine=1)
+# the point where the two partial sums on top of the stack are to be added.
+_START, _STOP, _COMBINE = 0, 1, 2
+# Column of `leaf[k]` after the eight accumulators: the leaf's running total.
+_TOTAL = 8
 
 
 class RunningSums:
@@ -25,169 +32,101 @@ class RunningSums:
     def __init__(self, counts: np.ndarray, dtype: np.dtype) -> None:
         K = counts.shape[0]
         self.counts = np.ascontiguousarray(counts, np.int64)
-        self.frame_start = np.zeros((K, _STACK), np.int64)
-        self.frame_stop = np.zeros((K, _STACK), np.int64)
-        self.frame_combine = np.zeros((K, _STACK), np.bool_)
-        self.n_frames = np.zeros(K, np.int64)
+        self.frames = np.zeros((K, _STACK, 3), np.int64)
+        self.cursor = np.zeros((K, 4), np.int64)
         self.partial = np.zeros((K, _STACK), dtype)
-        self.n_partial = np.zeros(K, np.int64)
-        self.leaf_size = np.zeros(K, np.int64)
-        self.leaf_seen = np.zeros(K, np.int64)
-        self.accumulators = np.zeros((K, 8), dtype)
-        self.total = np.zeros(K, dtype)
-        _start(self.counts, *self.arrays())
-
-    def arrays(self) -> tuple:
-        return (
-            self.frame_start,
-            self.frame_stop,
-            self.frame_combine,
-            self.n_frames,
-            self.partial,
-            self.n_partial,
-            self.leaf_size,
-            self.leaf_seen,
-            self.accumulators,
-            self.total,
-        )
+        self.leaf = np.zeros((K, 9), dtype)
+        _start(self.counts, self.frames, self.cursor, self.partial)
 
     def add_batch(self, P: np.ndarray, labels: np.ndarray) -> None:
         """Feed ``probability(P, i, labels[i])`` for every token of the batch, in order."""
-        _add_batch(P, labels, *self.arrays())
+        _add_batch(P, labels, self.frames, self.cursor, self.partial, self.leaf)
 
     def means(self) -> np.ndarray:
         """``np.mean`` of each class's values (0 for a class without values)."""
-        return _means(self.counts, self.partial, self.n_partial)
+        return _means(self.counts, self.partial)
 
 
 @inline_kernel
-def _next_leaf(
-    k, frame_start, frame_stop, frame_combine, n_frames, partial, n_partial, leaf_size, leaf_seen
-):
+def _next_leaf(k, frames, cursor, partial):
     """Walk class k's tree to its next leaf, adding up finished halves on the way."""
-    while n_frames[k] > 0:
-        n_frames[k] -= 1
-        f = n_frames[k]
-        lo = frame_start[k, f]
-        hi = frame_stop[k, f]
-        if frame_combine[k, f]:
-            n_partial[k] -= 1
-            top = n_partial[k]
+    while cursor[k, _N_FRAMES] > 0:
+        cursor[k, _N_FRAMES] -= 1
+        f = cursor[k, _N_FRAMES]
+        lo = frames[k, f, _START]
+        hi = frames[k, f, _STOP]
+        if frames[k, f, _COMBINE]:
+            cursor[k, _N_PARTIAL] -= 1
+            top = cursor[k, _N_PARTIAL]
             partial[k, top - 1] = partial[k, top - 1] + partial[k, top]
             continue
         n = hi - lo
         if n <= _BLOCK:
-            leaf_size[k] = n
-            leaf_seen[k] = 0
+            cursor[k, _LEAF_SIZE] = n
+            cursor[k, _LEAF_SEEN] = 0
             return
         half = n // 2
         half -= half % 8
-        frame_start[k, f] = lo
-        frame_stop[k, f] = hi
-        frame_combine[k, f] = True
-        frame_start[k, f + 1] = lo + half
-        frame_stop[k, f + 1] = hi
-        frame_combine[k, f + 1] = False
-        frame_start[k, f + 2] = lo
-        frame_stop[k, f + 2] = lo + half
-        frame_combine[k, f + 2] = False
-        n_frames[k] += 3
-    leaf_size[k] = 0
-
-
-@kernel
-def _start(
-    counts,
-    frame_start,
-    frame_stop,
-    frame_combine,
-    n_frames,
-    partial,
-    n_partial,
-    leaf_size,
-    leaf_seen,
-    accumulators,
-    total,
-):
-    for k in range(counts.shape[0]):
-        if counts[k] > 0:
-            frame_start[k, 0] = 0
-            frame_stop[k, 0] = counts[k]
-            frame_combine[k, 0] = False
-            n_frames[k] = 1
-            _next_leaf(
-                k,
-                frame_start,
-                frame_stop,
-                frame_combine,
-                n_frames,
-                partial,
-                n_partial,
-                leaf_size,
-                leaf_seen,
-            )
-
-
-@kernel
-def _add_batch(
-    P,
-    labels,
-    frame_start,
-    frame_stop,
-    frame_combine,
-    n_frames,
-    partial,
-    n_partial,
-    leaf_size,
-    leaf_seen,
-    accumulators,
-    total,
-):
-    for i in range(labels.shape[0]):
-        k = labels[i]
-        x = probability(P, i, k)
-        n = leaf_size[k]
-        t = leaf_seen[k]
-        # One leaf of NumPy's pairwise sum, element by element (see summation._block_sum).
-        if n < 8:
-            if t == 0:
-                total[k] = like(P, -0.0)
-            total[k] += x
-        elif t < 8:
-            accumulators[k, t] = x
-        elif t < n - n % 8:
-            accumulators[k, t % 8] += x
-        else:
-            if t == n - n % 8:
-                total[k] = _combine(accumulators, k)
-            total[k] += x
-        leaf_seen[k] = t + 1
-        if t + 1 == n:
-            if n >= 8 and n % 8 == 0:
-                total[k] = _combine(accumulators, k)
-            partial[k, n_partial[k]] = total[k]
-            n_partial[k] += 1
-            _next_leaf(
-                k,
-                frame_start,
-                frame_stop,
-                frame_combine,
-                n_frames,
-                partial,
-                n_partial,
-                leaf_size,
-                leaf_seen,
-            )
+        # Pushed in reverse: left half first, then right, then their sum (as NumPy recurses).
+        _push(frames, k, f, lo, hi, 1)
+        _push(frames, k, f + 1, lo + half, hi, 0)
+        _push(frames, k, f + 2, lo, lo + half, 0)
+        cursor[k, _N_FRAMES] += 3
+    cursor[k, _LEAF_SIZE] = 0
 
 
 @inline_kernel
-def _combine(accumulators, k):
-    r = accumulators
+def _push(frames, k, f, start, stop, combine):
+    frames[k, f, _START] = start
+    frames[k, f, _STOP] = stop
+    frames[k, f, _COMBINE] = combine
+
+
+@kernel
+def _start(counts, frames, cursor, partial):
+    for k in range(counts.shape[0]):
+        if counts[k] > 0:
+            _push(frames, k, 0, 0, counts[k], 0)
+            cursor[k, _N_FRAMES] = 1
+            _next_leaf(k, frames, cursor, partial)
+
+
+@kernel
+def _add_batch(P, labels, frames, cursor, partial, leaf):
+    for i in range(labels.shape[0]):
+        k = labels[i]
+        x = probability(P, i, k)
+        n = cursor[k, _LEAF_SIZE]
+        t = cursor[k, _LEAF_SEEN]
+        # One leaf of NumPy's pairwise sum, element by element (see summation._block_sum).
+        if n < 8:
+            if t == 0:
+                leaf[k, _TOTAL] = like(P, -0.0)
+            leaf[k, _TOTAL] += x
+        elif t < 8:
+            leaf[k, t] = x
+        elif t < n - n % 8:
+            leaf[k, t % 8] += x
+        else:
+            if t == n - n % 8:
+                leaf[k, _TOTAL] = _combine(leaf, k)
+            leaf[k, _TOTAL] += x
+        cursor[k, _LEAF_SEEN] = t + 1
+        if t + 1 == n:
+            if n >= 8 and n % 8 == 0:
+                leaf[k, _TOTAL] = _combine(leaf, k)
+            partial[k, cursor[k, _N_PARTIAL]] = leaf[k, _TOTAL]
+            cursor[k, _N_PARTIAL] += 1
+            _next_leaf(k, frames, cursor, partial)
+
+
+@inline_kernel
+def _combine(r, k):
     return ((r[k, 0] + r[k, 1]) + (r[k, 2] + r[k, 3])) + ((r[k, 4] + r[k, 5]) + (r[k, 6] + r[k, 7]))
 
 
 @kernel
-def _means(counts, partial, n_partial):
+def _means(counts, partial):
     K = counts.shape[0]
     out = np.zeros(K, partial.dtype)
     for k in range(K):
