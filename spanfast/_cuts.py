@@ -98,7 +98,7 @@ class Cuts:
         ]
         self._seen = self._filled.copy()
         if new_candidates:
-            local = np.union1d(local, np.concatenate(new_candidates) - first_position)
+            local = sorted_union(local, np.concatenate(new_candidates) - first_position)
         return local
 
     def resolve(self) -> np.ndarray:
@@ -107,7 +107,15 @@ class Cuts:
             self._keys, self._positions, self._candidate_start, self._still_needed
         )
         flagged = np.concatenate(self._flagged) if self._flagged else np.empty(0, np.int64)
-        return np.union1d(flagged, from_boundary)
+        return sorted_union(flagged, from_boundary)
+
+
+def sorted_union(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Sorted distinct values of two integer arrays (``np.union1d`` without its hashing)."""
+    merged = np.sort(np.concatenate([a, b]))
+    if merged.shape[0] < 2:
+        return merged
+    return merged[np.concatenate([[True], merged[1:] != merged[:-1]])]
 
 
 def kept_mask(cuts: Cuts, n_tokens: int, *data: np.ndarray) -> np.ndarray:

@@ -15,6 +15,7 @@ the cut boundaries, a small multiple of them).
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from . import _counts, core
-from ._cuts import Cuts
+from ._cuts import Cuts, sorted_union
 from ._kernels import selection, thresholds
 from ._kernels.confident_joint import argmax_rows, confident_joint
 from ._kernels.running_sum import RunningSums
@@ -243,7 +244,7 @@ def find_label_issues_in_batches(
         local = [
             cut.split(batch.probs, batch.labels, first_position=batch.first_token) for cut in cuts
         ]
-        found.add(batch, np.unique(np.concatenate(local)), rank_by, with_text)
+        found.add(batch, functools.reduce(sorted_union, local), rank_by, with_text)
     selected = [cut.resolve() for cut in cuts]
     positions = selected[0] if len(selected) == 1 else np.intersect1d(*selected)
     return found.select(positions, drop_matching=True)
