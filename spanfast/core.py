@@ -24,6 +24,7 @@ import numpy as np
 from . import _counts, _cuts
 from ._kernels import confident_joint as _cj
 from ._kernels import pooling, scores, selection, thresholds
+from ._kernels.running_sum import RunningSums
 from .errors import InvalidInputError, InvalidOptionError
 
 FILTER_BY = (
@@ -73,7 +74,9 @@ def confident_thresholds(
     """
     if counts is None:
         counts = thresholds.class_counts(labels, n_classes(probs))
-    return thresholds_from_means(thresholds.class_means(probs, labels, counts), counts)
+    sums = RunningSums(counts, probs.dtype)
+    sums.add_batch(probs, labels)
+    return thresholds_from_means(sums.means(), counts)
 
 
 def thresholds_from_means(means: np.ndarray, counts: np.ndarray) -> np.ndarray:

@@ -1,8 +1,9 @@
-"""Per-class confident thresholds (cleanlab ``count.get_confident_thresholds``).
+"""Class counts, and the batch-by-batch thresholds of cleanlab's ``low_memory`` path.
 
-The threshold of class k is the mean probability of class k over the tokens
-labelled k. cleanlab takes ``np.mean`` of the gathered values, so we gather
-them in token order and reproduce NumPy's pairwise sum exactly.
+The thresholds of the main path (the mean probability of class k over the
+tokens labelled k, as ``np.mean`` computes it) come from
+:class:`~spanfast._kernels.running_sum.RunningSums`, in one pass and without
+gathering the values.
 """
 
 from __future__ import annotations
@@ -37,23 +38,6 @@ def _gather_by_class(P, labels, start, stop, counts, buffer):
         buffer[fill[k]] = probability(P, i, k)
         fill[k] += 1
     return group_start
-
-
-@kernel
-def class_means(P, labels, counts):
-    """Mean of ``probability(P, i, k)`` over tokens labelled k, as ``np.mean`` computes it.
-
-    Returns an array in the probabilities' dtype; classes without tokens get 0.
-    """
-    K = n_classes(P)
-    T = labels.shape[0]
-    buffer = np.empty(T, P.dtype)
-    group_start = _gather_by_class(P, labels, 0, T, counts, buffer)
-    means = np.zeros(K, P.dtype)
-    for k in range(K):
-        if counts[k] > 0:
-            means[k] = mean_like_numpy(buffer, group_start[k], group_start[k + 1])
-    return means
 
 
 @kernel
