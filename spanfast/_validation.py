@@ -58,15 +58,17 @@ def _raise_bad_label(ragged: Ragged, t: int, label: Any) -> None:
     if isinstance(label, np.generic):
         label = label.item()
     where = f"sentence {i}, token {j} has label {label!r}"
+    at = {"field": "labels", "sentence": i, "token": j}
     if isinstance(label, (str, bytes, np.str_)):
         raise InvalidInputError(
             "Labels cannot be strings, they must be zero-indexed integers corresponding to class "
-            f"indices ({where})."
+            f"indices ({where}).",
+            **at,
         )
     if label is None:
-        raise InvalidInputTypeError(f"Labels cannot be None ({where}).")
+        raise InvalidInputTypeError(f"Labels cannot be None ({where}).", **at)
     raise InvalidInputError(
-        f"Labels must be zero-indexed integers corresponding to class indices ({where})."
+        f"Labels must be zero-indexed integers corresponding to class indices ({where}).", **at
     )
 
 
@@ -103,7 +105,10 @@ def as_probabilities(pred_probs: Any, *, span: bool | None) -> Ragged:
             if bad:
                 i, j = _sentence_of(ragged.offsets, t)
                 raise InvalidInputTypeError(
-                    f"pred_probs must be numbers; sentence {i}, token {j} has {bad[0]!r}."
+                    f"pred_probs must be numbers; sentence {i}, token {j} has {bad[0]!r}.",
+                    field="pred_probs",
+                    sentence=i,
+                    token=j,
                 )
         values = values.astype(np.float64)
     if values.dtype not in (np.float32, np.float64):
@@ -119,7 +124,10 @@ def as_probabilities(pred_probs: Any, *, span: bool | None) -> Ragged:
         column = "" if span else f", class {k}"
         raise InvalidInputError(
             f"Values in pred_probs must be between 0 and 1: sentence {i}, token {j}{column} "
-            f"has {what}."
+            f"has {what}.",
+            field="pred_probs",
+            sentence=i,
+            token=j,
         )
     return Ragged(values, ragged.offsets)
 
@@ -134,7 +142,9 @@ def check_aligned(labels: Ragged, probs: Ragged) -> None:
         i = int(np.flatnonzero(labels.lengths != probs.lengths)[0])
         raise InvalidInputError(
             f"pred_probs and labels must have same length: sentence {_row(i)} has "
-            f"{labels.lengths[i]} labels but {probs.lengths[i]} rows of pred_probs."
+            f"{labels.lengths[i]} labels but {probs.lengths[i]} rows of pred_probs.",
+            field="pred_probs",
+            sentence=_row(i),
         )
 
 
@@ -146,15 +156,17 @@ def check_label_range(labels: Ragged, n_classes: int, *, span: bool) -> None:
     i, j = _sentence_of(labels.offsets, t)
     label = int(labels.values[t])
     where = f"sentence {i}, token {j} has label {label}"
+    at = {"field": "labels", "sentence": i, "token": j}
     if label < 0:
         raise InvalidInputError(
-            f"Labels must be positive integers corresponding to class indices ({where})."
+            f"Labels must be positive integers corresponding to class indices ({where}).", **at
         )
     if span:
-        raise InvalidInputError(f"Span labels must be 0 or 1 ({where}).")
+        raise InvalidInputError(f"Span labels must be 0 or 1 ({where}).", **at)
     raise InvalidInputError(
         f"pred_probs must have at least {label + 1} columns, based on the largest class index "
-        f"which appears in labels ({where}; pred_probs has {n_classes} columns)."
+        f"which appears in labels ({where}; pred_probs has {n_classes} columns).",
+        **at,
     )
 
 
@@ -178,3 +190,21 @@ def labels_and_probabilities(
     )
     label_ragged = Ragged(label_ragged.values.astype(compact), label_ragged.offsets)
     return label_ragged, prob_ragged
+
+
+def check_tokens_aligned(tokens_lengths: np.ndarray, labels: Ragged) -> None:
+    """A tokens column has one string per label, sentence by sentence."""
+    if tokens_lengths.shape[0] != labels.n_sentences:
+        raise InvalidInputError(
+            f"tokens has {tokens_lengths.shape[0]} sentences but labels has {labels.n_sentences}.",
+            field="tokens",
+        )
+    mismatch = np.flatnonzero(tokens_lengths != labels.lengths)
+    if mismatch.size:
+        i = int(mismatch[0])
+        raise InvalidInputError(
+            f"tokens[{_row(i)}] has {tokens_lengths[i]} tokens but labels[{_row(i)}] has "
+            f"{labels.lengths[i]} (sentence {_row(i)}).",
+            field="tokens",
+            sentence=_row(i),
+        )

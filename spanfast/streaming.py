@@ -28,7 +28,7 @@ from ._cuts import Cuts, sorted_union
 from ._kernels import selection, thresholds
 from ._kernels.confident_joint import argmax_rows, confident_joint
 from ._kernels.running_sum import RunningSums
-from ._validation import labels_and_probabilities
+from ._validation import check_tokens_aligned, labels_and_probabilities
 from .errors import InvalidInputError, InvalidOptionError
 from .ragged import Ragged, sentences_numbered_from
 from .results import COLUMNS, LabelIssues
@@ -111,6 +111,15 @@ def _token_texts(tokens: Any, local: np.ndarray) -> np.ndarray:
         else np.array([t for sentence in tokens for t in sentence], dtype=object)
     )
     return np.asarray(flat, dtype=object)[local]
+
+
+def _token_lengths(tokens: Any) -> np.ndarray:
+    """Number of tokens in each sentence of a batch's token column."""
+    if _is_arrow_list(tokens):
+        return np.diff(np.asarray(tokens.offsets))
+    if isinstance(tokens, Ragged):
+        return tokens.lengths
+    return np.fromiter(map(len, tokens), np.int64, count=len(tokens))
 
 
 def _is_arrow_list(obj: Any) -> bool:
@@ -293,6 +302,8 @@ class _Run:
                 label_ragged, prob_ragged = labels_and_probabilities(
                     labels, pred_probs, span=self.span
                 )
+                if tokens is not None:
+                    check_tokens_aligned(_token_lengths(tokens), label_ragged)
             self._check_consistent(prob_ragged, first_sentence)
             self.has_tokens = tokens is not None
             yield _Batch(

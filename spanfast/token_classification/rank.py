@@ -8,7 +8,7 @@ import numpy as np
 
 from .. import core
 from .._token_scores import TokenScores
-from .._validation import labels_and_probabilities
+from .._validation import check_tokens_aligned, labels_and_probabilities
 from ..errors import InvalidInputError
 from ..ragged import Ragged, _flatten
 
@@ -79,19 +79,7 @@ def _quality_scores(
     # cleanlab indexes the Series by `tokens` only when it is a non-empty list.
     if tokens is not None and len(tokens) > 0:
         token_lengths = np.fromiter(map(len, tokens), np.int64, count=len(tokens))
-        if token_lengths.shape[0] != label_ragged.n_sentences or not np.array_equal(
-            token_lengths, label_ragged.lengths
-        ):
-            if token_lengths.shape[0] != label_ragged.n_sentences:
-                raise InvalidInputError(
-                    f"tokens has {token_lengths.shape[0]} sentences but labels has "
-                    f"{label_ragged.n_sentences}."
-                )
-            i = int(np.flatnonzero(token_lengths != label_ragged.lengths)[0])
-            raise InvalidInputError(
-                f"tokens[{i}] has {token_lengths[i]} tokens but labels[{i}] has "
-                f"{label_ragged.lengths[i]} (sentence {i})."
-            )
+        check_tokens_aligned(token_lengths, label_ragged)
     else:
         tokens = None
     return sentence_scores, TokenScores(token_scores, label_ragged.offsets, tokens)
@@ -133,12 +121,14 @@ def issues_from_scores(
     """
     if token_scores is not None and len(token_scores) > 0:
         ragged = _flat_scores(token_scores)
-        positions = np.flatnonzero(ragged.values < threshold)
+        # Compared at full precision, like cleanlab's Python-scalar comparison
+        # (a float32 array against a Python float would round the threshold).
+        positions = np.flatnonzero(ragged.values < np.float64(threshold))
         positions = core.order_by_score(positions, ragged.values[positions])
         return core.issue_tuples(positions, ragged.offsets)
     sentence_scores = np.asarray(sentence_scores)
     ranking = np.argsort(sentence_scores, kind="stable")
-    return ranking[: int(np.count_nonzero(sentence_scores < threshold))]
+    return ranking[: int(np.count_nonzero(sentence_scores < np.float64(threshold)))]
 
 
 def _softmin_sentence_score(token_scores: list, *, temperature: float = 0.05) -> np.ndarray:
