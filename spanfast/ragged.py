@@ -219,6 +219,10 @@ def _flatten(sentences: Any, *, name: str, token_ndim: int | None) -> Ragged:
     """
     if isinstance(sentences, Ragged):
         return sentences
+    if type(sentences).__module__.partition(".")[0] in ("pandas", "polars", "datasets"):
+        from .io import _column_to_ragged  # imported on use: spanfast loads none of them
+
+        return _column_to_ragged(sentences, name=name, token_ndim=token_ndim)
     if _is_arrow(sentences):
         return _from_arrow(sentences, name=name)
     if isinstance(sentences, np.ndarray) and sentences.dtype != object:
