@@ -14,7 +14,11 @@ from typing import Any
 
 import numpy as np
 
-from ._kernels.checks import first_invalid_probability, first_label_out_of_range
+from ._kernels.checks import (
+    count_invalid_probabilities,
+    first_invalid_probability,
+    first_label_out_of_range,
+)
 from .errors import InvalidInputError, InvalidInputTypeError
 from .ragged import Ragged, _flatten, _row, _sentence_of
 
@@ -114,8 +118,9 @@ def as_probabilities(pred_probs: Any, *, span: bool | None) -> Ragged:
     if values.dtype not in (np.float32, np.float64):
         values = values.astype(np.float64)
     values = np.ascontiguousarray(values)
-    bad = first_invalid_probability(values, -PROBABILITY_TOLERANCE, 1 + PROBABILITY_TOLERANCE)
-    if bad >= 0:
+    low, high = -PROBABILITY_TOLERANCE, 1 + PROBABILITY_TOLERANCE
+    if count_invalid_probabilities(values, low, high):
+        bad = first_invalid_probability(values, low, high)
         width = 1 if span else values.shape[1]
         t, k = divmod(bad, width)
         i, j = _sentence_of(ragged.offsets, t)

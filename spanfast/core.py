@@ -24,6 +24,7 @@ import numpy as np
 from . import _counts, _cuts
 from ._kernels import confident_joint as _cj
 from ._kernels import pooling, scores, selection, thresholds
+from ._kernels.positions import sentence_of_tokens
 from ._kernels.running_sum import RunningSums
 from .errors import InvalidInputError, InvalidOptionError
 
@@ -425,8 +426,16 @@ def sentence_scores(
     )
 
 
+def locate(positions: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(sentence, token) of each flat token position."""
+    if positions.shape[0] > offsets[-1] // 64:  # many positions: a lookup table pays
+        sentence = sentence_of_tokens(offsets, positions)
+    else:
+        sentence = np.searchsorted(offsets, positions, side="right") - 1
+    return sentence, positions - offsets[sentence]
+
+
 def issue_tuples(positions: np.ndarray, offsets: np.ndarray) -> list[tuple[int, int]]:
     """Flat token positions as cleanlab's ``(sentence, token)`` tuples of Python ints."""
-    sentence = np.searchsorted(offsets, positions, side="right") - 1
-    token = positions - offsets[sentence]
+    sentence, token = locate(positions, offsets)
     return list(zip(sentence.tolist(), token.tolist()))

@@ -247,8 +247,10 @@ def _flatten(sentences: Any, *, name: str, token_ndim: int | None) -> Ragged:
     lengths = _lengths(sentences, name)
     offsets = np.zeros(n + 1, np.int64)
     np.cumsum(lengths, out=offsets[1:])
-    if n and all(type(s) is np.ndarray for s in sentences):
-        values = _concatenate_arrays(sentences, lengths, name=name, token_ndim=token_ndim)
+    if n and set(map(type, sentences)) == {np.ndarray}:
+        values = _concatenate_uniform(sentences, token_ndim)
+        if values is None:  # mixed shapes or dtypes: check sentence by sentence
+            values = _concatenate_arrays(sentences, lengths, name=name, token_ndim=token_ndim)
     else:
         flat = list(itertools.chain.from_iterable(sentences))
         try:
@@ -260,6 +262,22 @@ def _flatten(sentences: Any, *, name: str, token_ndim: int | None) -> Ragged:
         if not flat and token_ndim == 1:
             values = np.empty((0, 0), np.float64)
     return Ragged(values, offsets)
+
+
+def _concatenate_uniform(sentences: Sequence[np.ndarray], token_ndim: int | None) -> Any:
+    """The fast path: arrays of one dtype that concatenate to the expected shape.
+
+    Returns None when that does not hold (so a slower path can say where).
+    """
+    if len({s.dtype for s in sentences}) != 1:
+        return None  # NumPy would promote; e.g. an empty float64 sentence among int32 ones
+    try:
+        values = np.concatenate(sentences)
+    except ValueError:
+        return None
+    if token_ndim is not None and values.ndim != token_ndim + 1:
+        return None
+    return values
 
 
 def _concatenate_arrays(

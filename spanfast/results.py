@@ -86,10 +86,10 @@ def issues_from_positions(
     offsets: np.ndarray,
 ) -> LabelIssues:
     """Columns for the issues at flat ``positions`` (already in their final order)."""
-    sentence = np.searchsorted(offsets, positions, side="right") - 1
+    sentence, token = core.locate(positions, offsets)
     return LabelIssues(
         sentence=sentence.astype(np.int64),
-        token=(positions - offsets[sentence]).astype(np.int64),
+        token=token.astype(np.int64),
         score=np.asarray(position_scores),
         given_label=labels[positions].astype(np.int64),
         predicted_label=argmax_rows(probs, positions).astype(np.int64),

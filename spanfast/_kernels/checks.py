@@ -8,6 +8,17 @@ from .._numba import kernel
 
 
 @kernel
+def count_invalid_probabilities(values, low, high):
+    """How many values are NaN, infinite or outside [low, high] (a branch-free scan)."""
+    flat = values.reshape(-1)
+    n_invalid = 0
+    for i in range(flat.shape[0]):
+        value = flat[i]
+        n_invalid += not (value >= low and value <= high)  # NaN fails both
+    return n_invalid
+
+
+@kernel
 def first_invalid_probability(values, low, high):
     """Flat index of the first value that is NaN, infinite or outside [low, high]; -1 if none."""
     flat = values.reshape(-1)
