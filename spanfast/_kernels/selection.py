@@ -30,12 +30,9 @@ _BUCKETS_PER_UNIT = _N_BUCKETS / (_KEY_HIGH - _KEY_LOW)
 
 @inline_kernel
 def _bucket(key):
-    b = int((np.float64(key) - _KEY_LOW) * _BUCKETS_PER_UNIT)
-    if b < 0:
-        return 0
-    if b >= _N_BUCKETS:
-        return _N_BUCKETS - 1
-    return b
+    # Clamped in floating point (min/max compile to branch-free instructions).
+    scaled = (np.float64(key) - _KEY_LOW) * _BUCKETS_PER_UNIT
+    return int(min(max(scaled, 0.0), _N_BUCKETS - 1.0))
 
 
 @kernel
