@@ -202,3 +202,13 @@ def test_readonly_noncontiguous_and_memmapped_inputs(tmp_path, dtype):
         )
         == expected
     )
+
+
+def test_unranked_issues_come_in_position_order():
+    """cleanlab maps its boolean mask through (0, j) tuples; spanfast lists the issues."""
+    rng = np.random.default_rng(5)
+    probs = [rng.dirichlet(np.ones(3), n) for n in (5, 1, 7, 4)]
+    labels = [rng.integers(0, 3, len(p)).tolist() for p in probs]
+    ranked = token_find(labels, probs)
+    unranked = token_find(labels, probs, return_indices_ranked_by=None)
+    assert ranked and unranked == sorted(ranked)
