@@ -17,6 +17,7 @@ import numpy as np
 
 from ._kernels import selection
 from ._kernels.selection import _N_BUCKETS
+from .errors import InvalidInputError
 
 
 class Cuts:
@@ -83,6 +84,7 @@ class Cuts:
         Returns the batch-local positions that are flagged or candidates: every
         token of the batch that may end up kept.
         """
+        candidate_end = self._candidate_start[1:]
         flagged = self._split_kernel(
             *self._data(data),
             self._boundary,
@@ -90,7 +92,13 @@ class Cuts:
             self._keys,
             self._positions,
             self._filled,
+            candidate_end,
         )
+        if (self._filled > candidate_end).any():
+            raise InvalidInputError(
+                "the data changed between passes: more tokens fall on a cut's boundary than "
+                "were counted (a batched source must give the same batches on every pass)"
+            )
         local = np.flatnonzero(flagged)
         self._flagged.append(first_position + local)
         new_candidates = [

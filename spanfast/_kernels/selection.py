@@ -111,7 +111,15 @@ def count_noise_rate_keys(P, labels, capacity, histogram):
 
 @kernel
 def split_noise_rate_keys(
-    P, labels, capacity, boundary, first_position, candidate_keys, candidate_positions, filled
+    P,
+    labels,
+    capacity,
+    boundary,
+    first_position,
+    candidate_keys,
+    candidate_positions,
+    filled,
+    candidate_end,
 ):
     K = n_classes(P)
     T = labels.shape[0]
@@ -128,8 +136,9 @@ def split_noise_rate_keys(
             if b < boundary[h]:
                 flagged[i] = True
             elif b == boundary[h]:
-                candidate_keys[filled[h]] = key
-                candidate_positions[filled[h]] = first_position + i
+                if filled[h] < candidate_end[h]:  # else the data changed since counting
+                    candidate_keys[filled[h]] = key
+                    candidate_positions[filled[h]] = first_position + i
                 filled[h] += 1
     return flagged
 
@@ -145,7 +154,15 @@ def count_class_keys(P, labels, capacity, histogram):
 
 @kernel
 def split_class_keys(
-    P, labels, capacity, boundary, first_position, candidate_keys, candidate_positions, filled
+    P,
+    labels,
+    capacity,
+    boundary,
+    first_position,
+    candidate_keys,
+    candidate_positions,
+    filled,
+    candidate_end,
 ):
     T = labels.shape[0]
     flagged = np.zeros(T, np.bool_)
@@ -158,8 +175,9 @@ def split_class_keys(
         if b < boundary[k]:
             flagged[i] = True
         elif b == boundary[k]:
-            candidate_keys[filled[k]] = key
-            candidate_positions[filled[k]] = first_position + i
+            if filled[k] < candidate_end[k]:  # else the data changed since counting
+                candidate_keys[filled[k]] = key
+                candidate_positions[filled[k]] = first_position + i
             filled[k] += 1
     return flagged
 
@@ -172,7 +190,9 @@ def count_score_keys(scores, histogram):
 
 
 @kernel
-def split_score_keys(scores, boundary, first_position, candidate_keys, candidate_positions, filled):
+def split_score_keys(
+    scores, boundary, first_position, candidate_keys, candidate_positions, filled, candidate_end
+):
     T = scores.shape[0]
     flagged = np.zeros(T, np.bool_)
     for i in range(T):
@@ -180,8 +200,9 @@ def split_score_keys(scores, boundary, first_position, candidate_keys, candidate
         if b < boundary[0]:
             flagged[i] = True
         elif b == boundary[0]:
-            candidate_keys[filled[0]] = scores[i]
-            candidate_positions[filled[0]] = first_position + i
+            if filled[0] < candidate_end[0]:  # else the data changed since counting
+                candidate_keys[filled[0]] = scores[i]
+                candidate_positions[filled[0]] = first_position + i
             filled[0] += 1
     return flagged
 
