@@ -290,6 +290,7 @@ class _Run:
         self.dtype = None
         self.span = None
         self.n_tokens = 0
+        self.n_sentences = 0
         self.has_tokens = False
 
     def batches(self) -> Iterator[_Batch]:
@@ -305,7 +306,17 @@ class _Run:
                 if tokens is not None:
                     check_tokens_aligned(_token_lengths(tokens), label_ragged)
             self._check_consistent(prob_ragged, first_sentence)
-            self.has_tokens = tokens is not None
+            if first_sentence == 0 and self.pass_number == 1:
+                self.has_tokens = tokens is not None
+            elif self.has_tokens != (tokens is not None):
+                raise InvalidInputError(
+                    f"batches disagree on tokens: the batch starting at sentence {first_sentence} "
+                    + ("has none" if tokens is None else "has them but earlier ones do not")
+                )
+            n_tokens = label_ragged.n_tokens
+            if n_tokens == 0:  # nothing to count or flag; keep the sentence numbering
+                first_sentence += label_ragged.n_sentences
+                continue
             yield _Batch(
                 label_ragged.values,
                 prob_ragged.values,
@@ -319,7 +330,13 @@ class _Run:
             if self._progress is not None:
                 self._progress(self.pass_number, self.n_passes, first_sentence)
         if self.pass_number == 1:
-            self.n_tokens = first_token
+            self.n_tokens, self.n_sentences = first_token, first_sentence
+        elif (first_token, first_sentence) != (self.n_tokens, self.n_sentences):
+            raise InvalidInputError(
+                f"the data changed between passes: pass {self.pass_number} read {first_sentence} "
+                f"sentences and {first_token} tokens, pass 1 read {self.n_sentences} and "
+                f"{self.n_tokens} (a batched source must give the same batches on every pass)"
+            )
 
     def empty_columns(self, rank_by: str) -> dict[str, np.ndarray]:
         """Zero-length arrays with the dtypes the issue columns will have."""

@@ -121,3 +121,44 @@ def test_batch_errors_name_the_row_in_the_whole_dataset():
     bad = Ragged(bad_probs, probs.offsets)
     with pytest.raises(ValueError, match="sentence 33, token 0 has NaN"):
         find_label_issues_in_batches(_batches(labels, bad, [10, 20, 30, 40]))
+
+
+def test_a_source_that_changes_between_passes_is_an_error_not_a_crash():
+    labels, probs = _dataset(11, 40, 3, np.float64, span=False)
+    calls = []
+
+    def read():
+        calls.append(1)
+        repeat = 30 if len(calls) >= 4 else 1  # later passes see more data
+        return [(labels, probs)] * repeat
+
+    for filter_by in ("prune_by_class", "prune_by_noise_rate", "low_self_confidence"):
+        calls.clear()
+        with pytest.raises(ValueError, match="changed between passes"):
+            find_label_issues_in_batches(read, filter_by=filter_by)
+
+
+def test_empty_batches_are_skipped():
+    labels, probs = _dataset(12, 30, 3, np.float64, span=False)
+    expected = find_issues(labels, probs)
+
+    def read():
+        yield [[]], [np.empty((0, 3))]
+        yield labels[:10], probs[:10]
+        yield [], []
+        yield labels[10:], probs[10:]
+
+    streamed = find_label_issues_in_batches(read)
+    assert streamed.to_tuples() == [(i + 1, j) for i, j in expected.to_tuples()]
+
+
+def test_batches_must_agree_on_tokens():
+    labels, probs = _dataset(13, 20, 2, np.float64, span=True)
+    tokens = [["w"] * n for n in labels.lengths]
+
+    def read():
+        yield labels[:10], probs[:10], tokens[:10]
+        yield labels[10:], probs[10:]
+
+    with pytest.raises(ValueError, match="batches disagree on tokens"):
+        find_label_issues_in_batches(read)
