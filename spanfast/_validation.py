@@ -35,12 +35,19 @@ def as_labels(labels: Any) -> Ragged:
             f"labels must hold one integer per token; got per-token entries of shape {values.shape[1:]}."
         )
     kind = values.dtype.kind
+    too_big = 2**62  # far beyond any class index; keeps the int64 conversion exact
+    if kind == "u" and values.size and values.max() >= too_big:
+        t = int(np.argmax(values >= too_big))
+        _raise_out_of_range(ragged, t, int(values[t]))
     if kind in "iub":
         values = values.astype(np.int64, copy=False)
     elif kind == "f":
         bad = np.flatnonzero(~np.isfinite(values) | (np.mod(values, 1) != 0))
         if bad.size:
             _raise_bad_label(ragged, int(bad[0]), values[bad[0]])
+        huge = np.flatnonzero(np.abs(values) >= too_big)
+        if huge.size:
+            _raise_out_of_range(ragged, int(huge[0]), values[huge[0]].item())
         values = values.astype(np.int64)
     else:
         # Strings, None, or mixed Python objects: find the first offender.
@@ -49,6 +56,16 @@ def as_labels(labels: Any) -> Ragged:
                 _raise_bad_label(ragged, t, label)
         values = values.astype(np.int64)
     return Ragged(np.ascontiguousarray(values), ragged.offsets)
+
+
+def _raise_out_of_range(ragged: Ragged, t: int, label: Any) -> None:
+    i, j = _sentence_of(ragged.offsets, t)
+    raise InvalidInputError(
+        f"Labels must be class indices 0..K-1: sentence {i}, token {j} has label {label!r}.",
+        field="labels",
+        sentence=i,
+        token=j,
+    )
 
 
 def _is_integral(label: Any) -> bool:
@@ -212,4 +229,37 @@ def check_tokens_aligned(tokens_lengths: np.ndarray, labels: Ragged) -> None:
             f"{labels.lengths[i]} (sentence {_row(i)}).",
             field="tokens",
             sentence=_row(i),
+        )
+
+
+def check_flat(labels: Any, probs: Any) -> None:
+    """What the kernels rely on, for flat arrays given straight to :mod:`spanfast.core`.
+
+    Cheap (one pass over the labels): array types and shapes, and every label
+    inside ``0..K-1``. Probability values are not checked here (a bad value
+    gives a wrong answer, not an out-of-bounds read); the façades check them.
+    """
+    if not (isinstance(labels, np.ndarray) and labels.ndim == 1 and labels.dtype.kind in "iu"):
+        raise InvalidInputTypeError("labels must be a 1-D NumPy array of integers.", field="labels")
+    if not (
+        isinstance(probs, np.ndarray)
+        and probs.ndim in (1, 2)
+        and probs.dtype in (np.float32, np.float64)
+    ):
+        raise InvalidInputTypeError(
+            "pred_probs must be a float32/float64 NumPy array of shape (T,) or (T, K).",
+            field="pred_probs",
+        )
+    if probs.shape[0] != labels.shape[0]:
+        raise InvalidInputError(
+            f"pred_probs has {probs.shape[0]} rows but labels has {labels.shape[0]}.",
+            field="pred_probs",
+        )
+    n_classes = 2 if probs.ndim == 1 else probs.shape[1]
+    t = first_label_out_of_range(labels, n_classes)
+    if t >= 0:
+        raise InvalidInputError(
+            f"labels must be class indices 0..{n_classes - 1}: token {t} has label {labels[t]}.",
+            field="labels",
+            token=int(t),
         )

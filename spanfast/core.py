@@ -26,7 +26,9 @@ from ._kernels import confident_joint as _cj
 from ._kernels import pooling, scores, selection, thresholds
 from ._kernels.positions import sentence_of_tokens
 from ._kernels.running_sum import RunningSums
+from ._validation import check_flat
 from .errors import InvalidInputError, InvalidOptionError
+from .ragged import Ragged
 
 FILTER_BY = (
     "low_normalized_margin",
@@ -74,6 +76,7 @@ def confident_thresholds(
     promotes the list to float64).
     """
     if counts is None:
+        check_flat(labels, probs)
         counts = thresholds.class_counts(labels, n_classes(probs))
     sums = RunningSums(counts, probs.dtype)
     sums.add_batch(probs, labels)
@@ -102,6 +105,7 @@ def compute_confident_joint(
     ``counts`` (tokens per given label) may be passed to save a pass.
     """
     if counts is None:
+        check_flat(labels, probs)
         counts = thresholds.class_counts(labels, n_classes(probs))
     margin_thresholds = confident_thresholds(labels, probs, counts) - FLOATING_POINT_COMPARISON
     counts_by_guess, off_diagonal = _cj.confident_joint(probs, labels, margin_thresholds)
@@ -145,6 +149,7 @@ def label_quality_scores(
         # cleanlab's get_normalized_entropy is strict about [0, 1] (no 1e-6 tolerance).
         if labels.shape[0] and (probs.min() < 0 or probs.max() > 1):
             raise ValueError("All probabilities are required to be in the interval [0, 1].")
+    check_flat(labels, probs)
     if method == "normalized_margin" and n_classes(probs) < 2:
         raise InvalidInputError("normalized_margin needs at least 2 classes.")
     # The adjustment's thresholds come from every token, whichever are scored.
@@ -296,6 +301,7 @@ def find_label_issues(
         stacklevel=3,
     )
 
+    check_flat(labels, probs)
     T = labels.shape[0]
     K = n_classes(probs)
     if T == 0:
@@ -382,6 +388,7 @@ def find_label_issues_low_memory(
     """
     if method not in RANK_BY:
         _rank_scores(labels[:0], probs[:0], method, {})  # raises cleanlab's error
+    check_flat(labels, probs)
     if labels.shape[0] == 0:
         return np.empty(0, np.int64)
     running_thresholds = thresholds.batched_thresholds(
@@ -417,6 +424,7 @@ def sentence_scores(
         raise InvalidOptionError(
             "Select from the following methods:\n" + "\n".join(SENTENCE_SCORE_METHODS)
         )
+    Ragged(token_scores, offsets)  # offsets must be monotone and end at len(token_scores)
     if method == "min" or temperature == 0:
         return pooling.sentence_min(token_scores, offsets, EMPTY_SENTENCE_SCORE)
     if temperature == np.inf:
@@ -428,6 +436,8 @@ def sentence_scores(
 
 def locate(positions: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(sentence, token) of each flat token position."""
+    if positions.shape[0] and (positions.min() < 0 or positions.max() >= offsets[-1]):
+        raise InvalidInputError(f"token positions must be in 0..{offsets[-1] - 1}.")
     if positions.shape[0] > offsets[-1] // 64:  # many positions: a lookup table pays
         sentence = sentence_of_tokens(offsets, positions)
     else:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -212,3 +214,28 @@ def test_unranked_issues_come_in_position_order():
     ranked = token_find(labels, probs)
     unranked = token_find(labels, probs, return_indices_ranked_by=None)
     assert ranked and unranked == sorted(ranked)
+
+
+def test_core_checks_flat_arrays_before_any_kernel():
+    from spanfast import core
+
+    probs = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]])
+    with pytest.raises(ValueError, match="token 2 has label 50000000"):
+        core.find_label_issues(np.array([0, 1, 50_000_000]), probs)
+    with pytest.raises(ValueError, match="token 2 has label -7"):
+        core.label_quality_scores(np.array([0, 1, -7]), probs)
+    with pytest.raises(ValueError, match="offsets must end at n_tokens"):
+        core.sentence_scores(np.array([0.5, 0.2]), np.array([0, 1, 5_000_000]))
+    with pytest.raises(ValueError, match="token positions must be in"):
+        core.issue_tuples(np.array([10**7]), np.array([0, 2, 3]))
+    with pytest.raises(TypeError, match="1-D NumPy array of integers"):
+        core.find_label_issues(np.array([0.0, 1.0, 1.0]), probs)
+
+
+@pytest.mark.parametrize(
+    ("labels", "shown"),
+    [([[0, 1e20]], "1e+20"), ([np.array([0, 2**63 + 1], np.uint64)], "9223372036854775809")],
+)
+def test_huge_labels_are_reported_as_given(labels, shown):
+    with pytest.raises(ValueError, match=re.escape(f"token 1 has label {shown}")):
+        spanfast.find_label_issues(labels, [np.array([0.1, 0.9])])

@@ -92,7 +92,7 @@ def _flat_scores(token_scores: Any) -> Ragged:
     values = ragged.values
     if values.dtype.kind not in "fiub":
         raise InvalidInputError("token_scores must hold one number per token.")
-    if values.dtype.kind != "f":
+    if values.dtype not in (np.float32, np.float64):  # ints, bools, float16: as float64
         values = values.astype(np.float64)
     return Ragged(np.ascontiguousarray(values), ragged.offsets)
 
