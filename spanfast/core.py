@@ -136,6 +136,12 @@ def label_quality_scores(
     With ``positions``, only those tokens are scored (the values are those of
     scoring every token and taking ``[positions]``, computed for fewer tokens).
     """
+    _check_score_method(labels, probs, method, adjust_pred_probs)
+    check_flat(labels, probs)
+    return _label_quality_scores(labels, probs, method, adjust_pred_probs, positions)
+
+
+def _check_score_method(labels, probs, method, adjust_pred_probs):
     if method not in RANK_BY:
         raise ValueError(
             f"""
@@ -149,7 +155,10 @@ def label_quality_scores(
         # cleanlab's get_normalized_entropy is strict about [0, 1] (no 1e-6 tolerance).
         if labels.shape[0] and (probs.min() < 0 or probs.max() > 1):
             raise ValueError("All probabilities are required to be in the interval [0, 1].")
-    check_flat(labels, probs)
+
+
+def _label_quality_scores(labels, probs, method, adjust_pred_probs=False, positions=None):
+    """:func:`label_quality_scores` on arrays already checked."""
     if method == "normalized_margin" and n_classes(probs) < 2:
         raise InvalidInputError("normalized_margin needs at least 2 classes.")
     # The adjustment's thresholds come from every token, whichever are scored.
@@ -178,7 +187,9 @@ def _rank_scores(labels, probs, method: str, rank_by_kwargs: dict, positions=Non
         raise TypeError(
             "get_label_quality_scores() got multiple values for keyword argument 'method'"
         )
-    return label_quality_scores(labels, probs, method=method, positions=positions, **rank_by_kwargs)
+    adjust_pred_probs = rank_by_kwargs.get("adjust_pred_probs", False)
+    _check_score_method(labels, probs, method, adjust_pred_probs)
+    return _label_quality_scores(labels, probs, method, adjust_pred_probs, positions)
 
 
 def order_by_score(positions: np.ndarray, position_scores: np.ndarray) -> np.ndarray:
@@ -324,14 +335,14 @@ def find_label_issues(
 
     margin = _in_dtype(probs, FLOATING_POINT_COMPARISON)
     if filter_by in ("low_normalized_margin", "low_self_confidence"):
-        token_scores = label_quality_scores(labels, probs, method=filter_by[4:])
+        token_scores = _label_quality_scores(labels, probs, filter_by[4:])
         # count.num_label_issues: off-diagonal tokens whose prediction is not the label
         # (calibration does not change which tokens are off the diagonal).
         if off_diagonal is None:
             _, off_diagonal = compute_confident_joint(labels, probs, calibrate=False, counts=counts)
         matches = selection.prediction_matches_label(probs, labels, margin)
         n_issues = int(np.count_nonzero(off_diagonal & ~matches))
-        issues = _cuts.smallest(token_scores, n_issues)
+        positions = _cuts.smallest(token_scores, n_issues)
     elif filter_by in ("prune_by_noise_rate", "prune_by_class", "both"):
         pruned = prune_counts(
             confident_joint, counts, min_examples_per_class, frac_noise, num_to_remove_per_class
@@ -341,19 +352,20 @@ def find_label_issues(
             n_to_prune = counts - np.diagonal(pruned)
             by_class = _cuts.prune_by_class(probs, labels, n_to_prune, counts, applied)
         if filter_by in ("prune_by_noise_rate", "both"):
-            by_noise_rate = _cuts.prune_by_noise_rate(probs, labels, pruned, counts, applied)
+            by_noise_rate = _cuts.prune_by_noise_rate(
+                probs, labels, pruned, counts, applied, margin
+            )
         if filter_by == "prune_by_class":
-            issues = by_class
+            positions = by_class
         elif filter_by == "prune_by_noise_rate":
-            issues = by_noise_rate
+            positions = by_noise_rate
         else:
-            issues = by_class & by_noise_rate
+            positions = np.intersect1d(by_class, by_noise_rate, assume_unique=True)
     elif filter_by == "confident_learning":
-        issues = off_diagonal
+        positions = np.flatnonzero(off_diagonal)
     else:
-        issues = selection.predicted_neq_given(probs, labels)
+        positions = np.flatnonzero(selection.predicted_neq_given(probs, labels))
 
-    positions = np.flatnonzero(issues)
     if filter_by not in ("low_normalized_margin", "low_self_confidence"):
         # count._reduce_issues, checked only where it can change the answer.
         positions = _disagreeing(labels, probs, positions)
@@ -403,8 +415,8 @@ def find_label_issues_low_memory(
     n_issues = selection.count_confident_disagreements(
         probs, labels, running_thresholds - FLOATING_POINT_COMPARISON
     )
-    token_scores = label_quality_scores(labels, probs, method=method)
-    return _disagreeing(labels, probs, np.flatnonzero(_cuts.smallest(token_scores, n_issues)))
+    token_scores = _label_quality_scores(labels, probs, method)
+    return _disagreeing(labels, probs, _cuts.smallest(token_scores, n_issues))
 
 
 # ---------------------------------------------------------------------------------------

@@ -33,6 +33,12 @@ def first_invalid_probability(values, low, high):
 @kernel
 def first_label_out_of_range(labels, n_classes):
     """Index of the first label outside ``0..n_classes-1``; -1 if none."""
+    n_bad = 0
+    for i in range(labels.shape[0]):  # branch-free, so it vectorizes: the common case
+        label = labels[i]
+        n_bad += (label < 0) | (label >= n_classes)
+    if n_bad == 0:
+        return -1
     for i in range(labels.shape[0]):
         if labels[i] < 0 or labels[i] >= n_classes:
             return i

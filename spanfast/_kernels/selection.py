@@ -143,6 +143,92 @@ def split_noise_rate_keys(
     return flagged
 
 
+def noise_rate_candidates(P, labels, margin):
+    """What lets the noise-rate cuts run on a few tokens instead of all of them.
+
+    Cut (k, j) keeps the tokens labelled k with the largest margin ``p[j] - p[k]``;
+    only tokens whose prediction is not their label (cleanlab's ``_reduce_issues``
+    with ``margin``) survive it. Returns the positions of the tokens with a
+    positive margin towards some class (in position order), and per (k, j):
+    ``above`` -- tokens labelled k with ``p[j] - p[k] > 0`` (the cut's first
+    keys, as every other key is >= 0), and ``disagree_below`` -- tokens labelled
+    k that disagree with their label although ``p[j] - p[k] <= 0``. A cut that
+    keeps at most ``above`` tokens keeps only candidates; one that keeps more,
+    with ``disagree_below == 0``, keeps nothing else that survives.
+    """
+    if P.ndim == 1:
+        is_candidate, above, disagree_below = _span_noise_rate_candidates(P, labels, margin)
+        return np.flatnonzero(is_candidate), above, disagree_below
+    return _matrix_noise_rate_candidates(P, labels, margin)
+
+
+@kernel
+def _matrix_noise_rate_candidates(P, labels, margin):
+    K = n_classes(P)
+    T = labels.shape[0]
+    above = np.zeros((K, K), np.int64)
+    disagree_below = np.zeros((K, K), np.int64)
+    candidates = np.empty(T, np.int64)
+    n = 0
+    for i in range(T):
+        k = np.int64(labels[i])  # int8 labels must not overflow in index arithmetic
+        p_given = probability(P, i, k)
+        raised = p_given + margin
+        is_candidate = False
+        disagrees = False
+        for j in range(K):
+            if j == k:
+                continue
+            p = probability(P, i, j)
+            if p - p_given > 0:  # the cut's key -(p - p_given) is negative
+                above[k, j] += 1
+                is_candidate = True
+            # np.argmax returns the first maximum: an earlier class wins ties.
+            if p > raised or (j < k and p >= raised):
+                disagrees = True
+        if disagrees:
+            for j in range(K):
+                if j != k and not probability(P, i, j) - p_given > 0:
+                    disagree_below[k, j] += 1
+        candidates[n] = i
+        n += is_candidate
+    return candidates[:n].copy(), above, disagree_below
+
+
+@kernel
+def _span_noise_rate_candidates(p, labels, margin):
+    # K = 2 without branches or scattered increments, so that it vectorizes; a mask
+    # (compacted by the caller) rather than positions, whose running count would not.
+    one = p.dtype.type(1)
+    T = labels.shape[0]
+    is_candidate = np.empty(T, np.bool_)
+    above_0_1 = 0  # given 0, p[1] - p[0] > 0
+    above_1_0 = 0
+    disagree_below_0_1 = 0
+    disagree_below_1_0 = 0
+    for i in range(T):
+        p_1 = p[i]
+        p_0 = one - p_1
+        given_1 = labels[i] != 0
+        given_0 = not given_1
+        up = p_1 - p_0 > 0
+        down = p_0 - p_1 > 0
+        # np.argmax returns the first maximum: class 0 wins ties.
+        disagrees = (given_0 & (p_1 > p_0 + margin)) | (given_1 & (p_0 >= p_1 + margin))
+        above_0_1 += given_0 & up
+        above_1_0 += given_1 & down
+        disagree_below_0_1 += given_0 & disagrees & (not up)
+        disagree_below_1_0 += given_1 & disagrees & (not down)
+        is_candidate[i] = (given_0 & up) | (given_1 & down)
+    above = np.zeros((2, 2), np.int64)
+    above[0, 1] = above_0_1
+    above[1, 0] = above_1_0
+    disagree_below = np.zeros((2, 2), np.int64)
+    disagree_below[0, 1] = disagree_below_0_1
+    disagree_below[1, 0] = disagree_below_1_0
+    return is_candidate, above, disagree_below
+
+
 @kernel
 def count_class_keys(P, labels, capacity, histogram):
     """Cut k keeps the ``capacity[k]`` tokens labelled k with the smallest ``p[k]``."""
