@@ -11,8 +11,10 @@ sentence (and token) where the input went wrong.
 
 from __future__ import annotations
 
+import array
 import itertools
 import numbers
+import operator
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -253,10 +255,12 @@ def _flatten(sentences: Any, *, name: str, token_ndim: int | None) -> Ragged:
             values = _concatenate_arrays(sentences, lengths, name=name, token_ndim=token_ndim)
     else:
         flat = list(itertools.chain.from_iterable(sentences))
-        try:
-            values = np.array(flat)
-        except ValueError:
-            values = None  # ragged rows: located below
+        values = _machine_integers(flat) if token_ndim == 0 else None
+        if values is None:
+            try:
+                values = np.array(flat)
+            except ValueError:
+                values = None  # ragged rows: located below
         if values is None or (token_ndim is not None and values.ndim != token_ndim + 1 and flat):
             _raise_shape_error(flat, offsets, name=name, token_ndim=token_ndim)
         if not flat and token_ndim == 1:
@@ -264,12 +268,22 @@ def _flatten(sentences: Any, *, name: str, token_ndim: int | None) -> Ragged:
     return Ragged(values, offsets)
 
 
+def _machine_integers(flat: list) -> np.ndarray | None:
+    """``flat`` as int64 when every item is an int that fits (the usual nested labels),
+    else None. Twice as fast as ``np.array``, and unlike ``np.fromiter`` it refuses
+    floats and strings instead of truncating or parsing them."""
+    try:
+        return np.frombuffer(array.array("q", flat), np.int64)
+    except (TypeError, OverflowError):
+        return None
+
+
 def _concatenate_uniform(sentences: Sequence[np.ndarray], token_ndim: int | None) -> Any:
     """The fast path: arrays of one dtype that concatenate to the expected shape.
 
     Returns None when that does not hold (so a slower path can say where).
     """
-    if len({s.dtype for s in sentences}) != 1:
+    if len(set(map(_dtype_of, sentences))) != 1:
         return None  # NumPy would promote; e.g. an empty float64 sentence among int32 ones
     try:
         values = np.concatenate(sentences)
@@ -278,6 +292,9 @@ def _concatenate_uniform(sentences: Sequence[np.ndarray], token_ndim: int | None
     if token_ndim is not None and values.ndim != token_ndim + 1:
         return None
     return values
+
+
+_dtype_of = operator.attrgetter("dtype")
 
 
 def _concatenate_arrays(
