@@ -23,7 +23,7 @@ import numpy as np
 
 from . import _counts, _cuts
 from ._kernels import confident_joint as _cj
-from ._kernels import pooling, scores, selection, thresholds
+from ._kernels import pooling, ranking, scores, selection, thresholds
 from ._kernels.positions import sentence_of_tokens
 from ._kernels.running_sum import RunningSums
 from ._validation import check_flat
@@ -195,7 +195,7 @@ def _rank_scores(labels, probs, method: str, rank_by_kwargs: dict, positions=Non
 def order_by_score(positions: np.ndarray, position_scores: np.ndarray) -> np.ndarray:
     """Increasing ``positions`` sorted by their scores, ascending; equal scores stay
     in position order."""
-    return positions[np.argsort(position_scores, kind="stable")]
+    return positions[ranking.sort_ties_by_index(np.argsort(position_scores), position_scores)]
 
 
 # ---------------------------------------------------------------------------------------
@@ -450,7 +450,7 @@ def locate(positions: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.n
     """(sentence, token) of each flat token position."""
     if positions.shape[0] and (positions.min() < 0 or positions.max() >= offsets[-1]):
         raise InvalidInputError(f"token positions must be in 0..{offsets[-1] - 1}.")
-    if positions.shape[0] > offsets[-1] // 64:  # many positions: a lookup table pays
+    if positions.shape[0] * 16 > offsets.shape[0]:  # many positions: a lookup table pays
         sentence = sentence_of_tokens(offsets, positions)
     else:
         sentence = np.searchsorted(offsets, positions, side="right") - 1

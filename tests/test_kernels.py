@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from spanfast import _counts, _cuts, core
-from spanfast._kernels import selection, summation, thresholds
+from spanfast._kernels import positions, ranking, selection, summation, thresholds
 
 seeds = st.integers(0, 2**32 - 1)
 
@@ -191,3 +191,26 @@ def test_running_sums_give_np_mean_whatever_the_batches(data, seed):
         _as_matrix(probs)[labels == k, k].mean() if counts[k] else 0 for k in range(len(counts))
     ]
     np.testing.assert_array_equal(sums.means(), np.array(expected, probs.dtype))
+
+
+@settings(deadline=None)
+@given(seed=seeds, n_sentences=st.integers(1, 300), longest=st.sampled_from([1, 3, 20, 200, 900]))
+def test_sentence_of_tokens_is_searchsorted(seed, n_sentences, longest):
+    rng = np.random.default_rng(seed)
+    lengths = rng.integers(0, longest + 1, n_sentences)  # empty sentences included
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    tokens = rng.integers(0, max(offsets[-1], 1), int(rng.integers(0, 400)))
+    tokens = tokens[tokens < offsets[-1]]
+    expected = np.searchsorted(offsets, tokens, side="right") - 1
+    np.testing.assert_array_equal(positions.sentence_of_tokens(offsets, tokens), expected)
+
+
+@settings(deadline=None)
+@given(seed=seeds, n=st.integers(0, 3000), decimals=st.integers(0, 3), dtype=dtypes)
+def test_sort_ties_by_index_is_a_stable_argsort(seed, n, decimals, dtype):
+    rng = np.random.default_rng(seed)
+    keys = np.round(rng.random(n), decimals).astype(dtype)
+    keys[rng.random(n) < 0.05] = np.nan
+    keys[rng.random(n) < 0.05] = -0.0
+    order = ranking.sort_ties_by_index(np.argsort(keys), keys)
+    np.testing.assert_array_equal(order, np.argsort(keys, kind="stable"))
