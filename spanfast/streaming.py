@@ -194,6 +194,11 @@ def find_label_issues_in_batches(
     sums = RunningSums(counts, run.dtype)
     for batch in run.batches():
         sums.add_batch(batch.probs, batch.labels)
+    if not sums.complete:
+        raise InvalidInputError(
+            "the data changed between passes: the labels no longer have the class counts of "
+            "pass 1 (a batched source must give the same batches on every pass)"
+        )
     class_thresholds = core.thresholds_from_means(sums.means(), counts)
     margin_thresholds = class_thresholds - core.FLOATING_POINT_COMPARISON
 

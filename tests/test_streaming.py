@@ -138,6 +138,19 @@ def test_a_source_that_changes_between_passes_is_an_error_not_a_crash():
             find_label_issues_in_batches(read, filter_by=filter_by)
 
 
+def test_labels_that_change_between_passes_are_an_error():
+    labels, probs = _dataset(14, 40, 3, np.float64, span=False)
+    relabelled = [[(label + 1) % 3 for label in sentence] for sentence in labels]
+    calls = []
+
+    def read():
+        calls.append(1)  # pass 1 counts the classes; pass 2 sees other labels
+        return [(labels if len(calls) == 1 else relabelled, probs)]
+
+    with pytest.raises(ValueError, match="no longer have the class counts"):
+        find_label_issues_in_batches(read)
+
+
 def test_empty_batches_are_skipped():
     labels, probs = _dataset(12, 30, 3, np.float64, span=False)
     expected = find_issues(labels, probs)

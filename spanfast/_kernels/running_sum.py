@@ -3,9 +3,10 @@
 ``np.mean`` of the values of class k sums them with a fixed tree that depends
 only on their count ``n_k`` (see :mod:`spanfast._kernels.summation`). Knowing
 ``n_k`` in advance, the same tree can be walked while the values stream past:
-each class keeps its current leaf (eight accumulators and a count) and a
-stack of pending frames and partial sums — O(log n_k) state — so a dataset
-read batch by batch gets bit-for-bit the thresholds of the in-memory run.
+each class keeps its current leaf (at most 128 values, summed as NumPy sums a
+leaf once it is full) and a stack of pending frames and partial sums —
+O(log n_k) state — so a dataset read batch by batch gets bit-for-bit the
+thresholds of the in-memory run.
 """
 
 from __future__ import annotations
@@ -13,17 +14,15 @@ from __future__ import annotations
 import numpy as np
 
 from .._numba import inline_kernel, kernel
-from .access import like, probability
-from .summation import _BLOCK
+from .access import probability
+from .summation import _BLOCK, _block_sum
 
 _STACK = 128
-# Columns of `cursor`, one row per class.
-_N_FRAMES, _N_PARTIAL, _LEAF_SIZE, _LEAF_SEEN = 0, 1, 2, 3
+# Columns of `cursor`, one row per class (_EXTRA: values beyond the class's count).
+_N_FRAMES, _N_PARTIAL, _LEAF_SIZE, _LEAF_SEEN, _EXTRA = 0, 1, 2, 3, 4
 # Columns of `frames[k, f]`: a sub-range [start, stop) still to sum, or (combine=1)
 # the point where the two partial sums on top of the stack are to be added.
 _START, _STOP, _COMBINE = 0, 1, 2
-# Column of `leaf[k]` after the eight accumulators: the leaf's running total.
-_TOTAL = 8
 
 
 class RunningSums:
@@ -33,14 +32,19 @@ class RunningSums:
         K = counts.shape[0]
         self.counts = np.ascontiguousarray(counts, np.int64)
         self.frames = np.zeros((K, _STACK, 3), np.int64)
-        self.cursor = np.zeros((K, 4), np.int64)
+        self.cursor = np.zeros((K, 5), np.int64)
         self.partial = np.zeros((K, _STACK), dtype)
-        self.leaf = np.zeros((K, 9), dtype)
+        self.leaf = np.zeros((K, _BLOCK), dtype)
         _start(self.counts, self.frames, self.cursor, self.partial)
 
     def add_batch(self, P: np.ndarray, labels: np.ndarray) -> None:
         """Feed ``probability(P, i, labels[i])`` for every token of the batch, in order."""
         _add_batch(P, labels, self.frames, self.cursor, self.partial, self.leaf)
+
+    @property
+    def complete(self) -> bool:
+        """Every class got exactly its count of values (so :meth:`means` is meaningful)."""
+        return not (self.cursor[:, [_N_FRAMES, _LEAF_SIZE, _EXTRA]].any())
 
     def means(self) -> np.ndarray:
         """``np.mean`` of each class's values (0 for a class without values)."""
@@ -95,34 +99,17 @@ def _start(counts, frames, cursor, partial):
 def _add_batch(P, labels, frames, cursor, partial, leaf):
     for i in range(labels.shape[0]):
         k = labels[i]
-        x = probability(P, i, k)
-        n = cursor[k, _LEAF_SIZE]
         t = cursor[k, _LEAF_SEEN]
-        # One leaf of NumPy's pairwise sum, element by element (see summation._block_sum).
-        if n < 8:
-            if t == 0:
-                leaf[k, _TOTAL] = like(P, -0.0)
-            leaf[k, _TOTAL] += x
-        elif t < 8:
-            leaf[k, t] = x
-        elif t < n - n % 8:
-            leaf[k, t % 8] += x
-        else:
-            if t == n - n % 8:
-                leaf[k, _TOTAL] = _combine(leaf, k)
-            leaf[k, _TOTAL] += x
+        n = cursor[k, _LEAF_SIZE]
+        if t >= n:  # more values than counted (the data changed): leave the tree alone
+            cursor[k, _EXTRA] += 1
+            continue
+        leaf[k, t] = probability(P, i, k)
         cursor[k, _LEAF_SEEN] = t + 1
         if t + 1 == n:
-            if n >= 8 and n % 8 == 0:
-                leaf[k, _TOTAL] = _combine(leaf, k)
-            partial[k, cursor[k, _N_PARTIAL]] = leaf[k, _TOTAL]
+            partial[k, cursor[k, _N_PARTIAL]] = _block_sum(leaf[k], 0, n)
             cursor[k, _N_PARTIAL] += 1
             _next_leaf(k, frames, cursor, partial)
-
-
-@inline_kernel
-def _combine(r, k):
-    return ((r[k, 0] + r[k, 1]) + (r[k, 2] + r[k, 3])) + ((r[k, 4] + r[k, 5]) + (r[k, 6] + r[k, 7]))
 
 
 @kernel
