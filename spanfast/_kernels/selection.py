@@ -158,41 +158,44 @@ def noise_rate_candidates(P, labels, margin):
     """
     if P.ndim == 1:
         is_candidate, above, disagree_below = _span_noise_rate_candidates(P, labels, margin)
-        return np.flatnonzero(is_candidate), above, disagree_below
-    return _matrix_noise_rate_candidates(P, labels, margin)
+    else:
+        is_candidate, above, disagree_below = _matrix_noise_rate_candidates(P, labels, margin)
+    return np.flatnonzero(is_candidate), above, disagree_below
 
 
 @kernel
 def _matrix_noise_rate_candidates(P, labels, margin):
+    # Most tokens agree with their label: the largest other probability before and
+    # after the given class settles that (p - p_given > 0 exactly when p > p_given),
+    # and only the rest are looked at class by class.
     K = n_classes(P)
     T = labels.shape[0]
     above = np.zeros((K, K), np.int64)
     disagree_below = np.zeros((K, K), np.int64)
-    candidates = np.empty(T, np.int64)
-    n = 0
+    is_candidate = np.empty(T, np.bool_)
     for i in range(T):
         k = np.int64(labels[i])  # int8 labels must not overflow in index arithmetic
-        p_given = probability(P, i, k)
+        p_given = P[i, k]
         raised = p_given + margin
-        is_candidate = False
-        disagrees = False
-        for j in range(K):
-            if j == k:
-                continue
-            p = probability(P, i, j)
-            if p - p_given > 0:  # the cut's key -(p - p_given) is negative
-                above[k, j] += 1
-                is_candidate = True
-            # np.argmax returns the first maximum: an earlier class wins ties.
-            if p > raised or (j < k and p >= raised):
-                disagrees = True
-        if disagrees:
+        before = -np.inf  # NaN never wins a comparison, as in the keys
+        for j in range(k):
+            p = P[i, j]
+            before = p if p > before else before
+        after = -np.inf
+        for j in range(k + 1, K):
+            p = P[i, j]
+            after = p if p > after else after
+        candidate = (before > p_given) | (after > p_given)
+        # np.argmax returns the first maximum: an earlier class wins ties.
+        disagrees = (before >= raised) | (after > raised)
+        is_candidate[i] = candidate
+        if candidate | disagrees:
             for j in range(K):
-                if j != k and not probability(P, i, j) - p_given > 0:
-                    disagree_below[k, j] += 1
-        candidates[n] = i
-        n += is_candidate
-    return candidates[:n].copy(), above, disagree_below
+                if j != k:
+                    up = P[i, j] - p_given > 0
+                    above[k, j] += up
+                    disagree_below[k, j] += disagrees & (not up)
+    return is_candidate, above, disagree_below
 
 
 @kernel
