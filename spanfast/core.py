@@ -15,6 +15,7 @@ position order, earlier tokens first.
 
 from __future__ import annotations
 
+import gc
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -78,6 +79,8 @@ def confident_thresholds(
     if counts is None:
         check_flat(labels, probs)
         counts = thresholds.class_counts(labels, n_classes(probs))
+    if probs.ndim == 1:
+        return thresholds_from_means(thresholds.span_class_means(probs, labels, counts), counts)
     sums = RunningSums(counts, probs.dtype)
     sums.add_batch(probs, labels)
     return thresholds_from_means(sums.means(), counts)
@@ -460,4 +463,12 @@ def locate(positions: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.n
 def issue_tuples(positions: np.ndarray, offsets: np.ndarray) -> list[tuple[int, int]]:
     """Flat token positions as cleanlab's ``(sentence, token)`` tuples of Python ints."""
     sentence, token = locate(positions, offsets)
-    return list(zip(sentence.tolist(), token.tolist()))
+    # Tens of thousands of new tuples would set off the cyclic garbage collector
+    # dozens of times, each a walk over the caller's heap; none of them can be garbage.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return list(zip(sentence.tolist(), token.tolist()))
+    finally:
+        if collecting:
+            gc.enable()

@@ -194,6 +194,21 @@ def test_running_sums_give_np_mean_whatever_the_batches(data, seed):
 
 
 @settings(deadline=None)
+@given(seed=seeds, n=st.integers(0, 5000), dtype=dtypes)
+def test_span_class_means_are_np_means(seed, n, dtype):
+    rng = np.random.default_rng(seed)
+    p = rng.random(n).astype(dtype)
+    labels = (rng.random(n) < rng.random()).astype(np.int8)
+    counts = thresholds.class_counts(labels, 2)
+    expected = [
+        (1 - p)[labels == 0].mean() if counts[0] else 0,
+        p[labels == 1].mean() if counts[1] else 0,
+    ]
+    means = thresholds.span_class_means(p, labels, counts)
+    np.testing.assert_array_equal(means, np.array(expected, dtype))
+
+
+@settings(deadline=None)
 @given(seed=seeds, n_sentences=st.integers(1, 300), longest=st.sampled_from([1, 3, 20, 200, 900]))
 def test_sentence_of_tokens_is_searchsorted(seed, n_sentences, longest):
     rng = np.random.default_rng(seed)
