@@ -18,6 +18,7 @@ from ._kernels.checks import (
     count_invalid_probabilities,
     first_invalid_probability,
     first_label_out_of_range,
+    narrow_labels,
 )
 from .errors import InvalidInputError, InvalidInputTypeError
 from .ragged import Ragged, _flatten, _row, _sentence_of
@@ -204,13 +205,15 @@ def labels_and_probabilities(
     check_aligned(label_ragged, prob_ragged)
     span = prob_ragged.values.ndim == 1
     n_classes = 2 if span else prob_ragged.values.shape[1]
-    check_label_range(label_ragged, n_classes, span=span)
     # Kernels read every label several times; the narrowest integer type cuts the
     # memory traffic (labels are 8x smaller as int8 than as int64).
     compact = next(
         t for t in (np.int8, np.int16, np.int32, np.int64) if n_classes <= np.iinfo(t).max + 1
     )
-    label_ragged = Ragged(label_ragged.values.astype(compact), label_ragged.offsets)
+    narrow = np.empty(label_ragged.n_tokens, compact)
+    if narrow_labels(label_ragged.values, n_classes, narrow):
+        check_label_range(label_ragged, n_classes, span=span)
+    label_ragged = Ragged(narrow, label_ragged.offsets)
     return label_ragged, prob_ragged
 
 

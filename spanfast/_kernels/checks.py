@@ -52,3 +52,16 @@ def first_decreasing_offset(offsets):
         if offsets[i + 1] < offsets[i]:
             return i
     return -1
+
+
+@kernel
+def narrow_labels(labels, n_classes, out):
+    """Copy ``labels`` into the narrower integer array ``out``; return how many
+    were outside ``0..n_classes-1`` (those are not copied faithfully: the caller
+    reports them). One branch-free pass instead of a check and a cast."""
+    n_bad = 0
+    for i in range(labels.shape[0]):
+        label = labels[i]
+        n_bad += (label < 0) | (label >= n_classes)
+        out[i] = label
+    return n_bad
