@@ -165,10 +165,10 @@ def noise_rate_candidates(P, labels, margin):
 
 @kernel
 def _matrix_noise_rate_candidates(P, labels, margin):
-    # Most tokens agree with their label: the largest other probability before and
-    # after the given class settles that (p - p_given > 0 exactly when p > p_given),
-    # and only the rest are looked at class by class.
-    K = n_classes(P)
+    # Most tokens agree with their label: their row's maximum is the given class's
+    # probability (a branch-free scan settles that), and only the rest are looked at
+    # class by class. p - p_given > 0 exactly when p > p_given.
+    K = P.shape[1]
     T = labels.shape[0]
     above = np.zeros((K, K), np.int64)
     disagree_below = np.zeros((K, K), np.int64)
@@ -177,17 +177,21 @@ def _matrix_noise_rate_candidates(P, labels, margin):
         k = np.int64(labels[i])  # int8 labels must not overflow in index arithmetic
         p_given = P[i, k]
         raised = p_given + margin
-        before = -np.inf  # NaN never wins a comparison, as in the keys
-        for j in range(k):
+        largest = p_given
+        for j in range(K):
             p = P[i, j]
-            before = p if p > before else before
-        after = -np.inf
-        for j in range(k + 1, K):
-            p = P[i, j]
-            after = p if p > after else after
-        candidate = (before > p_given) | (after > p_given)
-        # np.argmax returns the first maximum: an earlier class wins ties.
-        disagrees = (before >= raised) | (after > raised)
+            largest = p if p > largest else largest  # NaN never wins, as in the keys
+        if largest == p_given and raised > p_given:  # no other class reaches p_given
+            is_candidate[i] = False
+            continue
+        candidate = False
+        disagrees = False
+        for j in range(K):
+            if j != k:
+                p = P[i, j]
+                candidate |= p > p_given
+                # np.argmax returns the first maximum: an earlier class wins ties.
+                disagrees |= (p > raised) | ((j < k) & (p >= raised))
         is_candidate[i] = candidate
         if candidate | disagrees:
             for j in range(K):
