@@ -111,9 +111,13 @@ class Cuts:
 
     def resolve(self) -> np.ndarray:
         """Every position the cuts keep, sorted."""
-        from_boundary = selection.resolve_cuts(
-            self._keys, self._positions, self._candidate_start, self._still_needed
-        )
+        # Each cut's still_needed smallest candidates. A stable sort by (cut, key)
+        # keeps equal keys in the order they were collected: position order.
+        sizes = np.diff(self._candidate_start)
+        cut_of = np.repeat(np.arange(sizes.shape[0]), sizes)
+        order = np.lexsort((self._keys, cut_of))
+        rank = np.arange(order.shape[0]) - self._candidate_start[cut_of]
+        from_boundary = self._positions[order[rank < self._still_needed[cut_of]]]
         flagged = np.concatenate(self._flagged) if self._flagged else np.empty(0, np.int64)
         return sorted_union(flagged, from_boundary)
 

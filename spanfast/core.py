@@ -80,7 +80,9 @@ def confident_thresholds(
         check_flat(labels, probs)
         counts = thresholds.class_counts(labels, n_classes(probs))
     if probs.ndim == 1:
-        return thresholds_from_means(thresholds.span_class_means(probs, labels, counts), counts)
+        by_class = thresholds.span_values_by_class(probs, labels, counts)
+        means = np.array([v.mean() if v.size else 0 for v in by_class], probs.dtype)
+        return thresholds_from_means(means, counts)
     sums = RunningSums(counts, probs.dtype)
     sums.add_batch(probs, labels)
     return thresholds_from_means(sums.means(), counts)
@@ -198,7 +200,10 @@ def _rank_scores(labels, probs, method: str, rank_by_kwargs: dict, positions=Non
 def order_by_score(positions: np.ndarray, position_scores: np.ndarray) -> np.ndarray:
     """Increasing ``positions`` sorted by their scores, ascending; equal scores stay
     in position order."""
-    return positions[ranking.sort_ties_by_index(np.argsort(position_scores), position_scores)]
+    order = np.argsort(position_scores)
+    if not ranking.sort_ties_by_index(order, position_scores):
+        order = np.argsort(position_scores, kind="stable")
+    return positions[order]
 
 
 # ---------------------------------------------------------------------------------------

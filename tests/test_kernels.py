@@ -195,17 +195,15 @@ def test_running_sums_give_np_mean_whatever_the_batches(data, seed):
 
 @settings(deadline=None)
 @given(seed=seeds, n=st.integers(0, 5000), dtype=dtypes)
-def test_span_class_means_are_np_means(seed, n, dtype):
+def test_span_values_by_class_are_what_cleanlab_averages(seed, n, dtype):
     rng = np.random.default_rng(seed)
     p = rng.random(n).astype(dtype)
     labels = (rng.random(n) < rng.random()).astype(np.int8)
     counts = thresholds.class_counts(labels, 2)
-    expected = [
-        (1 - p)[labels == 0].mean() if counts[0] else 0,
-        p[labels == 1].mean() if counts[1] else 0,
-    ]
-    means = thresholds.span_class_means(p, labels, counts)
-    np.testing.assert_array_equal(means, np.array(expected, dtype))
+    values_0, values_1 = thresholds.span_values_by_class(p, labels, counts)
+    np.testing.assert_array_equal(values_0, (1 - p)[labels == 0])
+    np.testing.assert_array_equal(values_1, p[labels == 1])
+    assert values_0.dtype == values_1.dtype == dtype
 
 
 @settings(deadline=None)
@@ -221,11 +219,14 @@ def test_sentence_of_tokens_is_searchsorted(seed, n_sentences, longest):
 
 
 @settings(deadline=None)
-@given(seed=seeds, n=st.integers(0, 3000), decimals=st.integers(0, 3), dtype=dtypes)
+@given(seed=seeds, n=st.integers(0, 3000), decimals=st.integers(0, 6), dtype=dtypes)
 def test_sort_ties_by_index_is_a_stable_argsort(seed, n, decimals, dtype):
     rng = np.random.default_rng(seed)
     keys = np.round(rng.random(n), decimals).astype(dtype)
-    keys[rng.random(n) < 0.05] = np.nan
-    keys[rng.random(n) < 0.05] = -0.0
-    order = ranking.sort_ties_by_index(np.argsort(keys), keys)
-    np.testing.assert_array_equal(order, np.argsort(keys, kind="stable"))
+    keys[rng.random(n) < 0.004] = np.nan
+    keys[rng.random(n) < 0.004] = -0.0
+    order = np.argsort(keys)
+    if ranking.sort_ties_by_index(order, keys):
+        np.testing.assert_array_equal(order, np.argsort(keys, kind="stable"))
+    else:  # a long run of equal keys: left to the caller
+        assert np.unique(keys, return_counts=True)[1].max() > ranking._LONGEST_TIE

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from .._numba import kernel
+
+# Longest run of equal keys put in order here; a longer one (heavily rounded
+# scores) is left to a stable sort of everything.
+_LONGEST_TIE = 32
 
 
 @kernel
 def sort_ties_by_index(order, keys):
-    """Make ``order`` (an unstable argsort of ``keys``) what a stable argsort gives.
+    """Turn ``order`` (an unstable argsort of ``keys``) in place into what a stable
+    argsort gives, if every run of equal keys is short; return whether it did.
 
-    Equal keys lie in runs of ``order``; each run is sorted by index. NaNs (which
-    NumPy sorts last) count as equal to each other. A float key's argsort is
-    several times faster unstable, and ties are few, so this costs one pass.
+    Equal keys lie in runs of ``order``; each run is insertion-sorted by index.
+    NaNs (which NumPy sorts last) count as equal to each other. A float key's
+    argsort is several times faster unstable, and real scores rarely tie.
     """
     n = order.shape[0]
     start = 0
@@ -25,7 +28,14 @@ def sort_ties_by_index(order, keys):
             if not (other == key or (other != other and key != key)):
                 break
             stop += 1
-        if stop - start > 1:
-            order[start:stop] = np.sort(order[start:stop])
+        if stop - start > _LONGEST_TIE:
+            return False
+        for r in range(start + 1, stop):
+            index = order[r]
+            q = r
+            while q > start and order[q - 1] > index:
+                order[q] = order[q - 1]
+                q -= 1
+            order[q] = index
         start = stop
-    return order
+    return True

@@ -64,28 +64,6 @@ def plan_cuts(histogram, capacity):
     return boundary, still_needed, candidate_start
 
 
-@kernel
-def resolve_cuts(candidate_keys, candidate_positions, candidate_start, still_needed):
-    """Positions kept from the boundary buckets: each cut's ``still_needed`` smallest
-    candidates. Candidates were stored in position order, so a stable sort by key
-    breaks ties by position."""
-    total = 0
-    for h in range(still_needed.shape[0]):
-        total += min(still_needed[h], candidate_start[h + 1] - candidate_start[h])
-    kept = np.empty(total, np.int64)
-    n = 0
-    for h in range(still_needed.shape[0]):
-        lo = candidate_start[h]
-        hi = candidate_start[h + 1]
-        if still_needed[h] == 0 or lo == hi:
-            continue
-        order = np.argsort(candidate_keys[lo:hi], kind="mergesort")
-        for r in range(min(still_needed[h], hi - lo)):
-            kept[n] = candidate_positions[lo + order[r]]
-            n += 1
-    return kept
-
-
 # Each cut below comes as two kernels over one batch of tokens: ``count_*`` adds
 # the batch's keys to the cuts' bucket counts; ``split_*`` (once the boundaries
 # are planned from the counts of all batches) flags the batch's tokens below the
