@@ -138,16 +138,17 @@ def kept_positions(cuts: Cuts, *data: np.ndarray) -> np.ndarray:
     return cuts.resolve()
 
 
-def prune_by_noise_rate(probs, labels, prune_counts, counts, applied, margin) -> np.ndarray:
+def prune_by_noise_rate(probs, labels, prune_counts, counts, applied, candidates) -> np.ndarray:
     """Sorted positions kept by cleanlab ``filter._prune_by_count`` over every class
-    at once, except some that ``_reduce_issues`` (with ``margin``) drops anyway.
+    at once, except some that ``_reduce_issues`` drops anyway (``candidates``: what
+    :func:`selection.noise_rate_candidates` returns).
 
     When every cut falls among the tokens with a positive margin towards some
     class (or keeps nothing beyond them that could survive), the cuts run on
     those candidates alone (typically a few percent of the tokens).
     """
     cuts = Cuts.noise_rate(prune_counts, counts, applied)
-    candidates, above, disagree_below = selection.noise_rate_candidates(probs, labels, margin)
+    candidates, above, disagree_below = candidates
     if not ((cuts.capacity <= above) | (disagree_below == 0)).all():
         return kept_positions(cuts, probs, labels)
     cuts = Cuts("noise_rate", np.minimum(cuts.capacity, above))

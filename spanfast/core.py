@@ -16,8 +16,10 @@ position order, earlier tokens first.
 from __future__ import annotations
 
 import gc
+import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -337,11 +339,17 @@ def find_label_issues(
                 f"got {confident_joint.shape}."
             )
 
+    margin = _in_dtype(probs, FLOATING_POINT_COMPARISON)
+    if filter_by in ("prune_by_noise_rate", "both"):
+        # Needs no thresholds: found on a second core while the joint is computed.
+        noise_rate_candidates = _concurrently(
+            n_jobs, selection.noise_rate_candidates, probs, labels, margin
+        )
+
     off_diagonal = None
     if confident_joint is None or filter_by == "confident_learning":
         confident_joint, off_diagonal = compute_confident_joint(labels, probs, counts=counts)
 
-    margin = _in_dtype(probs, FLOATING_POINT_COMPARISON)
     if filter_by in ("low_normalized_margin", "low_self_confidence"):
         token_scores = _label_quality_scores(labels, probs, filter_by[4:])
         # count.num_label_issues: off-diagonal tokens whose prediction is not the label
@@ -361,7 +369,7 @@ def find_label_issues(
             by_class = _cuts.prune_by_class(probs, labels, n_to_prune, counts, applied)
         if filter_by in ("prune_by_noise_rate", "both"):
             by_noise_rate = _cuts.prune_by_noise_rate(
-                probs, labels, pruned, counts, applied, margin
+                probs, labels, pruned, counts, applied, noise_rate_candidates()
             )
         if filter_by == "prune_by_class":
             positions = by_class
@@ -385,6 +393,22 @@ def find_label_issues(
         labels, probs, return_indices_ranked_by, rank_by_kwargs, positions=positions
     )
     return order_by_score(positions, position_scores)
+
+
+_worker: tuple[int, ThreadPoolExecutor] | None = None  # (pid that started it, executor)
+
+
+def _concurrently(n_jobs: int | None, kernel: Callable, *args: Any) -> Callable[[], Any]:
+    """Start ``kernel(*args)`` on a worker thread (kernels release the GIL) unless
+    ``n_jobs`` is 1 or there is one core; returns the call that waits for the result.
+    The result is the same either way: only when it is computed changes."""
+    if (n_jobs or os.cpu_count() or 1) < 2:
+        result = kernel(*args)
+        return lambda: result
+    global _worker
+    if _worker is None or _worker[0] != os.getpid():  # a forked child has no worker thread
+        _worker = (os.getpid(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="spanfast"))
+    return _worker[1].submit(kernel, *args).result
 
 
 def _disagreeing(labels: np.ndarray, probs: np.ndarray, positions: np.ndarray) -> np.ndarray:

@@ -137,7 +137,8 @@ def test_prune_by_noise_rate_matches_reference(data, seed):
     prune_counts = rng.integers(0, max(2, labels.shape[0] // K), size=(K, K))
     eligible = rng.random(K) < 0.8
     margin = probs.dtype.type(1e-6)
-    ours = _cuts.prune_by_noise_rate(probs, labels, prune_counts, counts, eligible, margin)
+    candidates = selection.noise_rate_candidates(probs, labels, margin)
+    ours = _cuts.prune_by_noise_rate(probs, labels, prune_counts, counts, eligible, candidates)
     reference = naive.prune_by_noise_rate(matrix, labels, prune_counts, eligible)
     # Kept tokens may differ only by some that _reduce_issues drops anyway.
     disagreeing = set(np.flatnonzero(~selection.prediction_matches_label(probs, labels, margin)))
