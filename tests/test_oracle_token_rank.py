@@ -263,3 +263,14 @@ def test_softmin_default_temperature():
         cl_rank._softmin_sentence_score(token_scores),
         rtol=1e-12,
     )
+
+
+def test_float32_scores_meet_the_threshold_in_float32():
+    # NumPy compares a float32 score with a Python float in float32 (NEP 50): a
+    # threshold that underflows there flags nothing, in cleanlab and here.
+    sentence_scores = np.array([0.0, 0.5], np.float32)
+    token_scores = [np.array([0.0, 0.7], np.float32), np.array([0.5], np.float32)]
+    for kwargs in ({}, {"token_scores": token_scores}):
+        expected = cl_rank.issues_from_scores(sentence_scores, threshold=1e-300, **kwargs)
+        got = sf_rank.issues_from_scores(sentence_scores, threshold=1e-300, **kwargs)
+        assert list(got) == list(expected) == []

@@ -121,14 +121,14 @@ def issues_from_scores(
     """
     if token_scores is not None and len(token_scores) > 0:
         ragged = _flat_scores(token_scores)
-        # Compared at full precision, like cleanlab's Python-scalar comparison
-        # (a float32 array against a Python float would round the threshold).
-        positions = np.flatnonzero(ragged.values < np.float64(threshold))
+        # Compared as NumPy compares cleanlab's per-token scalars with the threshold:
+        # in float32 for float32 scores when the threshold is a Python float (NEP 50).
+        positions = np.flatnonzero(ragged.values < threshold)
         positions = core.order_by_score(positions, ragged.values[positions])
         return core.issue_tuples(positions, ragged.offsets)
     sentence_scores = np.asarray(sentence_scores)
     ranking = np.argsort(sentence_scores, kind="stable")
-    return ranking[: int(np.count_nonzero(sentence_scores < np.float64(threshold)))]
+    return ranking[: int(np.count_nonzero(sentence_scores < threshold))]
 
 
 def _softmin_sentence_score(token_scores: list, *, temperature: float = 0.05) -> np.ndarray:
