@@ -20,6 +20,7 @@ from ._kernels.checks import (
     first_label_out_of_range,
     narrow_labels,
 )
+from ._threads import concurrently
 from .errors import InvalidInputError, InvalidInputTypeError
 from .ragged import Ragged, _flatten, _row, _sentence_of
 
@@ -94,12 +95,13 @@ def _raise_bad_label(ragged: Ragged, t: int, label: Any) -> None:
     )
 
 
-def as_probabilities(pred_probs: Any, *, span: bool | None) -> Ragged:
+def as_probabilities(pred_probs: Any, *, span: bool | None, check_values: bool = True) -> Ragged:
     """Per-sentence probabilities as a Ragged of C-contiguous float32/float64.
 
     ``span=True``: one probability per token (values shape ``(T,)``);
     ``span=False``: one row of K class probabilities per token (``(T, K)``);
-    ``span=None``: whichever the data holds.
+    ``span=None``: whichever the data holds. ``check_values=False`` leaves
+    :func:`check_probability_values` to the caller.
     """
     token_ndim = None if span is None else 0 if span else 1
     ragged = _flatten(pred_probs, name="pred_probs", token_ndim=token_ndim)
@@ -135,10 +137,22 @@ def as_probabilities(pred_probs: Any, *, span: bool | None) -> Ragged:
         values = values.astype(np.float64)
     if values.dtype not in (np.float32, np.float64):
         values = values.astype(np.float64)
-    values = np.ascontiguousarray(values)
-    low, high = -PROBABILITY_TOLERANCE, 1 + PROBABILITY_TOLERANCE
-    if count_invalid_probabilities(values, low, high):
-        bad = first_invalid_probability(values, low, high)
+    ragged = Ragged(np.ascontiguousarray(values), ragged.offsets)
+    if check_values:
+        check_probability_values(ragged, count_invalid_probabilities(ragged.values, *_VALID))
+    return ragged
+
+
+_VALID = (-PROBABILITY_TOLERANCE, 1 + PROBABILITY_TOLERANCE)
+
+
+def check_probability_values(ragged: Ragged, n_invalid: int) -> None:
+    """Raise, naming the first one, if any of the ``n_invalid`` values (from
+    ``count_invalid_probabilities(ragged.values, *_VALID)``) is outside [0, 1]."""
+    values = ragged.values
+    span = values.ndim == 1
+    if n_invalid:
+        bad = first_invalid_probability(values, *_VALID)
         width = 1 if span else values.shape[1]
         t, k = divmod(bad, width)
         i, j = _sentence_of(ragged.offsets, t)
@@ -152,7 +166,6 @@ def as_probabilities(pred_probs: Any, *, span: bool | None) -> Ragged:
             sentence=i,
             token=j,
         )
-    return Ragged(values, ragged.offsets)
 
 
 def check_aligned(labels: Ragged, probs: Ragged) -> None:
@@ -201,8 +214,9 @@ def labels_and_probabilities(
     ``span=None`` accepts either layout (span data has one probability per token).
     """
     label_ragged = as_labels(labels)
-    prob_ragged = as_probabilities(pred_probs, span=span)
-    check_aligned(label_ragged, prob_ragged)
+    prob_ragged = as_probabilities(pred_probs, span=span, check_values=False)
+    # Probability values are checked on a second core while the labels are narrowed.
+    n_invalid = concurrently(None, count_invalid_probabilities, prob_ragged.values, *_VALID)
     span = prob_ragged.values.ndim == 1
     n_classes = 2 if span else prob_ragged.values.shape[1]
     # Kernels read every label several times; the narrowest integer type cuts the
@@ -211,10 +225,12 @@ def labels_and_probabilities(
         t for t in (np.int8, np.int16, np.int32, np.int64) if n_classes <= np.iinfo(t).max + 1
     )
     narrow = np.empty(label_ragged.n_tokens, compact)
-    if narrow_labels(label_ragged.values, n_classes, narrow):
+    labels_out_of_range = narrow_labels(label_ragged.values, n_classes, narrow)
+    check_probability_values(prob_ragged, n_invalid())
+    check_aligned(label_ragged, prob_ragged)
+    if labels_out_of_range:
         check_label_range(label_ragged, n_classes, span=span)
-    label_ragged = Ragged(narrow, label_ragged.offsets)
-    return label_ragged, prob_ragged
+    return Ragged(narrow, label_ragged.offsets), prob_ragged
 
 
 def check_tokens_aligned(tokens_lengths: np.ndarray, labels: Ragged) -> None:

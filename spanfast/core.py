@@ -16,10 +16,8 @@ position order, earlier tokens first.
 from __future__ import annotations
 
 import gc
-import os
 import warnings
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -29,6 +27,7 @@ from ._kernels import confident_joint as _cj
 from ._kernels import pooling, ranking, scores, selection, thresholds
 from ._kernels.positions import sentence_of_tokens
 from ._kernels.running_sum import RunningSums
+from ._threads import concurrently
 from ._validation import check_flat
 from .errors import InvalidInputError, InvalidOptionError
 from .ragged import Ragged
@@ -106,16 +105,27 @@ def compute_confident_joint(
     *,
     calibrate: bool = True,
     counts: np.ndarray | None = None,
+    n_jobs: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The K x K confident joint and the mask of tokens counted off its diagonal.
 
-    ``counts`` (tokens per given label) may be passed to save a pass.
+    ``counts`` (tokens per given label) may be passed to save a pass; with
+    ``n_jobs`` other than 1 the two halves of the tokens are counted on two cores.
     """
     if counts is None:
         check_flat(labels, probs)
         counts = thresholds.class_counts(labels, n_classes(probs))
     margin_thresholds = confident_thresholds(labels, probs, counts) - FLOATING_POINT_COMPARISON
-    counts_by_guess, off_diagonal = _cj.confident_joint(probs, labels, margin_thresholds)
+    half = labels.shape[0] // 2
+    second = concurrently(
+        n_jobs, _cj.confident_joint, probs[half:], labels[half:], margin_thresholds
+    )
+    counts_by_guess, off_diagonal = _cj.confident_joint(
+        probs[:half], labels[:half], margin_thresholds
+    )
+    second_counts, second_off_diagonal = second()
+    counts_by_guess += second_counts  # counts add up: the same matrix either way
+    off_diagonal = np.concatenate([off_diagonal, second_off_diagonal])
     # [given, guess] as a transposed (Fortran-ordered) view, exactly like cleanlab's
     # `confusion_matrix(...).T`: NumPy sums in memory order, so the layout decides
     # the rounding of the calibration's total and hence the integer counts.
@@ -342,20 +352,24 @@ def find_label_issues(
     margin = _in_dtype(probs, FLOATING_POINT_COMPARISON)
     if filter_by in ("prune_by_noise_rate", "both"):
         # Needs no thresholds: found on a second core while the joint is computed.
-        noise_rate_candidates = _concurrently(
+        noise_rate_candidates = concurrently(
             n_jobs, selection.noise_rate_candidates, probs, labels, margin
         )
 
     off_diagonal = None
     if confident_joint is None or filter_by == "confident_learning":
-        confident_joint, off_diagonal = compute_confident_joint(labels, probs, counts=counts)
+        confident_joint, off_diagonal = compute_confident_joint(
+            labels, probs, counts=counts, n_jobs=n_jobs
+        )
 
     if filter_by in ("low_normalized_margin", "low_self_confidence"):
         token_scores = _label_quality_scores(labels, probs, filter_by[4:])
         # count.num_label_issues: off-diagonal tokens whose prediction is not the label
         # (calibration does not change which tokens are off the diagonal).
         if off_diagonal is None:
-            _, off_diagonal = compute_confident_joint(labels, probs, calibrate=False, counts=counts)
+            _, off_diagonal = compute_confident_joint(
+                labels, probs, calibrate=False, counts=counts, n_jobs=n_jobs
+            )
         matches = selection.prediction_matches_label(probs, labels, margin)
         n_issues = int(np.count_nonzero(off_diagonal & ~matches))
         positions = _cuts.smallest(token_scores, n_issues)
@@ -393,22 +407,6 @@ def find_label_issues(
         labels, probs, return_indices_ranked_by, rank_by_kwargs, positions=positions
     )
     return order_by_score(positions, position_scores)
-
-
-_worker: tuple[int, ThreadPoolExecutor] | None = None  # (pid that started it, executor)
-
-
-def _concurrently(n_jobs: int | None, kernel: Callable, *args: Any) -> Callable[[], Any]:
-    """Start ``kernel(*args)`` on a worker thread (kernels release the GIL) unless
-    ``n_jobs`` is 1 or there is one core; returns the call that waits for the result.
-    The result is the same either way: only when it is computed changes."""
-    if (n_jobs or os.cpu_count() or 1) < 2:
-        result = kernel(*args)
-        return lambda: result
-    global _worker
-    if _worker is None or _worker[0] != os.getpid():  # a forked child has no worker thread
-        _worker = (os.getpid(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="spanfast"))
-    return _worker[1].submit(kernel, *args).result
 
 
 def _disagreeing(labels: np.ndarray, probs: np.ndarray, positions: np.ndarray) -> np.ndarray:
