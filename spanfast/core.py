@@ -80,10 +80,6 @@ def confident_thresholds(
     if counts is None:
         check_flat(labels, probs)
         counts = thresholds.class_counts(labels, n_classes(probs))
-    if probs.ndim == 1:
-        by_class = thresholds.span_values_by_class(probs, labels, counts)
-        means = np.array([v.mean() if v.size else 0 for v in by_class], probs.dtype)
-        return thresholds_from_means(means, counts)
     sums = RunningSums(counts, probs.dtype)
     sums.add_batch(probs, labels)
     return thresholds_from_means(sums.means(), counts)

@@ -195,19 +195,6 @@ def test_running_sums_give_np_mean_whatever_the_batches(data, seed):
 
 
 @settings(deadline=None)
-@given(seed=seeds, n=st.integers(0, 5000), dtype=dtypes)
-def test_span_values_by_class_are_what_cleanlab_averages(seed, n, dtype):
-    rng = np.random.default_rng(seed)
-    p = rng.random(n).astype(dtype)
-    labels = (rng.random(n) < rng.random()).astype(np.int8)
-    counts = thresholds.class_counts(labels, 2)
-    values_0, values_1 = thresholds.span_values_by_class(p, labels, counts)
-    np.testing.assert_array_equal(values_0, (1 - p)[labels == 0])
-    np.testing.assert_array_equal(values_1, p[labels == 1])
-    assert values_0.dtype == values_1.dtype == dtype
-
-
-@settings(deadline=None)
 @given(seed=seeds, n_sentences=st.integers(1, 300), longest=st.sampled_from([1, 3, 20, 200, 900]))
 def test_sentence_of_tokens_is_searchsorted(seed, n_sentences, longest):
     rng = np.random.default_rng(seed)

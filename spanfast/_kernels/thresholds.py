@@ -45,29 +45,6 @@ def class_counts(labels, n_class):
 
 
 @kernel
-def span_values_by_class(p, labels, counts):
-    """``1 - p`` of the tokens labelled 0 and ``p`` of those labelled 1, in token
-    order: what cleanlab takes ``np.mean`` of, with the dataset in memory (half
-    the time of :class:`~spanfast._kernels.running_sum.RunningSums`).
-
-    Each value is written to both classes' buffers and only its own class's
-    fill advances: no branch, so the gather runs at memory speed.
-    """
-    one = p.dtype.type(1)
-    values_0 = np.empty(counts[0] + 1, p.dtype)
-    values_1 = np.empty(counts[1] + 1, p.dtype)
-    n_0 = 0
-    n_1 = 0
-    for i in range(labels.shape[0]):
-        given_1 = np.int64(labels[i] != 0)
-        values_0[n_0] = one - p[i]
-        values_1[n_1] = p[i]
-        n_0 += 1 - given_1
-        n_1 += given_1
-    return values_0[:n_0], values_1[:n_1]
-
-
-@kernel
 def _gather_by_class(P, labels, start, stop, counts, buffer):
     """Write ``probability(P, i, labels[i])`` for ``start <= i < stop`` into ``buffer``,
     grouped by label and in token order within a group; return each group's start."""
