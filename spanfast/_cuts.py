@@ -152,7 +152,26 @@ def prune_by_noise_rate(probs, labels, prune_counts, counts, applied, candidates
     if not ((cuts.capacity <= above) | (disagree_below == 0)).all():
         return kept_positions(cuts, probs, labels)
     cuts = Cuts("noise_rate", np.minimum(cuts.capacity, above))
-    return candidates[kept_positions(cuts, probs[candidates], labels[candidates])]
+    return _kept_among(cuts, probs, labels, candidates)
+
+
+# Rows gathered at a time by _kept_among: a copy of every candidate's row at once
+# would be the largest allocation of find_label_issues (8 MB for 1M tokens, K = 9).
+_GATHER_BYTES = 1 << 21
+
+
+def _kept_among(cuts: Cuts, probs: np.ndarray, labels: np.ndarray, positions: np.ndarray):
+    """``kept_positions`` of the tokens at ``positions`` (sorted), gathered batch by batch."""
+    batch = max(1, _GATHER_BYTES // (probs[:1].nbytes or 1))
+    starts = range(0, positions.shape[0], batch)
+    for start in starts:
+        part = positions[start : start + batch]
+        cuts.count(probs[part], labels[part])
+    cuts.plan()
+    for start in starts:
+        part = positions[start : start + batch]
+        cuts.split(probs[part], labels[part], first_position=start)
+    return positions[cuts.resolve()]
 
 
 def prune_by_class(probs, labels, n_to_prune, counts, applied) -> np.ndarray:

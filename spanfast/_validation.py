@@ -29,8 +29,12 @@ PROBABILITY_TOLERANCE = 1e-6
 
 
 def as_labels(labels: Any) -> Ragged:
-    """Per-sentence labels as a Ragged of int64 (range is checked against K later)."""
-    ragged = _flatten(labels, name="labels", token_ndim=0)
+    """Per-sentence labels as a Ragged of int8 or int64 (range is checked against K later).
+
+    Only those two types reach the kernels, so each kernel is compiled for two
+    label types at most.
+    """
+    ragged = _flatten(labels, name="labels", token_ndim=0, small_integers=True)
     values = ragged.values
     if values.ndim != 1:
         raise InvalidInputError(
@@ -42,7 +46,7 @@ def as_labels(labels: Any) -> Ragged:
         t = int(np.argmax(values >= too_big))
         _raise_out_of_range(ragged, t, int(values[t]))
     if kind in "iub":
-        values = values.astype(np.int64, copy=False)
+        values = values.astype(np.int8 if values.dtype == np.int8 else np.int64, copy=False)
     elif kind == "f":
         bad = np.flatnonzero(~np.isfinite(values) | (np.mod(values, 1) != 0))
         if bad.size:
@@ -224,8 +228,12 @@ def labels_and_probabilities(
     compact = next(
         t for t in (np.int8, np.int16, np.int32, np.int64) if n_classes <= np.iinfo(t).max + 1
     )
-    narrow = np.empty(label_ragged.n_tokens, compact)
-    labels_out_of_range = narrow_labels(label_ragged.values, n_classes, narrow)
+    if label_ragged.values.dtype == compact:
+        narrow = label_ragged.values
+        labels_out_of_range = first_label_out_of_range(narrow, n_classes) >= 0
+    else:
+        narrow = np.empty(label_ragged.n_tokens, compact)
+        labels_out_of_range = narrow_labels(label_ragged.values, n_classes, narrow)
     check_probability_values(prob_ragged, n_invalid())
     check_aligned(label_ragged, prob_ragged)
     if labels_out_of_range:

@@ -139,6 +139,12 @@ def test_prune_by_noise_rate_matches_reference(data, seed):
     margin = probs.dtype.type(1e-6)
     candidates = selection.noise_rate_candidates(probs, labels, margin)
     ours = _cuts.prune_by_noise_rate(probs, labels, prune_counts, counts, eligible, candidates)
+    with pytest.MonkeyPatch.context() as patch:  # candidates gathered a few rows at a time
+        patch.setattr(_cuts, "_GATHER_BYTES", int(rng.integers(1, 4)) * probs[:1].nbytes)
+        in_batches = _cuts.prune_by_noise_rate(
+            probs, labels, prune_counts, counts, eligible, candidates
+        )
+    np.testing.assert_array_equal(in_batches, ours)
     reference = naive.prune_by_noise_rate(matrix, labels, prune_counts, eligible)
     # Kept tokens may differ only by some that _reduce_issues drops anyway.
     disagreeing = set(np.flatnonzero(~selection.prediction_matches_label(probs, labels, margin)))

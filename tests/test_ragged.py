@@ -7,6 +7,7 @@ import pyarrow as pa
 import pytest
 
 from spanfast import Ragged
+from spanfast import ragged as ragged_module
 from spanfast.errors import InvalidInputError
 
 
@@ -91,3 +92,25 @@ def test_public_functions_accept_arrow_input():
     probs = [[0.1, 0.8, 0.7], [0.9, 0.2]]
     expected = spanfast.find_label_issues(labels, [np.array(p) for p in probs])
     assert spanfast.find_label_issues(pa.array(labels), pa.array(probs)) == expected
+
+
+@pytest.mark.parametrize(
+    ("last", "dtype"), [(7, np.int8), (-128, np.int8), (128, np.int64), (-(2**63), np.int64)]
+)
+def test_nested_integers_are_gathered_chunk_by_chunk(monkeypatch, last, dtype):
+    # Small chunks, so the value that decides the width comes in a later chunk.
+    monkeypatch.setattr(ragged_module, "_INTEGER_CHUNK_TOKENS", 3)
+    nested = [[1, 2], [], [3, 4, 5, 6], [0], [last]]
+    values = ragged_module._flatten(nested, name="labels", token_ndim=0, small_integers=True)
+    assert values.values.dtype == dtype
+    assert values.to_list() == nested
+    wide = ragged_module._flatten(nested, name="labels", token_ndim=0)
+    assert wide.values.dtype == np.int64 and wide.to_list() == nested
+
+
+@pytest.mark.parametrize("odd_one", [1.5, "1", None, 2**64])
+def test_nested_non_machine_integers_take_the_general_path(monkeypatch, odd_one):
+    monkeypatch.setattr(ragged_module, "_INTEGER_CHUNK_TOKENS", 2)
+    nested = [[0, 1], [1, 0, 1], [odd_one]]
+    values = ragged_module._flatten(nested, name="labels", token_ndim=0, small_integers=True)
+    assert values.values.tolist() == np.array([0, 1, 1, 0, 1, odd_one]).tolist()

@@ -239,3 +239,17 @@ def test_core_checks_flat_arrays_before_any_kernel():
 def test_huge_labels_are_reported_as_given(labels, shown):
     with pytest.raises(ValueError, match=re.escape(f"token 1 has label {shown}")):
         spanfast.find_label_issues(labels, [np.array([0.1, 0.9])])
+
+
+@pytest.mark.parametrize("bad", [2, -1, 100, 200, 2**40])
+@pytest.mark.parametrize(
+    "labels_as", [list, lambda s: np.array(s, np.int8) if -128 <= min(s) <= max(s) < 128 else s]
+)
+def test_label_out_of_range_is_located_whatever_its_width(bad, labels_as):
+    # Nested labels come through as int8 when they fit (else int64), int8 arrays
+    # are kept as they are: each way reaches its own range check.
+    labels = [labels_as([0, 1, 1]), labels_as([1, 0, bad])]
+    probs = [GOOD_TOKEN_PROBS[0], np.array([[0.1, 0.9], [0.8, 0.2], [0.5, 0.5]])]
+    wording = "have at least" if bad > 0 else "must be positive"
+    with pytest.raises(ValueError, match=f"{wording}.*sentence 1, token 2 has label {bad}"):
+        token_find(labels, probs)

@@ -57,11 +57,12 @@ def first_decreasing_offset(offsets):
 @kernel
 def narrow_labels(labels, n_classes, out):
     """Copy ``labels`` into the narrower integer array ``out``; return how many
-    were outside ``0..n_classes-1`` (those are not copied faithfully: the caller
-    reports them). One branch-free pass instead of a check and a cast."""
+    were outside ``0..n_classes-1`` (those are written as 0: the caller reports
+    them). One branch-free pass instead of a check and a cast."""
     n_bad = 0
     for i in range(labels.shape[0]):
         label = labels[i]
-        n_bad += (label < 0) | (label >= n_classes)
-        out[i] = label
+        bad = (label < 0) | (label >= n_classes)
+        n_bad += bad
+        out[i] = 0 if bad else label  # a select, not a branch: still one vector pass
     return n_bad
