@@ -38,6 +38,13 @@ def kernel(func: Callable) -> Callable:
     return numba.njit(cache=False, **_JIT_OPTIONS)(func)
 
 
-def inline_kernel(func: Callable) -> Callable:
-    """A small helper inlined into the kernels that call it."""
-    return numba.njit(inline="always", **_JIT_OPTIONS)(func)
+def helper(func: Callable) -> Callable:
+    """A small function called from kernels; its code is cached with theirs.
+
+    Not ``inline="always"``: Numba's IR inlining types the body again at every
+    call site, which cost ~2 s of a cold compile; LLVM still inlines small
+    helpers. From kernels, pass integer constants to helpers and other kernels as
+    ``np.int64(c)``, not ``c``: a Python literal compiles one more specialization
+    of the callee per constant.
+    """
+    return numba.njit(**_JIT_OPTIONS)(func)

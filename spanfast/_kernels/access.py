@@ -34,7 +34,7 @@ def like(P, value):
     return P.dtype.type(value)
 
 
-@overload(probability, inline="always")
+@overload(probability)
 def _probability_overload(P, i, k):
     if not isinstance(P, types.Array):
         return None
@@ -54,7 +54,7 @@ def _probability_overload(P, i, k):
     return matrix_probability
 
 
-@overload(n_classes, inline="always")
+@overload(n_classes)
 def _n_classes_overload(P):
     if not isinstance(P, types.Array):
         return None
@@ -63,7 +63,7 @@ def _n_classes_overload(P):
     return lambda P: P.shape[1]
 
 
-@overload(like, inline="always")
+@overload(like)
 def _like_overload(P, value):
     if not isinstance(P, types.Array):
         return None

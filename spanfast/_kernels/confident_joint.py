@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._numba import inline_kernel, kernel
+from .._numba import helper, kernel
 from .access import n_classes, probability
 
 
-@inline_kernel
+@helper
 def argmax_row(P, i, K):
     """First index of the largest probability of token ``i`` (``np.argmax``)."""
     best = 0
-    best_value = probability(P, i, 0)
+    best_value = probability(P, i, np.int64(0))
     for k in range(1, K):
         value = probability(P, i, k)
         if value > best_value:

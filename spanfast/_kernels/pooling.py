@@ -68,7 +68,7 @@ def sentence_softmin(scores, offsets, temperature, empty_score):
                 shift = weights[t]
         for t in range(m):
             weights[t] = np.exp(weights[t] - shift)
-        total = pairwise_sum(weights, 0, m)
+        total = pairwise_sum(weights, np.int64(0), m)
         dot = 0.0
         for t in range(m):
             dot += np.float64(scores[lo + t]) * np.float64(weights[t] / total)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._numba import inline_kernel, kernel
+from .._numba import helper, kernel
 from .access import probability
 from .summation import _BLOCK, _block_sum
 
@@ -23,6 +23,9 @@ _N_FRAMES, _N_PARTIAL, _LEAF_SIZE, _LEAF_SEEN, _EXTRA = 0, 1, 2, 3, 4
 # Columns of `frames[k, f]`: a sub-range [start, stop) still to sum, or (combine=1)
 # the point where the two partial sums on top of the stack are to be added.
 _START, _STOP, _COMBINE = 0, 1, 2
+# Integer arguments of helpers as np.int64: a Python literal would compile a
+# separate specialization of the helper for each constant (see _numba.helper).
+_ZERO, _ONE = np.int64(0), np.int64(1)
 
 
 class RunningSums:
@@ -51,7 +54,7 @@ class RunningSums:
         return _means(self.counts, self.partial)
 
 
-@inline_kernel
+@helper
 def _next_leaf(k, frames, cursor, partial):
     """Walk class k's tree to its next leaf, adding up finished halves on the way."""
     while cursor[k, _N_FRAMES] > 0:
@@ -72,14 +75,14 @@ def _next_leaf(k, frames, cursor, partial):
         half = n // 2
         half -= half % 8
         # Pushed in reverse: left half first, then right, then their sum (as NumPy recurses).
-        _push(frames, k, f, lo, hi, 1)
-        _push(frames, k, f + 1, lo + half, hi, 0)
-        _push(frames, k, f + 2, lo, lo + half, 0)
+        _push(frames, k, f, lo, hi, _ONE)
+        _push(frames, k, f + 1, lo + half, hi, _ZERO)
+        _push(frames, k, f + 2, lo, lo + half, _ZERO)
         cursor[k, _N_FRAMES] += 3
     cursor[k, _LEAF_SIZE] = 0
 
 
-@inline_kernel
+@helper
 def _push(frames, k, f, start, stop, combine):
     frames[k, f, _START] = start
     frames[k, f, _STOP] = stop
@@ -90,7 +93,7 @@ def _push(frames, k, f, start, stop, combine):
 def _start(counts, frames, cursor, partial):
     for k in range(counts.shape[0]):
         if counts[k] > 0:
-            _push(frames, k, 0, 0, counts[k], 0)
+            _push(frames, k, _ZERO, _ZERO, counts[k], _ZERO)
             cursor[k, _N_FRAMES] = 1
             _next_leaf(k, frames, cursor, partial)
 
@@ -98,7 +101,7 @@ def _start(counts, frames, cursor, partial):
 @kernel
 def _add_batch(P, labels, frames, cursor, partial, leaf):
     for i in range(labels.shape[0]):
-        k = labels[i]
+        k = np.int64(labels[i])  # one compiled _next_leaf whatever the label type
         t = cursor[k, _LEAF_SEEN]
         n = cursor[k, _LEAF_SIZE]
         if t >= n:  # more values than counted (the data changed): leave the tree alone
@@ -107,7 +110,7 @@ def _add_batch(P, labels, frames, cursor, partial, leaf):
         leaf[k, t] = probability(P, i, k)
         cursor[k, _LEAF_SEEN] = t + 1
         if t + 1 == n:
-            partial[k, cursor[k, _N_PARTIAL]] = _block_sum(leaf[k], 0, n)
+            partial[k, cursor[k, _N_PARTIAL]] = _block_sum(leaf[k], _ZERO, n)
             cursor[k, _N_PARTIAL] += 1
             _next_leaf(k, frames, cursor, partial)
 

@@ -61,7 +61,7 @@ def entropy_over_confidence(P, labels, log_k, clip_low):
         for k in range(K):
             p = probability(P, i, k)
             row[k] = like(P, 0.0) if p == 0 else p * np.log(p)
-        normalized_entropy = np.float64(-pairwise_sum(row, 0, K)) / log_k
+        normalized_entropy = np.float64(-pairwise_sum(row, np.int64(0), K)) / log_k
         out[i] = normalized_entropy / np.float64(max(probability(P, i, labels[i]), clip_in_dtype))
     return out
 
@@ -81,7 +81,7 @@ def adjusted_probabilities(P, thresholds):
         for k in range(K):
             out[i, k] = probability(P, i, k) - thresholds[k]
             out[i, k] += shift
-        total = pairwise_sum(out[i], 0, K)
+        total = pairwise_sum(out[i], np.int64(0), K)
         for k in range(K):
             out[i, k] /= total
     return out

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._numba import inline_kernel, kernel
+from .._numba import helper, kernel
 from .access import n_classes, probability
 from .confident_joint import argmax_row
 
@@ -28,7 +28,7 @@ _KEY_HIGH = 1.5
 _BUCKETS_PER_UNIT = _N_BUCKETS / (_KEY_HIGH - _KEY_LOW)
 
 
-@inline_kernel
+@helper
 def _bucket(key):
     # Clamped in floating point (min/max compile to branch-free instructions).
     scaled = (np.float64(key) - _KEY_LOW) * _BUCKETS_PER_UNIT
@@ -70,7 +70,7 @@ def plan_cuts(histogram, capacity):
 # boundary and appends those in the boundary bucket to the candidates. A batch
 # may be the whole dataset. ``first_position`` is the batch's first token's
 # position in the dataset. The split kernels write their placement step out in
-# full: factored into an inlined helper, split_noise_rate_keys ran 4x slower.
+# full: factored into a helper, split_noise_rate_keys ran 4x slower.
 
 
 @kernel

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._numba import inline_kernel, kernel
+from .._numba import helper, kernel
 from .access import like
 
 _BLOCK = 128
 
 
-@inline_kernel
+@helper
 def _block_sum(values, start, stop):
     """One leaf of NumPy's pairwise sum: at most 128 elements."""
     n = stop - start
@@ -104,7 +104,7 @@ def pairwise_sum(values, start, stop):
     return partial[0]
 
 
-@inline_kernel
+@helper
 def mean_like_numpy(values, start, stop):
     """``np.mean(values[start:stop])`` bit for bit: pairwise sum, then divide in float64.
 
