@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-# cleanlab.internal.constants
-FLOATING_POINT_COMPARISON = 1e-6
-TINY_VALUE = 1e-100
+from .options import FLOATING_POINT_COMPARISON, TINY_VALUE
 
 
 def round_preserving_sum(floats: np.ndarray) -> np.ndarray:

@@ -343,7 +343,12 @@ def _missing_column(path: Any, column: str, available: Sequence[str]) -> _InputE
 
 def _checked_columns(path: Any, raw: dict[str, Any], columns: _Columns) -> dict[str, Any]:
     """Convert and check one file's columns; errors name the file, the column and the row."""
-    from spanfast._validation import as_labels, as_probabilities, check_aligned, check_label_range
+    from spanfast._input.checked import (
+        as_labels,
+        as_probabilities,
+        check_aligned,
+        check_label_range,
+    )
     from spanfast.errors import InvalidInputError
     from spanfast.io import as_ragged
 

@@ -15,8 +15,11 @@ from typing import Any
 import numpy as np
 
 from . import core
+from ._input.checked import labels_and_probabilities
 from ._kernels.confident_joint import argmax_rows
-from ._validation import labels_and_probabilities
+from ._positions import sentence_and_token
+from .errors import InvalidOptionError
+from .options import DEFAULT_TEMPERATURE, check_score_options, check_sentence_score_method
 from .ragged import Ragged
 
 COLUMNS = ("sentence", "token", "score", "given_label", "predicted_label")
@@ -86,7 +89,7 @@ def issues_from_positions(
     offsets: np.ndarray,
 ) -> LabelIssues:
     """Columns for the issues at flat ``positions`` (already in their final order)."""
-    sentence, token = core.locate(positions, offsets)
+    sentence, token = sentence_and_token(offsets, positions)
     return LabelIssues(
         sentence=sentence.astype(np.int64),
         token=token.astype(np.int64),
@@ -110,7 +113,7 @@ def find_issues(
     confident_joint: np.ndarray | None = None,
     token_score_method: str = "self_confidence",
     sentence_score_method: str = "min",
-    temperature: float = 0.05,
+    temperature: float = DEFAULT_TEMPERATURE,
 ) -> LabelIssues:
     """Find label issues and score sentences, returning arrays.
 
@@ -131,11 +134,13 @@ def find_issues(
     >>> issues.sentence_scores
     array([0.1, 0.1])
     """
-    label_ragged, prob_ragged = labels_and_probabilities(labels, pred_probs, span=span)
-    flat_labels, flat_probs = label_ragged.values, prob_ragged.values
-    positions = core.find_label_issues(
-        flat_labels,
-        flat_probs,
+    if return_indices_ranked_by is None:
+        raise InvalidOptionError("return_indices_ranked_by must name a score to rank by.")
+    check_sentence_score_method(sentence_score_method)
+    check_score_options(token_score_method, False)
+    data = labels_and_probabilities(labels, pred_probs, span=span)
+    positions, position_scores = core._find(
+        data,
         return_indices_ranked_by=return_indices_ranked_by,
         rank_by_kwargs=rank_by_kwargs,
         filter_by=filter_by,
@@ -144,22 +149,15 @@ def find_issues(
         min_examples_per_class=min_examples_per_class,
         confident_joint=confident_joint,
     )
-    position_scores = core.label_quality_scores(
-        flat_labels,
-        flat_probs,
-        method=return_indices_ranked_by,
-        positions=positions,
-        **(rank_by_kwargs or {}),
-    )
-    token_scores = core.label_quality_scores(flat_labels, flat_probs, method=token_score_method)
-    sentence_scores = core.sentence_scores(
-        token_scores, label_ragged.offsets, method=sentence_score_method, temperature=temperature
+    token_scores = core._scores(data, token_score_method)
+    sentence_scores = core._sentence_scores(
+        token_scores, data.offsets, sentence_score_method, temperature
     )
     issues = issues_from_positions(
-        positions, position_scores, flat_labels, flat_probs, label_ragged.offsets
+        positions, position_scores, data.labels, data.probs, data.offsets
     )
     return LabelIssues(
         **{name: getattr(issues, name) for name in COLUMNS},
         sentence_scores=sentence_scores,
-        token_scores=Ragged(token_scores, label_ragged.offsets),
+        token_scores=Ragged(token_scores, data.offsets),
     )

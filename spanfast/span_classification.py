@@ -12,11 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from . import core
+from ._facades import issue_tuples, quality_scores
+from ._input.checked import labels_and_probabilities
 from ._token_scores import TokenScores
-from ._validation import labels_and_probabilities
-from .token_classification.filter import _find
-from .token_classification.rank import _quality_scores
 
 
 def find_label_issues(labels: list, pred_probs: list) -> list[tuple[int, int]]:
@@ -44,9 +42,8 @@ def find_label_issues(labels: list, pred_probs: list) -> list[tuple[int, int]]:
     >>> find_label_issues(labels, pred_probs)
     [(0, 0), (0, 1), (0, 3), (1, 0), (1, 1)]
     """
-    label_ragged, prob_ragged = labels_and_probabilities(labels, pred_probs, span=True)
-    positions = _find(label_ragged.values, prob_ragged.values, "self_confidence", False, {})
-    return core.issue_tuples(positions, label_ragged.offsets)
+    data = labels_and_probabilities(labels, pred_probs, span=True)
+    return issue_tuples(data, "self_confidence", False, {})
 
 
 def get_label_quality_scores(
@@ -67,7 +64,7 @@ def get_label_quality_scores(
     >>> sentence_scores
     array([0.7, 0.4])
     """
-    return _quality_scores(labels, pred_probs, span=True, **kwargs)
+    return quality_scores(labels, pred_probs, span=True, **kwargs)
 
 
 def display_issues(

@@ -25,12 +25,14 @@ import numpy as np
 
 from . import _counts, core
 from ._cuts import Cuts, sorted_union
+from ._input.checked import check_tokens_aligned, labels_and_probabilities
+from ._input.where import numbered_from
 from ._kernels import selection, thresholds
 from ._kernels.confident_joint import argmax_rows, confident_joint
 from ._kernels.running_sum import RunningSums
-from ._validation import check_tokens_aligned, labels_and_probabilities
 from .errors import InvalidInputError, InvalidOptionError
-from .ragged import Ragged, sentences_numbered_from
+from .options import FLOATING_POINT_COMPARISON, LOW_SCORE_FILTERS, check_filter_options
+from .ragged import Ragged
 from .results import COLUMNS, LabelIssues
 
 # progress(pass_number, n_passes, sentences_done)
@@ -69,7 +71,7 @@ class _Found:
         )
         self.columns["given_label"].append(batch.labels[local].astype(np.int64))
         self.columns["predicted_label"].append(argmax_rows(batch.probs, local))
-        margin = batch.probs.dtype.type(core.FLOATING_POINT_COMPARISON)
+        margin = batch.probs.dtype.type(FLOATING_POINT_COMPARISON)
         self.matches_label.append(
             selection.prediction_matches_label(batch.probs[local], batch.labels[local], margin)
         )
@@ -158,7 +160,7 @@ def find_label_issues_in_batches(
     """
     if return_indices_ranked_by is None:
         raise InvalidOptionError("return_indices_ranked_by must name a score to rank by.")
-    core.check_options(
+    check_filter_options(
         filter_by=filter_by,
         return_indices_ranked_by=return_indices_ranked_by,
         frac_noise=frac_noise,
@@ -182,7 +184,7 @@ def find_label_issues_in_batches(
     rank_by = return_indices_ranked_by
     found = _Found(run.empty_columns(rank_by))
     with_text = run.has_tokens
-    margin = run.dtype.type(core.FLOATING_POINT_COMPARISON)
+    margin = run.dtype.type(FLOATING_POINT_COMPARISON)
 
     if filter_by == "predicted_neq_given":
         for batch in run.batches():
@@ -200,10 +202,10 @@ def find_label_issues_in_batches(
             "pass 1 (a batched source must give the same batches on every pass)"
         )
     class_thresholds = core.thresholds_from_means(sums.means(), counts)
-    margin_thresholds = class_thresholds - core.FLOATING_POINT_COMPARISON
+    margin_thresholds = class_thresholds - FLOATING_POINT_COMPARISON
 
     # Pass 3: the confident joint (and, for low_*, the count of issues and score cut).
-    low = filter_by in ("low_normalized_margin", "low_self_confidence")
+    low = filter_by in LOW_SCORE_FILTERS
     joint_by_guess = np.zeros((run.n_classes, run.n_classes), np.int64)
     n_low_issues = 0
     score_cut = Cuts("score", np.zeros(1, np.int64))  # its size is known after this pass
@@ -265,7 +267,9 @@ def find_label_issues_in_batches(
 
 
 def _filter_scores(batch: _Batch, filter_by: str) -> np.ndarray:
-    return core.label_quality_scores(batch.labels, batch.probs, method=filter_by[4:])
+    return core.label_quality_scores(
+        batch.labels, batch.probs, method=LOW_SCORE_FILTERS[filter_by]
+    )
 
 
 def _passes(filter_by: str) -> int:
@@ -304,13 +308,11 @@ class _Run:
         for raw in self._read():
             labels, pred_probs, *rest = raw
             tokens = rest[0] if rest else None
-            with sentences_numbered_from(first_sentence):
-                label_ragged, prob_ragged = labels_and_probabilities(
-                    labels, pred_probs, span=self.span
-                )
+            with numbered_from(first_sentence):
+                data = labels_and_probabilities(labels, pred_probs, span=self.span)
                 if tokens is not None:
-                    check_tokens_aligned(_token_lengths(tokens), label_ragged)
-            self._check_consistent(prob_ragged, first_sentence)
+                    check_tokens_aligned(_token_lengths(tokens), data.offsets)
+            self._check_consistent(data.probs, first_sentence)
             if first_sentence == 0 and self.pass_number == 1:
                 self.has_tokens = tokens is not None
             elif self.has_tokens != (tokens is not None):
@@ -318,20 +320,14 @@ class _Run:
                     f"batches disagree on tokens: the batch starting at sentence {first_sentence} "
                     + ("has none" if tokens is None else "has them but earlier ones do not")
                 )
-            n_tokens = label_ragged.n_tokens
-            if n_tokens == 0:  # nothing to count or flag; keep the sentence numbering
-                first_sentence += label_ragged.n_sentences
+            if data.n_tokens == 0:  # nothing to count or flag; keep the sentence numbering
+                first_sentence += data.n_sentences
                 continue
             yield _Batch(
-                label_ragged.values,
-                prob_ragged.values,
-                label_ragged.offsets,
-                tokens,
-                first_sentence,
-                first_token,
+                data.labels, data.probs, data.offsets, tokens, first_sentence, first_token
             )
-            first_sentence += label_ragged.n_sentences
-            first_token += label_ragged.n_tokens
+            first_sentence += data.n_sentences
+            first_token += data.n_tokens
             if self._progress is not None:
                 self._progress(self.pass_number, self.n_passes, first_sentence)
         if self.pass_number == 1:
@@ -352,8 +348,7 @@ class _Run:
         )
         return empty
 
-    def _check_consistent(self, probs: Ragged, first_sentence: int) -> None:
-        values = probs.values
+    def _check_consistent(self, values: np.ndarray, first_sentence: int) -> None:
         if values.shape[0] == 0:
             return
         span = values.ndim == 1

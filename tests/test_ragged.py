@@ -7,7 +7,8 @@ import pyarrow as pa
 import pytest
 
 from spanfast import Ragged
-from spanfast import ragged as ragged_module
+from spanfast._input import nested as nested_module
+from spanfast._input.nested import flatten_nested
 from spanfast.errors import InvalidInputError
 
 
@@ -45,7 +46,7 @@ def test_from_list_of_arrays_keeps_dtype_and_shape():
 )
 def test_invalid_offsets_say_where(values, offsets, message):
     with pytest.raises(InvalidInputError, match=message):
-        Ragged(values, offsets)
+        Ragged(values, offsets).check()  # O(1) checks on construction, the rest in check()
 
 
 def test_from_arrow_list_large_list_sliced_and_chunked():
@@ -99,18 +100,18 @@ def test_public_functions_accept_arrow_input():
 )
 def test_nested_integers_are_gathered_chunk_by_chunk(monkeypatch, last, dtype):
     # Small chunks, so the value that decides the width comes in a later chunk.
-    monkeypatch.setattr(ragged_module, "_INTEGER_CHUNK_TOKENS", 3)
+    monkeypatch.setattr(nested_module, "_INTEGER_CHUNK_TOKENS", 3)
     nested = [[1, 2], [], [3, 4, 5, 6], [0], [last]]
-    values = ragged_module._flatten(nested, name="labels", token_ndim=0, small_integers=True)
+    values = Ragged(*flatten_nested(nested, name="labels", token_ndim=0, small_integers=True))
     assert values.values.dtype == dtype
     assert values.to_list() == nested
-    wide = ragged_module._flatten(nested, name="labels", token_ndim=0)
+    wide = Ragged(*flatten_nested(nested, name="labels", token_ndim=0))
     assert wide.values.dtype == np.int64 and wide.to_list() == nested
 
 
 @pytest.mark.parametrize("odd_one", [1.5, "1", None, 2**64])
 def test_nested_non_machine_integers_take_the_general_path(monkeypatch, odd_one):
-    monkeypatch.setattr(ragged_module, "_INTEGER_CHUNK_TOKENS", 2)
+    monkeypatch.setattr(nested_module, "_INTEGER_CHUNK_TOKENS", 2)
     nested = [[0, 1], [1, 0, 1], [odd_one]]
-    values = ragged_module._flatten(nested, name="labels", token_ndim=0, small_integers=True)
+    values = Ragged(*flatten_nested(nested, name="labels", token_ndim=0, small_integers=True))
     assert values.values.tolist() == np.array([0, 1, 1, 0, 1, odd_one]).tolist()

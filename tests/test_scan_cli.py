@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import spanfast.cli
-from spanfast import core
+from spanfast import options
 from spanfast.cli import main
 from spanfast.results import find_issues
 
@@ -463,8 +463,8 @@ def test_usage_errors_exit_2(argv, capsys):
 
 
 def test_method_choices_are_the_algorithm_options():
-    assert spanfast.cli._FILTER_BY == core.FILTER_BY
-    assert spanfast.cli._RANK_BY == core.RANK_BY
+    assert spanfast.cli._FILTER_BY == options.FILTER_BY
+    assert spanfast.cli._RANK_BY == options.RANK_BY
 
 
 def test_progress_line_is_redrawn_in_place():

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from spanfast import Ragged, core
+from spanfast import Ragged, options
 from spanfast.results import find_issues
 from spanfast.streaming import find_label_issues_in_batches, find_label_issues_parquet
 
@@ -51,8 +51,8 @@ def _batches(labels: Ragged, probs: Ragged, cuts: list[int]):
     n_classes=st.integers(2, 6),
     dtype=st.sampled_from([np.float32, np.float64]),
     span=st.booleans(),
-    filter_by=st.sampled_from(core.FILTER_BY),
-    rank_by=st.sampled_from(core.RANK_BY),
+    filter_by=st.sampled_from(options.FILTER_BY),
+    rank_by=st.sampled_from(options.RANK_BY),
     frac_noise=st.sampled_from([1.0, 0.6]),
     min_examples=st.integers(0, 3),
     data=st.data(),

@@ -1,6 +1,6 @@
 """Numba kernels: loops over flat, validated arrays.
 
-Every kernel here may assume its input was validated by ``spanfast._validation``:
+Every kernel here may assume its input was validated by ``spanfast._input.checked``:
 labels in ``0..K-1``, finite probabilities, offsets monotone and in bounds.
 Probabilities arrive either as a ``(T, K)`` matrix (token classification) or
 as a ``(T,)`` vector ``p`` of span probabilities, read as the two classes

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
-from .. import core
-from .._validation import labels_and_probabilities
+from .._facades import issue_tuples
+from .._input.checked import labels_and_probabilities
 
 _FILTER_KWARGS = {
     "rank_by_kwargs",
@@ -65,19 +64,5 @@ def find_label_issues(
         )
     if kwargs.pop("multi_label", False):
         raise ValueError("multi_label=True is not supported for token classification.")
-    label_ragged, prob_ragged = labels_and_probabilities(labels, pred_probs, span=False)
-    positions = _find(
-        label_ragged.values, prob_ragged.values, return_indices_ranked_by, low_memory, kwargs
-    )
-    return core.issue_tuples(positions, label_ragged.offsets)
-
-
-def _find(labels, probs, return_indices_ranked_by, low_memory: bool, kwargs: dict):
-    """Shared by the token and span façades."""
-    if low_memory:
-        for name in kwargs:
-            warnings.warn(f"`{name}` is not used when `low_memory=True`.", stacklevel=3)
-        return core.find_label_issues_low_memory(labels, probs, method=return_indices_ranked_by)
-    return core.find_label_issues(
-        labels, probs, return_indices_ranked_by=return_indices_ranked_by, **kwargs
-    )
+    data = labels_and_probabilities(labels, pred_probs, span=False)
+    return issue_tuples(data, return_indices_ranked_by, low_memory, kwargs)

@@ -7,10 +7,11 @@ from typing import Any
 import numpy as np
 
 from .. import core
+from .._facades import quality_scores
+from .._input.checked import checked_scores
+from .._positions import order_by_score, sentence_and_token
 from .._token_scores import TokenScores
-from .._validation import check_tokens_aligned, labels_and_probabilities
-from ..errors import InvalidInputError
-from ..ragged import Ragged, _flatten
+from ..ragged import Ragged
 
 
 def get_label_quality_scores(
@@ -45,7 +46,7 @@ def get_label_quality_scores(
     >>> token_scores[0].tolist()
     [0.9, 0.7, 0.95]
     """
-    return _quality_scores(
+    return quality_scores(
         labels,
         pred_probs,
         span=False,
@@ -56,45 +57,10 @@ def get_label_quality_scores(
     )
 
 
-def _quality_scores(
-    labels: Any,
-    pred_probs: Any,
-    *,
-    span: bool,
-    tokens: Any = None,
-    token_score_method: str = "self_confidence",
-    sentence_score_method: str = "min",
-    sentence_score_kwargs: dict | None = None,
-) -> tuple[np.ndarray, TokenScores]:
-    if sentence_score_method not in core.SENTENCE_SCORE_METHODS:
-        core.sentence_scores(np.empty(0), np.zeros(1, np.int64), method=sentence_score_method)
-    label_ragged, prob_ragged = labels_and_probabilities(labels, pred_probs, span=span)
-    token_scores = core.label_quality_scores(
-        label_ragged.values, prob_ragged.values, method=token_score_method
-    )
-    temperature = (sentence_score_kwargs or {}).get("temperature", 0.05)
-    sentence_scores = core.sentence_scores(
-        token_scores, label_ragged.offsets, method=sentence_score_method, temperature=temperature
-    )
-    # cleanlab indexes the Series by `tokens` only when it is a non-empty list.
-    if tokens is not None and len(tokens) > 0:
-        token_lengths = np.fromiter(map(len, tokens), np.int64, count=len(tokens))
-        check_tokens_aligned(token_lengths, label_ragged)
-    else:
-        tokens = None
-    return sentence_scores, TokenScores(token_scores, label_ragged.offsets, tokens)
-
-
 def _flat_scores(token_scores: Any) -> Ragged:
     if isinstance(token_scores, TokenScores):
         return token_scores.ragged
-    ragged = _flatten(token_scores, name="token_scores", token_ndim=0)
-    values = ragged.values
-    if values.dtype.kind not in "fiub":
-        raise InvalidInputError("token_scores must hold one number per token.")
-    if values.dtype not in (np.float32, np.float64):  # ints, bools, float16: as float64
-        values = values.astype(np.float64)
-    return Ragged(np.ascontiguousarray(values), ragged.offsets)
+    return checked_scores(token_scores)
 
 
 def issues_from_scores(
@@ -124,8 +90,8 @@ def issues_from_scores(
         # Compared as NumPy compares cleanlab's per-token scalars with the threshold:
         # in float32 for float32 scores when the threshold is a Python float (NEP 50).
         positions = np.flatnonzero(ragged.values < threshold)
-        positions = core.order_by_score(positions, ragged.values[positions])
-        return core.issue_tuples(positions, ragged.offsets)
+        positions = order_by_score(positions, ragged.values[positions])
+        return core._issue_tuples(*sentence_and_token(ragged.offsets, positions))
     sentence_scores = np.asarray(sentence_scores)
     ranking = np.argsort(sentence_scores, kind="stable")
     return ranking[: int(np.count_nonzero(sentence_scores < threshold))]
@@ -141,6 +107,4 @@ def _softmin_sentence_score(token_scores: list, *, temperature: float = 0.05) ->
     array([6.00741787e-01, 1.80056239e-07, 8.00000000e-01])
     """
     ragged = _flat_scores(token_scores)
-    return core.sentence_scores(
-        ragged.values, ragged.offsets, method="softmin", temperature=temperature
-    )
+    return core._sentence_scores(ragged.values, ragged.offsets, "softmin", temperature)

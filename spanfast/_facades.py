@@ -1,0 +1,63 @@
+"""What the span and token façades share: checked data in, cleanlab's results out."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+
+from . import core
+from ._input.checked import Checked, check_tokens_aligned, labels_and_probabilities
+from ._positions import sentence_and_token
+from ._token_scores import TokenScores
+from .options import (
+    DEFAULT_TEMPERATURE,
+    check_rank_by,
+    check_score_options,
+    check_sentence_score_method,
+)
+
+
+def issue_tuples(
+    data: Checked, return_indices_ranked_by: str, low_memory: bool, kwargs: dict
+) -> list[tuple[int, int]]:
+    """cleanlab's list of ``(sentence, token)`` issues of checked data."""
+    if low_memory:
+        for name in kwargs:
+            warnings.warn(f"`{name}` is not used when `low_memory=True`.", stacklevel=3)
+        check_rank_by(return_indices_ranked_by)
+        positions = core._find_low_memory(data, return_indices_ranked_by)
+    else:
+        positions, _ = core._find(
+            data, return_indices_ranked_by=return_indices_ranked_by, stacklevel=3, **kwargs
+        )
+    return core._issue_tuples(*sentence_and_token(data.offsets, positions))
+
+
+def quality_scores(
+    labels: Any,
+    pred_probs: Any,
+    *,
+    span: bool,
+    tokens: Any = None,
+    token_score_method: str = "self_confidence",
+    sentence_score_method: str = "min",
+    sentence_score_kwargs: dict | None = None,
+) -> tuple[np.ndarray, TokenScores]:
+    """cleanlab's ``get_label_quality_scores`` of either kind of data."""
+    check_sentence_score_method(sentence_score_method)
+    check_score_options(token_score_method, False)
+    data = labels_and_probabilities(labels, pred_probs, span=span)
+    token_scores = core._scores(data, token_score_method)
+    temperature = (sentence_score_kwargs or {}).get("temperature", DEFAULT_TEMPERATURE)
+    sentence_scores = core._sentence_scores(
+        token_scores, data.offsets, sentence_score_method, temperature
+    )
+    # cleanlab indexes the Series by `tokens` only when it is a non-empty list.
+    if tokens is not None and len(tokens) > 0:
+        token_lengths = np.fromiter(map(len, tokens), np.int64, count=len(tokens))
+        check_tokens_aligned(token_lengths, data.offsets)
+    else:
+        tokens = None
+    return sentence_scores, TokenScores(token_scores, data.offsets, tokens)

@@ -1,0 +1,402 @@
+"""Checked data: what every kernel relies on, proven once, before any kernel runs.
+
+:class:`Checked` is the only form the algorithms take. It is made here and
+nowhere else: by :func:`labels_and_probabilities` from any user format, or by
+:func:`checked_flat` from the flat arrays of :mod:`spanfast.core`'s public API.
+A ``Checked`` holds:
+
+- ``labels``: the narrowest integer type that holds ``0..K-1`` (kernels read
+  labels several times; int8 is 8x less memory traffic than int64), every
+  label in ``0..K-1``;
+- ``probs``: C-contiguous, native-endian float32 or float64, finite and in
+  ``[0, 1]`` up to cleanlab's tolerance; ``(T,)`` for span data (read as the two
+  classes ``[1 - p, p]``) or ``(T, K)``;
+- ``offsets``: int64, from 0, non-decreasing, ending at ``T``.
+
+Errors say what is wrong and where (field, sentence i, token j, as attributes
+and in the message), with cleanlab's wording where it has one.
+"""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .._kernels.checks import (
+    count_invalid_probabilities,
+    first_invalid_probability,
+    first_label_out_of_range,
+    narrow_labels,
+)
+from .._threads import concurrently
+from ..errors import InvalidInputError, InvalidInputTypeError
+from ..options import PROBABILITY_TOLERANCE
+from ..ragged import Ragged
+from .convert import flatten
+from .where import error_at, row
+
+
+@dataclass(frozen=True, eq=False)
+class Checked:
+    """Labels, probabilities and sentence offsets that passed every check."""
+
+    labels: np.ndarray
+    probs: np.ndarray
+    offsets: np.ndarray
+
+    @property
+    def span(self) -> bool:
+        """One probability per token (span data), not a row of K."""
+        return self.probs.ndim == 1
+
+    @property
+    def n_classes(self) -> int:
+        return 2 if self.probs.ndim == 1 else self.probs.shape[1]
+
+    @property
+    def n_tokens(self) -> int:
+        return self.labels.shape[0]
+
+    @property
+    def n_sentences(self) -> int:
+        return self.offsets.shape[0] - 1
+
+
+def _ragged(column: Any, *, name: str, token_ndim: int | None, small_integers: bool = False):
+    if isinstance(column, Ragged):
+        return column.check()
+    return Ragged(*flatten(column, name=name, token_ndim=token_ndim, small_integers=small_integers))
+
+
+# ---------------------------------------------------------------------------------------
+# Labels
+
+_TOO_BIG = 2**62  # far beyond any class index; keeps the int64 conversion exact
+
+
+def as_labels(labels: Any, *, name: str = "labels") -> Ragged:
+    """Per-sentence labels as a Ragged of int8 or int64 (range is checked against K later)."""
+    ragged = _ragged(labels, name=name, token_ndim=0, small_integers=True)
+    values = ragged.values
+    if values.ndim != 1:
+        raise InvalidInputError(
+            f"labels must hold one integer per token; got per-token entries of shape "
+            f"{values.shape[1:]}.",
+            field=name,
+        )
+    kind = values.dtype.kind
+    if kind == "u" and values.size and values.max() >= _TOO_BIG:
+        t = int(np.argmax(values >= _TOO_BIG))
+        raise _out_of_range(ragged, t, int(values[t]), name)
+    if kind in "iub":
+        values = values.astype(np.int8 if values.dtype == np.int8 else np.int64, copy=False)
+    elif kind == "f":
+        bad = np.flatnonzero(~np.isfinite(values) | (np.mod(values, 1) != 0))
+        if bad.size:
+            raise _bad_label(ragged, int(bad[0]), values[bad[0]], name)
+        huge = np.flatnonzero(np.abs(values) >= _TOO_BIG)
+        if huge.size:
+            raise _out_of_range(ragged, int(huge[0]), values[huge[0]].item(), name)
+        values = values.astype(np.int64)
+    else:
+        # Strings, None, huge or mixed Python objects: find the first offender.
+        for t, label in enumerate(values.tolist()):
+            if not _is_integral(label):
+                raise _bad_label(ragged, t, label, name)
+            if abs(label) >= _TOO_BIG:
+                raise _out_of_range(ragged, t, label, name)
+        values = values.astype(np.int64)
+    return Ragged(np.ascontiguousarray(values), ragged.offsets)
+
+
+def _out_of_range(ragged: Ragged, t: int, label: Any, name: str) -> InvalidInputError:
+    return error_at(
+        f"Labels must be class indices 0..K-1: {{where}} has label {label!r}.",
+        field=name,
+        offsets=ragged.offsets,
+        flat_index=t,
+    )
+
+
+def _is_integral(label: Any) -> bool:
+    if isinstance(label, (bool, np.bool_, numbers.Integral)):
+        return True
+    return isinstance(label, numbers.Real) and np.isfinite(label) and float(label).is_integer()
+
+
+def _bad_label(ragged: Ragged, t: int, label: Any, name: str) -> InvalidInputError:
+    if isinstance(label, np.generic):
+        label = label.item()
+    where = f"{{where}} has label {label!r}"
+    at = {"field": name, "offsets": ragged.offsets, "flat_index": t}
+    if isinstance(label, (str, bytes, np.str_)):
+        return error_at(
+            "Labels cannot be strings, they must be zero-indexed integers corresponding to "
+            f"class indices ({where}).",
+            **at,
+        )
+    if label is None:
+        return error_at(f"Labels cannot be None ({where}).", error=InvalidInputTypeError, **at)
+    return error_at(
+        f"Labels must be zero-indexed integers corresponding to class indices ({where}).", **at
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# Probabilities
+
+
+def as_probabilities(
+    pred_probs: Any, *, span: bool | None, check_values: bool = True, name: str = "pred_probs"
+) -> Ragged:
+    """Per-sentence probabilities as a Ragged of C-contiguous native float32/float64.
+
+    ``span=True``: one probability per token (values shape ``(T,)``);
+    ``span=False``: one row of K class probabilities per token (``(T, K)``);
+    ``span=None``: whichever the data holds. ``check_values=False`` leaves
+    :func:`check_probability_values` to the caller.
+    """
+    token_ndim = None if span is None else 0 if span else 1
+    ragged = _ragged(pred_probs, name=name, token_ndim=token_ndim)
+    values = ragged.values
+    if span is None:
+        span = values.ndim == 1
+    if values.ndim != (1 if span else 2):
+        raise InvalidInputError(
+            f"{name} must hold "
+            + (
+                "one probability per token"
+                if span
+                else "one row of K class probabilities per token"
+            )
+            + f"; got per-token entries of shape {values.shape[1:]}.",
+            field=name,
+        )
+    values = _real_numbers(values, ragged.offsets, name)
+    ragged = Ragged(values, ragged.offsets)
+    if check_values:
+        check_probability_values(ragged, count_invalid_probabilities(values, *_VALID), name)
+    return ragged
+
+
+def _real_numbers(values: np.ndarray, offsets: np.ndarray, name: str) -> np.ndarray:
+    """``values`` as C-contiguous native float32/float64; anything but real numbers is
+    an error (complex, bool, dates, strings, decimals: none of them is a probability)."""
+    kind = values.dtype.kind
+    if kind in "OUS":
+        width = values.shape[1] if values.ndim == 2 else 1
+        for t, value in enumerate(values.reshape(-1).tolist()):
+            if not isinstance(value, numbers.Real) or isinstance(value, bool):
+                raise error_at(
+                    f"{name} must be numbers; {{where}} has {value!r}.",
+                    field=name,
+                    offsets=offsets,
+                    flat_index=t // width,
+                    error=InvalidInputTypeError,
+                )
+        values = values.astype(np.float64)
+    elif kind not in "fiu":
+        what = {"c": "complex numbers", "b": "booleans", "M": "dates", "m": "time spans"}
+        raise InvalidInputTypeError(
+            f"{name} must be real numbers (probabilities), got {what.get(kind, 'values')} "
+            f"of dtype {values.dtype}.",
+            field=name,
+        )
+    if values.dtype.kind == "f" and values.dtype.itemsize in (4, 8):
+        values = values.astype(values.dtype.newbyteorder("="), copy=False)  # big-endian too
+    else:
+        values = values.astype(np.float64)  # integers, float16: as float64, like cleanlab
+    return np.ascontiguousarray(values)
+
+
+_VALID = (-PROBABILITY_TOLERANCE, 1 + PROBABILITY_TOLERANCE)
+
+
+def check_probability_values(ragged: Ragged, n_invalid: int, name: str = "pred_probs") -> None:
+    """Raise, naming the first one, if any of the ``n_invalid`` values (from
+    ``count_invalid_probabilities(ragged.values, *_VALID)``) is outside [0, 1]."""
+    if not n_invalid:
+        return
+    values = ragged.values
+    bad = first_invalid_probability(values, *_VALID)
+    width = 1 if values.ndim == 1 else values.shape[1]
+    t, k = divmod(bad, width)
+    value = values.reshape(-1)[bad]
+    what = "NaN" if np.isnan(value) else "infinite" if np.isinf(value) else repr(float(value))
+    column = "" if values.ndim == 1 else f", class {k}"
+    raise error_at(
+        f"Values in pred_probs must be between 0 and 1: {{where}}{column} has {what}.",
+        field=name,
+        offsets=ragged.offsets,
+        flat_index=t,
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# Both together
+
+
+def check_aligned(labels: Ragged, probs: Ragged) -> None:
+    """Same number of sentences, and of tokens in every sentence."""
+    if labels.n_sentences != probs.n_sentences:
+        raise InvalidInputError(
+            f"labels has {labels.n_sentences} sentences but pred_probs has {probs.n_sentences}.",
+            field="pred_probs",
+        )
+    if not np.array_equal(labels.offsets, probs.offsets):
+        i = int(np.flatnonzero(labels.lengths != probs.lengths)[0])
+        raise error_at(
+            f"pred_probs and labels must have same length: {{where}} has {labels.lengths[i]} "
+            f"labels but {probs.lengths[i]} rows of pred_probs.",
+            field="pred_probs",
+            sentence=i,
+        )
+
+
+def check_label_range(labels: Ragged, n_classes: int, *, span: bool) -> None:
+    """Every label is in ``0..n_classes-1``."""
+    t = first_label_out_of_range(labels.values, n_classes)
+    if t < 0:
+        return
+    label = int(labels.values[t])
+    where = f"{{where}} has label {label}"
+    at = {"field": "labels", "offsets": labels.offsets, "flat_index": t}
+    if label < 0:
+        raise error_at(
+            f"Labels must be positive integers corresponding to class indices ({where}).", **at
+        )
+    if span:
+        raise error_at(f"Span labels must be 0 or 1 ({where}).", **at)
+    raise error_at(
+        f"pred_probs must have at least {label + 1} columns, based on the largest class index "
+        f"which appears in labels ({where}; pred_probs has {n_classes} columns).",
+        **at,
+    )
+
+
+def compact_label_type(n_classes: int) -> np.dtype:
+    """The narrowest integer type that holds every class index."""
+    return next(
+        np.dtype(t)
+        for t in (np.int8, np.int16, np.int32, np.int64)
+        if n_classes <= np.iinfo(t).max + 1
+    )
+
+
+def labels_and_probabilities(labels: Any, pred_probs: Any, *, span: bool | None) -> Checked:
+    """Convert and check a (labels, pred_probs) pair; the entry point for user data.
+
+    ``span=None`` accepts either layout (span data has one probability per token).
+    """
+    label_ragged = as_labels(labels)
+    prob_ragged = as_probabilities(pred_probs, span=span, check_values=False)
+    # Probability values are checked on a second core while the labels are narrowed.
+    n_invalid = concurrently(None, count_invalid_probabilities, prob_ragged.values, *_VALID)
+    span = prob_ragged.values.ndim == 1
+    n_classes = 2 if span else prob_ragged.values.shape[1]
+    compact = compact_label_type(n_classes)
+    if label_ragged.values.dtype == compact:
+        narrow = label_ragged.values
+        labels_out_of_range = first_label_out_of_range(narrow, n_classes) >= 0
+    else:
+        narrow = np.empty(label_ragged.n_tokens, compact)
+        labels_out_of_range = narrow_labels(label_ragged.values, n_classes, narrow)
+    check_probability_values(prob_ragged, n_invalid())
+    check_aligned(label_ragged, prob_ragged)
+    if labels_out_of_range:
+        check_label_range(label_ragged, n_classes, span=span)
+    return Checked(narrow, prob_ragged.values, label_ragged.offsets)
+
+
+def check_tokens_aligned(tokens_lengths: np.ndarray, offsets: np.ndarray) -> None:
+    """A tokens column has one string per label, sentence by sentence."""
+    lengths = np.diff(offsets)
+    if tokens_lengths.shape[0] != lengths.shape[0]:
+        raise InvalidInputError(
+            f"tokens has {tokens_lengths.shape[0]} sentences but labels has {lengths.shape[0]}.",
+            field="tokens",
+        )
+    mismatch = np.flatnonzero(tokens_lengths != lengths)
+    if mismatch.size:
+        i = int(mismatch[0])
+        raise InvalidInputError(
+            f"tokens[{row(i)}] has {tokens_lengths[i]} tokens but labels[{row(i)}] has "
+            f"{lengths[i]} (sentence {row(i)}).",
+            field="tokens",
+            sentence=row(i),
+        )
+
+
+# ---------------------------------------------------------------------------------------
+# Flat arrays and precomputed state given to spanfast.core
+
+
+def checked_flat(labels: Any, probs: Any) -> Checked:
+    """What the kernels rely on, for the flat arrays of :mod:`spanfast.core`.
+
+    ``labels``: 1-D integers; ``probs``: ``(T,)`` or ``(T, K)`` real numbers (any
+    float width or byte order; converted as the façades convert them). Checked
+    like user data; errors name the token by its flat index ("sentence 0, token t").
+    """
+    labels, probs = np.asarray(labels), np.asarray(probs)
+    if not (labels.ndim == 1 and labels.dtype.kind in "iu"):
+        raise InvalidInputTypeError(
+            f"labels must be a 1-D NumPy array of integers, got dtype {labels.dtype} "
+            f"and shape {labels.shape}.",
+            field="labels",
+        )
+    if probs.ndim not in (1, 2):
+        raise InvalidInputTypeError(
+            f"pred_probs must be an array of shape (T,) or (T, K), got shape {probs.shape}.",
+            field="pred_probs",
+        )
+    if probs.shape[0] != labels.shape[0]:
+        raise InvalidInputError(
+            f"pred_probs has {probs.shape[0]} rows but labels has {labels.shape[0]}.",
+            field="pred_probs",
+        )
+    whole = np.array([0, labels.shape[0]], np.int64)
+    return labels_and_probabilities(Ragged(labels, whole), Ragged(probs, whole), span=None)
+
+
+def checked_offsets(offsets: Any, n_tokens: int) -> np.ndarray:
+    """Sentence offsets given as an array: int64, valid, ending at ``n_tokens``."""
+    offsets = np.asarray(offsets)
+    if offsets.ndim != 1 or offsets.dtype.kind not in "iu":
+        raise InvalidInputTypeError(
+            f"offsets must be a 1-D array of integers, got dtype {offsets.dtype} and shape "
+            f"{offsets.shape}.",
+            field="offsets",
+        )
+    return Ragged(np.empty(n_tokens, np.int8), offsets).check().offsets
+
+
+def checked_positions(positions: Any, n_tokens: int) -> np.ndarray:
+    """Flat token positions given as an array: int64, each in ``0..n_tokens-1``."""
+    positions = np.asarray(positions)
+    if positions.ndim != 1 or (positions.dtype.kind not in "iu" and positions.size):
+        raise InvalidInputTypeError(
+            "token positions must be a 1-D array of integers.", field="positions"
+        )
+    positions = positions.astype(np.int64, copy=False)
+    if positions.shape[0] and (positions.min() < 0 or positions.max() >= n_tokens):
+        bad = int(np.flatnonzero((positions < 0) | (positions >= n_tokens))[0])
+        raise InvalidInputError(
+            f"token positions must be in 0..{n_tokens - 1}: position {bad} is {positions[bad]}.",
+            field="positions",
+        )
+    return positions
+
+
+def checked_scores(token_scores: Any, *, name: str = "token_scores") -> Ragged:
+    """Per-sentence token scores (any column form) as a Ragged of float32/float64."""
+    ragged = _ragged(token_scores, name=name, token_ndim=0)
+    values = ragged.values
+    if values.ndim != 1 or values.dtype.kind not in "fiub":
+        raise InvalidInputError("token_scores must hold one number per token.", field=name)
+    if values.dtype not in (np.float32, np.float64):  # ints, bools, float16: as float64
+        values = values.astype(np.float64)
+    return Ragged(np.ascontiguousarray(values), ragged.offsets)
