@@ -42,9 +42,10 @@ def flatten_nested(
     n = len(sentences)
     offsets = offsets_from_lengths(_lengths(sentences, name))
     kinds = set(map(type, sentences))
-    if n and kinds <= {np.ndarray, np.ma.MaskedArray}:
-        if np.ma.MaskedArray in kinds:
-            sentences = _unmasked(sentences, offsets, name=name)
+    if np.ma.MaskedArray in kinds:
+        sentences = _unmasked(sentences, offsets, name=name)
+        kinds = set(map(type, sentences))
+    if n and kinds == {np.ndarray}:
         values = _concatenate_uniform(sentences, token_ndim)
         if values is None:  # mixed shapes or dtypes: check sentence by sentence
             values = _concatenate_arrays(sentences, offsets, name=name, token_ndim=token_ndim)
