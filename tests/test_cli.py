@@ -66,7 +66,6 @@ def test_python_dash_m_spanfast_demo_exits_0() -> None:
 @pytest.mark.parametrize(
     "argv",
     [
-        [],
         ["no-such-command"],
         ["demo", "--top", "many"],
         ["demo", "--top", "-1"],
