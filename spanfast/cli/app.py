@@ -1,7 +1,7 @@
 """The ``spanfast`` entry point: builds the parser from the command modules and dispatches.
 
-Each sub-command is a module with ``NAME``, ``add_parser(commands)`` and
-``run(args) -> int``; this module knows nothing of what they do. It owns
+Each sub-command is a module with ``NAME``, ``add_parser(commands)`` (which
+sets the defaults ``run`` and ``parser``) and ``run(args) -> int``; this module knows nothing of what they do. It owns
 what every command shares: ``--version``, help, the exit statuses of
 interruptions and closed pipes, and handing every error to the one reporter.
 """
@@ -122,7 +122,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     command = "spanfast"
     try:
-        args = parser.parse_args(argv)
+        args, unknown = parser.parse_known_args(argv)
+        if unknown:  # reported by the sub-command, so that its help is the one pointed at
+            getattr(args, "parser", parser).error(f"unrecognized arguments: {' '.join(unknown)}")
         if args.command is None:
             parser.print_help()
             return EXIT_OK

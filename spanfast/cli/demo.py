@@ -30,7 +30,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         help="number of issues to display, most likely mislabeled first (default: 10)",
     )
     add_no_color(demo)
-    demo.set_defaults(run=run)
+    demo.set_defaults(run=run, parser=demo)
 
 
 def _percent(part: int, whole: int) -> str:

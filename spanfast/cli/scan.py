@@ -133,11 +133,13 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         help=".npz input: load object arrays, which are pickled (only for files you trust)",
     )
     add_no_color(scan)
-    scan.set_defaults(run=run)
+    scan.set_defaults(run=run, parser=scan)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run ``spanfast scan``; its exit status (errors propagate to main's reporter)."""
+    if args.out_format is not None and args.out is None:
+        raise UsageError(f"spanfast {NAME}", "--out-format needs --out")
     columns = readers.Columns(args.labels, args.probs, args.tokens)
     input_path = Path(args.input)
     kind, files = readers.input_files(input_path)
@@ -148,8 +150,6 @@ def run(args: argparse.Namespace) -> int:
         writers.refuse_inputs(output, files, directory)
         if output.format == "parquet":
             readers.require_pyarrow(args.out, "writing .parquet")
-    elif args.out_format is not None:
-        raise UsageError(f"spanfast {NAME}", "--out-format needs --out")
 
     with writers.AtomicOutput(output) if output else contextlib.nullcontext() as destination:
         issues, data, row_counts = _find(kind, files, directory, columns, args)
