@@ -35,6 +35,7 @@ class _Parser(argparse.ArgumentParser):
     """ArgumentParser that hands usage errors to ``main`` instead of exiting."""
 
     def error(self, message: str) -> NoReturn:
+        """Raise, so that main prints one line and returns 2 instead of argparse exiting."""
         raise UsageError(self.prog, message)
 
 
@@ -78,6 +79,7 @@ def _sigterm_as_exit() -> Iterator[None]:
         return
 
     def terminate(signal_number: int, frame: object) -> NoReturn:
+        """Unwind the stack, running every finally and __exit__ on the way."""
         raise _Terminated(EXIT_TERMINATED)
 
     previous = signal.signal(signal.SIGTERM, terminate)

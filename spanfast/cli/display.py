@@ -50,6 +50,7 @@ def display_sentences(
     rows = sentences["rows"].tolist()
 
     def by_row(ragged: Any, convert: Callable[[np.ndarray], Any]) -> dict[int, Any]:
+        """Index the few sentences by their number in the dataset, as display_issues reads them."""
         return {row: convert(values) for row, values in zip(rows, ragged)}
 
     probs = sentences["probs"]

@@ -81,6 +81,7 @@ def checked_columns(path: Path, raw: dict[str, Any], columns: Columns) -> dict[s
     from spanfast.io import as_ragged
 
     def checked(column: str, check: Callable[[], Any]) -> Any:
+        """Run a check; its error names ``column``, the one being read."""
         try:
             return check()
         except InvalidInputError as error:

@@ -163,6 +163,7 @@ class AtomicOutput:
         self.written = False
 
     def __enter__(self) -> AtomicOutput:
+        """Clean up stale partials and create ours, before any input is read."""
         if self.output.in_place:
             return self
         path = self.output.path
@@ -204,6 +205,7 @@ class AtomicOutput:
         error: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
+        """Remove the partial file unless it was moved into place (any exit, any exception)."""
         if self.partial is not None and not self.written:
             try:
                 os.unlink(self.partial)
