@@ -47,6 +47,11 @@ def test_demo_shows_issues_and_correct_recall(capsys: pytest.CaptureFixture[str]
     i, j = issues[0]
     assert f"Sentence index: {i}, Token index: {j}" in out
     assert "\x1b[" not in out
+    # Without colour the flagged token is marked, at its position only.
+    from spanfast.token_classification.utils import _marked_sentence
+
+    assert out.count("[[") == 3
+    assert "\n" + _marked_sentence(example.tokens[i], int(j)) + "\n" in out
 
 
 def test_demo_top_zero_shows_no_issue(capsys: pytest.CaptureFixture[str]) -> None:
@@ -66,7 +71,6 @@ def test_python_dash_m_spanfast_demo_exits_0() -> None:
 @pytest.mark.parametrize(
     "argv",
     [
-        [],
         ["no-such-command"],
         ["demo", "--top", "many"],
         ["demo", "--top", "-1"],

@@ -15,12 +15,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-import spanfast.cli
+import spanfast.cli.progress
+import spanfast.cli.scan
+import spanfast.cli.writers
 from spanfast import options
 from spanfast.cli import main
 from spanfast.results import find_issues
 
-PACKAGE_PARENT = Path(spanfast.cli.__file__).resolve().parents[1]
+PACKAGE_PARENT = Path(spanfast.cli.__file__).resolve().parents[2]
 
 
 def _span_data(n_sentences: int = 40, seed: int = 1):
@@ -215,7 +217,9 @@ def test_printed_issues_with_tokens(tmp_path, capsys, input_kind):
     for rank in range(2):
         i, j = expected["sentence"][rank], expected["token"][rank]
         assert f"Sentence index: {i}, Token index: {j}\nToken: {tokens[i][j]}" in out
-        assert " ".join(tokens[i]) in out.replace("...", "")
+        marked = [f"[[{word}]]" if n == j else word for n, word in enumerate(tokens[i])]
+        assert "\n" + " ".join(marked) + "\n" in out  # the flagged token, by position
+    assert out.count("[[") == 2
     assert "\x1b[" not in out
 
 
@@ -437,7 +441,7 @@ def test_a_failed_write_leaves_no_partial_file(tmp_path, capsys, monkeypatch):
     def fail(*args):
         raise PermissionError(13, "Permission denied", str(args[-1]))
 
-    monkeypatch.setattr(spanfast.cli.os, "replace", fail)
+    monkeypatch.setattr(spanfast.cli.writers.os, "replace", fail)
     for output in (".csv", ".jsonl", ".parquet"):
         assert _scan(source, "--out", str(tmp_path / f"issues{output}")) == 2
         _assert_one_line_error(capsys, f"issues{output}", "Permission denied")
@@ -463,13 +467,13 @@ def test_usage_errors_exit_2(argv, capsys):
 
 
 def test_method_choices_are_the_algorithm_options():
-    assert spanfast.cli._FILTER_BY == options.FILTER_BY
-    assert spanfast.cli._RANK_BY == options.RANK_BY
+    assert spanfast.cli.scan.FILTER_BY == options.FILTER_BY
+    assert spanfast.cli.scan.RANK_BY == options.RANK_BY
 
 
 def test_progress_line_is_redrawn_in_place():
     stream = io.StringIO()
-    progress = spanfast.cli._Progress(stream, total_rows=200)
+    progress = spanfast.cli.progress.Progress(stream, total_rows=200)
     progress(1, 2, 100)
     progress(1, 2, 150)  # within 0.1 s of the last redraw: skipped
     progress(2, 2, 200)  # the last one is always drawn
@@ -496,35 +500,3 @@ def test_shell_exit_status_and_no_traceback(tmp_path):
     assert result.stderr.splitlines() == [
         f"spanfast scan: {source}: column 'p', row 2: p[2][1] is null (sentence 2, token 1)."
     ]
-
-
-@pytest.fixture
-def without_streaming(monkeypatch):
-    """Make ``import spanfast.streaming`` fail, so that scan reads Parquet files whole."""
-    monkeypatch.setitem(sys.modules, "spanfast.streaming", None)
-
-
-@pytest.mark.usefixtures("without_streaming")
-@pytest.mark.parametrize("task", ["span", "token"])
-def test_parquet_read_whole_when_streaming_is_unavailable(tmp_path, task):
-    labels, probs, tokens = DATA[task]
-    source = _write_parquet_directory(tmp_path / "data", labels, probs, tokens)
-    out = tmp_path / "issues.jsonl"
-    assert _scan(source, "--out", str(out)) == 0
-    written = _read_output(out)
-    expected = _expected(labels, probs, tokens)
-    assert written == expected
-
-
-@pytest.mark.usefixtures("without_streaming")
-def test_parquet_read_whole_names_the_file_and_row(tmp_path, capsys):
-    source = tmp_path / "data"
-    source.mkdir()
-    pq.write_table(_table(LABELS, PROBS, WORDS), source / "part-0.parquet")
-    bad_words = _replace_row(WORDS, 3, ["g"])
-    pq.write_table(_table(LABELS, PROBS, bad_words), source / "part-1.parquet")
-    assert _scan(source, "--out", str(tmp_path / "issues.jsonl")) == 2
-    _assert_one_line_error(
-        capsys, f"{source / 'part-1.parquet'}: column 'words', row 3: 1 tokens but 2 labels"
-    )
-    _assert_no_output(tmp_path)

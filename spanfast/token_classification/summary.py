@@ -28,7 +28,8 @@ termcolor are imported on use.
 from __future__ import annotations
 
 import operator
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -171,6 +172,14 @@ def _class_name(class_names: Any, label: Any, i: Any, j: Any) -> Any:
 
 
 # ---------------------------------------------------------------------------- display_issues
+
+
+# How the sentence of a flagged token is drawn: None colours the word as cleanlab does.
+# The command line sets it to mark the token at the flagged position when it cannot
+# colour (spanfast.cli.display); a context variable so the signatures stay cleanlab's.
+_SENTENCE_LINE: ContextVar[Callable[[Sequence[str], int], str] | None] = ContextVar(
+    "_SENTENCE_LINE", default=None
+)
 
 
 def display_issues(
@@ -329,7 +338,11 @@ def _token_issue_block(
     elif pred_probs is not None:
         lines.append(f"Predicted label according to provided pred_probs: {predicted}")
     lines.append("----")
-    lines.append(color_sentence(get_sentence(tokens[i]), word))
+    draw_sentence = _SENTENCE_LINE.get()
+    if draw_sentence is None:
+        lines.append(color_sentence(get_sentence(tokens[i]), word))
+    else:
+        lines.append(draw_sentence(tokens[i], int(j)))
     return "\n".join(lines)
 
 

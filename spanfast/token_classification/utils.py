@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 import string
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -69,6 +69,18 @@ def get_sentence(words: list[str]) -> str:
     "John's dog (Rex) barked - loudly!"
     """
     pieces = [word if _is_glued_to_previous(word) else " " + word for word in words]
+    return "".join(pieces).replace(" '", "'").replace("( ", "(").strip()
+
+
+def _marked_sentence(words: Sequence[str], j: int, opening: str = "[[", closing: str = "]]") -> str:
+    """:func:`get_sentence` with token ``j`` alone wrapped in markers, for output without colour.
+
+    Marked by position, unlike :func:`color_sentence`, which colours every occurrence of the
+    word (as cleanlab does): ``"the cat saw the dog"`` marks only the ``the`` that was flagged.
+    """
+    pieces = [word if _is_glued_to_previous(word) else " " + word for word in words]
+    word = words[j]
+    pieces[j] = pieces[j][: len(pieces[j]) - len(word)] + opening + word + closing
     return "".join(pieces).replace(" '", "'").replace("( ", "(").strip()
 
 

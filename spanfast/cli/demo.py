@@ -1,0 +1,105 @@
+"""``spanfast demo``: label issues in the bundled example dataset, against its planted mistakes."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from .options import add_no_color, non_negative_int, use_color
+
+NAME = "demo"
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    """Add ``spanfast demo`` to the sub-commands."""
+    demo = commands.add_parser(
+        NAME,
+        help="find label issues in the bundled example dataset",
+        description=(
+            "Find label issues in the example dataset bundled with spanfast (synthetic "
+            "English sentences, span = person names, with annotation mistakes planted on "
+            "purpose) and report how many of the planted mistakes were found."
+        ),
+    )
+    demo.add_argument(
+        "--top",
+        type=non_negative_int,
+        default=10,
+        metavar="N",
+        help="number of issues to display, most likely mislabeled first (default: 10)",
+    )
+    add_no_color(demo)
+    demo.set_defaults(run=run, parser=demo)
+
+
+def _percent(part: int, whole: int) -> str:
+    """``part`` of ``whole`` as a percentage, ``n/a`` when there is no whole."""
+    return f"{100.0 * part / whole:.1f}%" if whole else "n/a"
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the demo; its exit status (always 0: the data is bundled)."""
+    # Imported here so that `spanfast --help` and usage errors do not load the algorithms.
+    from spanfast import span_classification
+    from spanfast.data import load_example
+
+    from .display import display_issues
+
+    example = load_example()
+
+    started = time.perf_counter()
+    issues = span_classification.find_label_issues(example.labels, example.pred_probs)
+    first_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    span_classification.find_label_issues(example.labels, example.pred_probs)
+    second_seconds = time.perf_counter() - started
+
+    sentence_scores, _ = span_classification.get_label_quality_scores(
+        example.labels, example.pred_probs
+    )
+
+    flagged = {(int(i), int(j)) for i, j in issues}
+    n_found = len(flagged.intersection(example.planted))
+    n_planted = len(example.planted)
+    worst = sorted(range(len(sentence_scores)), key=lambda i: (sentence_scores[i], i))[:3]
+
+    print(
+        f"Example data: {example.n_sentences} synthetic English sentences, "
+        f"{example.n_tokens:,} tokens; span class = person names."
+    )
+    print(
+        f"{n_planted} token labels ({_percent(n_planted, example.n_tokens)}) were corrupted "
+        "on purpose (planted mistakes)."
+    )
+    print(f"\nfind_label_issues flagged {len(issues)} tokens")
+    print(
+        f"  planted mistakes found: {n_found} of {n_planted} (recall {_percent(n_found, n_planted)})"
+    )
+    print(
+        f"  flagged tokens that are planted: {n_found} of {len(issues)} "
+        f"(precision {_percent(n_found, len(issues))})"
+    )
+    print(
+        f"  wall time: first call {first_seconds:.3f} s (includes Numba JIT compilation or "
+        f"loading it from the cache), second call {second_seconds:.3f} s"
+    )
+    print(
+        "get_label_quality_scores: lowest sentence scores "
+        + ", ".join(f"#{i} {sentence_scores[i]:.4f}" for i in worst)
+    )
+
+    shown = min(args.top, len(issues))
+    if shown == 0:
+        return 0
+    print(f"\nTop {shown} issues, most likely mislabeled first (O = outside a span):\n")
+    display_issues(
+        list(issues[:shown]),
+        example.tokens,
+        labels=example.labels,
+        pred_probs=example.pred_probs,
+        class_names=["O", "SPAN"],
+        span=True,
+        color=use_color(args.no_color, sys.stdout),
+    )
+    return 0

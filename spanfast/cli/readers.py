@@ -1,0 +1,318 @@
+"""Reading ``spanfast scan`` input: Parquet files or directories, JSON Lines, ``.npz``.
+
+JSON Lines and ``.npz`` files are read whole and checked here; Parquet is
+streamed by :mod:`spanfast.streaming`, and only its row counts (to number rows
+within files) and the few sentences shown with the issues are read here.
+Readers raise :class:`~spanfast.cli.errors.InputError` naming the file, the
+column and the row.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import InputError, located
+
+INPUT_FORMATS = (".parquet", ".jsonl", ".npz")
+
+
+@dataclasses.dataclass(frozen=True)
+class Columns:
+    """The column names given on the command line."""
+
+    labels: str
+    probs: str
+    tokens: str | None
+
+    @property
+    def names(self) -> list[str]:
+        """The columns to read, labels first."""
+        return [self.labels, self.probs] + ([self.tokens] if self.tokens else [])
+
+
+def input_files(path: Path) -> tuple[str, list[Path]]:
+    """(format, files) of INPUT, from names and file types only (nothing is read)."""
+    if not path.exists():
+        raise InputError(path, "no such file or directory")
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.suffix == ".parquet" and p.is_file())
+        if not files:
+            raise InputError(path, "directory holds no .parquet files")
+        return ".parquet", files
+    suffix = path.suffix.lower()
+    if suffix not in INPUT_FORMATS:
+        raise InputError(
+            path,
+            f"unknown input format {suffix or '(no extension)'!r}: expected .parquet (a file or "
+            "a directory of them), .jsonl or .npz",
+        )
+    return suffix, [path]
+
+
+def require_pyarrow(path: Any, what: str) -> None:
+    """Fail with an install hint (pyarrow is an optional dependency of spanfast)."""
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        raise InputError(path, f"{what} needs pyarrow: pip install pyarrow") from None
+
+
+def missing_column(path: Any, column: str, available: Sequence[str]) -> InputError:
+    """The error for a column the file lacks, listing the ones it has."""
+    return InputError(
+        path, "no such column; the columns are " + ", ".join(map(repr, available)), column=column
+    )
+
+
+# -- files read whole: JSON Lines and .npz ------------------------------------------------
+
+
+def checked_columns(path: Path, raw: dict[str, Any], columns: Columns) -> dict[str, Any]:
+    """Convert and check one file's columns; errors name the file, the column and the row."""
+    from spanfast._input.checked import (
+        as_labels,
+        as_probabilities,
+        check_aligned,
+        check_label_range,
+    )
+    from spanfast.errors import InvalidInputError
+    from spanfast.io import as_ragged
+
+    def checked(column: str, check: Callable[[], Any]) -> Any:
+        """Run a check; its error names ``column``, the one being read."""
+        try:
+            return check()
+        except InvalidInputError as error:
+            raise located(error, files=[path], columns=columns, column=column) from None
+
+    labels = checked(
+        columns.labels, lambda: as_labels(as_ragged(raw[columns.labels], name=columns.labels))
+    )
+    probs = checked(
+        columns.probs,
+        lambda: as_probabilities(as_ragged(raw[columns.probs], name=columns.probs), span=None),
+    )
+    checked(columns.probs, lambda: check_aligned(labels, probs))
+    span = probs.values.ndim == 1
+    n_classes = 2 if span else probs.values.shape[1]
+    checked(columns.labels, lambda: check_label_range(labels, n_classes, span=span))
+    data = {"labels": labels, "probs": probs, "tokens": None}
+    if columns.tokens:
+        tokens = checked(
+            columns.tokens, lambda: as_ragged(raw[columns.tokens], name=columns.tokens)
+        )
+        if tokens.values.ndim != 1:
+            raise InputError(path, "expected one string per token", column=columns.tokens)
+        if not np.array_equal(tokens.lengths, labels.lengths):
+            row = (
+                int(np.flatnonzero(tokens.lengths != labels.lengths)[0])
+                if len(tokens) == len(labels)
+                else None
+            )
+            raise InputError(
+                path,
+                f"{len(tokens)} sentences, {tokens.n_tokens} tokens but {columns.labels!r} has "
+                f"{len(labels)} sentences, {labels.n_tokens} labels"
+                if row is None
+                else f"{tokens.lengths[row]} tokens but {labels.lengths[row]} labels",
+                column=columns.tokens,
+                row=row,
+            )
+        data["tokens"] = tokens
+    return data
+
+
+def read_jsonl(path: Path, columns: Columns) -> dict[str, Any]:
+    """The columns of a JSON Lines file, as pyarrow arrays."""
+    require_pyarrow(path, "reading .jsonl")
+    import pyarrow as pa
+    import pyarrow.json
+
+    try:
+        table = pyarrow.json.read_json(path)
+    except pa.ArrowInvalid as error:
+        raise _jsonl_error(path, str(error)) from None
+    for column in columns.names:
+        if column not in table.column_names:
+            raise missing_column(path, column, table.column_names)
+    return {column: table.column(column) for column in columns.names}
+
+
+def _json_leaves(value: Any, depth: int = 0) -> set[tuple[int, str]]:
+    """(nesting depth, kind) of every non-null leaf of a JSON value."""
+    if isinstance(value, list):
+        leaves: set[tuple[int, str]] = set()
+        for item in value:
+            leaves |= _json_leaves(item, depth + 1)
+        return leaves
+    if value is None:
+        return set()
+    kind = (
+        "boolean"
+        if isinstance(value, bool)
+        else "number"
+        if isinstance(value, (int, float))
+        else "string"
+        if isinstance(value, str)
+        else "object"
+    )
+    return {(depth, kind)}
+
+
+def _describe_leaves(leaves: set[tuple[int, str]]) -> str:
+    """'a list of numbers and lists of lists of strings': what a value holds, for messages."""
+    return " and ".join(
+        "lists of " * (depth - 1) + (f"a list of {kind}s" if depth else f"a {kind}")
+        for depth, kind in sorted(leaves)
+    )
+
+
+def _reject_constant(name: str) -> None:
+    """Python's json accepts NaN and Infinity; JSON (and pyarrow) do not."""
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _jsonl_error(path: Path, arrow_message: str) -> InputError:
+    """Locate the line pyarrow could not read (its own row number counts from its block)."""
+    named = re.search(r"Column\(/([^/)]*)", arrow_message)
+    column = named.group(1) if named else None
+    first_leaves: set[tuple[int, str]] | None = None
+    with open(path, "rb") as lines:
+        row = -1
+        for line in lines:
+            if not line.strip():
+                continue
+            row += 1
+            try:
+                record = json.loads(line, parse_constant=_reject_constant)
+            except ValueError as error:
+                return InputError(path, f"invalid JSON: {error}", row=row)
+            if not isinstance(record, dict):
+                return InputError(
+                    path, f"expected a JSON object per line, got {type(record).__name__}", row=row
+                )
+            if column is None or column not in record:
+                continue
+            leaves = _json_leaves(record[column])
+            if len(leaves) > 1:
+                return InputError(path, f"mixes {_describe_leaves(leaves)}", column=column, row=row)
+            if leaves and first_leaves is None:
+                first_leaves = leaves
+            elif leaves and leaves != first_leaves:
+                return InputError(
+                    path,
+                    f"holds {_describe_leaves(leaves)} where earlier rows hold "
+                    f"{_describe_leaves(first_leaves)}",
+                    column=column,
+                    row=row,
+                )
+    detail = re.sub(r"\s*in row \d+$", "", arrow_message.strip())
+    return InputError(path, f"cannot read JSON Lines: {detail}", column=column)
+
+
+def read_npz(path: Path, columns: Columns, *, allow_pickle: bool) -> dict[str, Any]:
+    """The columns of an ``.npz`` file: flat values + ``COL_offsets``, N-D, or object arrays."""
+    from spanfast.errors import InvalidInputError
+    from spanfast.ragged import Ragged
+
+    try:
+        archive = np.load(path, allow_pickle=allow_pickle)
+    except Exception as error:  # not a zip of .npy files: NumPy raises several kinds
+        raise InputError(path, f"cannot read as .npz: {error}") from None
+    raw: dict[str, Any] = {}
+    with archive:
+        if not hasattr(archive, "files"):
+            raise InputError(path, "cannot read as .npz: holds a single array, not named ones")
+        for column in columns.names:
+            offsets_name = f"{column}_offsets"
+            if column not in archive.files:
+                raise missing_column(path, column, archive.files)
+            try:
+                values = archive[column]
+                offsets = archive[offsets_name] if offsets_name in archive.files else None
+            except ValueError as error:
+                if "allow_pickle" not in str(error):
+                    raise InputError(path, str(error), column=column) from None
+                raise InputError(
+                    path,
+                    "is an object array, which .npz stores pickled; pass --allow-pickle if you "
+                    f"trust the file, or store it as {column} (flat values) + {offsets_name}",
+                    column=column,
+                ) from None
+            if offsets is None:
+                raw[column] = values
+                continue
+            try:
+                raw[column] = Ragged(values, offsets)
+            except InvalidInputError as error:
+                raise located(error, files=[path], columns=columns, column=column) from None
+    return raw
+
+
+def take_sentences(ragged: Any, rows: np.ndarray) -> Any:
+    """The sentences ``rows`` of a Ragged, as a Ragged (to display a few of a large set)."""
+    from spanfast.ragged import Ragged
+
+    lengths = ragged.lengths[rows]
+    offsets = np.zeros(rows.shape[0] + 1, np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    flat = np.repeat(ragged.offsets[rows] - offsets[:-1], lengths) + np.arange(offsets[-1])
+    return Ragged(ragged.values[flat], offsets)
+
+
+# -- Parquet: streamed by spanfast.streaming; here only what streaming does not give --------
+
+
+def parquet_row_counts(files: list[Path], columns: Columns) -> np.ndarray:
+    """Rows per file, from the footers; checks that every file is Parquet and has the columns."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    counts = np.zeros(len(files), np.int64)
+    for number, path in enumerate(files):
+        try:
+            parquet_file = pq.ParquetFile(path)
+        except (pa.ArrowException, OSError) as error:
+            raise InputError(path, f"cannot read as Parquet: {error}") from None
+        names = parquet_file.schema_arrow.names
+        for column in columns.names:
+            if column not in names:
+                raise missing_column(path, column, names)
+        counts[number] = parquet_file.metadata.num_rows
+    return counts
+
+
+def parquet_rows(files: list[Path], row_counts: np.ndarray, column: str, rows: np.ndarray) -> Any:
+    """The values of ``column`` at the given global rows (sorted, unique) as a Ragged.
+
+    Reads only the row groups that hold one of the rows.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from spanfast.io import as_ragged
+
+    pieces = []
+    first_row = 0
+    for path, n_rows in zip(files, row_counts.tolist()):
+        wanted = rows[(rows >= first_row) & (rows < first_row + n_rows)] - first_row
+        first_row += n_rows
+        if wanted.size == 0:
+            continue
+        parquet_file = pq.ParquetFile(path)
+        group_start = 0
+        for group in range(parquet_file.num_row_groups):
+            group_rows = parquet_file.metadata.row_group(group).num_rows
+            local = wanted[(wanted >= group_start) & (wanted < group_start + group_rows)]
+            if local.size:
+                table = parquet_file.read_row_group(group, columns=[column])
+                pieces.append(table.column(column).take(pa.array(local - group_start)))
+            group_start += group_rows
+    return as_ragged(pa.chunked_array(pieces), name=column)

@@ -1,0 +1,283 @@
+"""``spanfast scan``: label issues in a Parquet, JSON Lines or ``.npz`` file, printed or written.
+
+The order of the work is the safety argument: the command line and the
+output path are checked, and the output's partial file created, before any
+input is read, so a mistake costs nothing and a failure keeps the old output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import readers, writers
+from .errors import EXIT_ISSUES_FOUND, EXIT_OK, InputError, UsageError, located
+from .options import add_no_color, non_negative_int, positive_int, use_color
+from .progress import progress_bar
+
+NAME = "scan"
+
+# The choices of core.FILTER_BY and core.RANK_BY, repeated so that `spanfast --help` and
+# usage errors do not import the algorithms (a test checks that they agree).
+FILTER_BY = (
+    "low_normalized_margin",
+    "low_self_confidence",
+    "prune_by_noise_rate",
+    "prune_by_class",
+    "both",
+    "confident_learning",
+    "predicted_neq_given",
+)
+RANK_BY = ("self_confidence", "normalized_margin", "confidence_weighted_entropy")
+DEFAULT_TOP = 20
+
+EPILOG = (
+    "INPUT formats: .parquet (a file, or a directory of .parquet files read in name "
+    "order; list columns); .jsonl (one JSON object per line = one sentence); .npz "
+    "(for each column COL either COL with the values of all tokens back to back "
+    "plus COL_offsets, int, length n_sentences + 1; or COL as a 2-D/3-D array of "
+    "equally long sentences; or COL as an object array of per-sentence arrays, "
+    "which NumPy stores pickled: needs --allow-pickle). Rows are numbered from 0. "
+    "--out never overwrites an input file (nor one linked to it) and writes through a "
+    "temporary file, so a failed or interrupted run keeps the previous output. "
+    "Exit status: 0 success; 1 issues found with --fail-on-issues; 2 bad input, "
+    "unwritable output or usage error (one line on stderr); 130 interrupted (Ctrl-C); "
+    "141 output pipe closed (as git and coreutils); 143 terminated (SIGTERM)."
+)
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    """Add ``spanfast scan`` to the sub-commands."""
+    scan = commands.add_parser(
+        NAME,
+        help="find label issues in a Parquet, JSON Lines or .npz file",
+        description=(
+            "Find label issues in a dataset with one row per sentence: a column of "
+            "per-token labels and a column of per-token predicted probabilities (one "
+            "probability per token for span classification, a list of K class "
+            "probabilities per token for token classification; detected from the data). "
+            "Without --out, print the top issues; with --out, write them to a file."
+        ),
+        epilog=EPILOG,
+    )
+    scan.add_argument("input", metavar="INPUT", help="a .parquet file or directory, .jsonl or .npz")
+    scan.add_argument("--labels", required=True, metavar="COL", help="column of per-token labels")
+    scan.add_argument(
+        "--probs", required=True, metavar="COL", help="column of per-token predicted probabilities"
+    )
+    scan.add_argument(
+        "--tokens",
+        metavar="COL",
+        help="column of per-token text: shown with each issue, written as token_text",
+    )
+    scan.add_argument(
+        "--out",
+        metavar="FILE",
+        help="write one row per issue to FILE (.parquet, .csv or .jsonl) instead of printing; "
+        "'-' writes JSON Lines (or --out-format csv) to stdout",
+    )
+    scan.add_argument(
+        "--out-format",
+        choices=writers.OUTPUT_FORMATS,
+        metavar="FORMAT",
+        help="format of --out: jsonl, csv or parquet (default: from FILE's extension; jsonl "
+        "for '-')",
+    )
+    scan.add_argument(
+        "--top",
+        type=non_negative_int,
+        metavar="N",
+        help=(
+            f"number of issues, most likely mislabeled first: printed (default: {DEFAULT_TOP}) "
+            "or, with --out, written (default: all)"
+        ),
+    )
+    scan.add_argument(
+        "--filter-by",
+        choices=FILTER_BY,
+        default="prune_by_noise_rate",
+        metavar="METHOD",
+        help="how issues are found, as cleanlab's filter_by: "
+        + ", ".join(FILTER_BY)
+        + " (default: prune_by_noise_rate)",
+    )
+    scan.add_argument(
+        "--rank-by",
+        choices=RANK_BY,
+        default="self_confidence",
+        metavar="METHOD",
+        help="label quality score that ranks the issues, as cleanlab's "
+        "return_indices_ranked_by: " + ", ".join(RANK_BY) + " (default: self_confidence)",
+    )
+    scan.add_argument(
+        "--fail-on-issues",
+        action="store_true",
+        help="exit with status 1 when any label issue is found (0 when none), e.g. in CI",
+    )
+    scan.add_argument(
+        "--batch-size",
+        type=positive_int,
+        metavar="ROWS",
+        help="Parquet input: sentences read per batch (default: spanfast.streaming's)",
+    )
+    scan.add_argument(
+        "--allow-pickle",
+        action="store_true",
+        help=".npz input: load object arrays, which are pickled (only for files you trust)",
+    )
+    add_no_color(scan)
+    scan.set_defaults(run=run, parser=scan)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``spanfast scan``; its exit status (errors propagate to main's reporter)."""
+    if args.out_format is not None and args.out is None:
+        raise UsageError(f"spanfast {NAME}", "--out-format needs --out")
+    columns = readers.Columns(args.labels, args.probs, args.tokens)
+    input_path = Path(args.input)
+    kind, files = readers.input_files(input_path)
+    directory = input_path if input_path.is_dir() else None
+    output = None
+    if args.out is not None:
+        output = writers.target(args.out, args.out_format)
+        writers.refuse_inputs(output, files, directory)
+        if output.format == "parquet":
+            readers.require_pyarrow(args.out, "writing .parquet")
+
+    with writers.AtomicOutput(output) if output else contextlib.nullcontext() as destination:
+        issues, data, row_counts = _find(kind, files, directory, columns, args)
+        if destination is not None:
+            _write(destination, issues, args)
+        else:
+            _show(issues, data, files, row_counts, columns, args)
+    return EXIT_ISSUES_FOUND if args.fail_on_issues and len(issues) else EXIT_OK
+
+
+def _find(
+    kind: str, files: list[Path], directory: Path | None, columns: readers.Columns, args: Any
+) -> tuple[Any, dict[str, Any] | None, np.ndarray | None]:
+    """(issues, the data read whole or None, Parquet row counts per file or None)."""
+    from spanfast.errors import InvalidInputError, InvalidOptionError
+
+    if kind == ".parquet":
+        readers.require_pyarrow(files[0], "reading .parquet")
+        row_counts = readers.parquet_row_counts(files, columns)
+        with progress_bar(int(row_counts.sum())) as progress:
+            try:
+                issues = _find_in_parquet(files, columns, args, progress)
+            except (InvalidInputError, InvalidOptionError) as error:
+                raise located(
+                    error,
+                    files=files,
+                    columns=columns,
+                    row_counts=row_counts.tolist(),
+                    directory=directory,
+                ) from None
+        return issues, None, row_counts
+    path = files[0]
+    raw = (
+        readers.read_jsonl(path, columns)
+        if kind == ".jsonl"
+        else readers.read_npz(path, columns, allow_pickle=args.allow_pickle)
+    )
+    data = readers.checked_columns(path, raw, columns)
+    try:
+        issues = _find_in_memory(data, args)
+    except (InvalidInputError, InvalidOptionError) as error:
+        raise InputError(path, str(error)) from None
+    return issues, data, None
+
+
+def _find_in_parquet(files: list[Path], columns: readers.Columns, args: Any, progress: Any) -> Any:
+    """Label issues of Parquet files, streamed in batches by spanfast.streaming."""
+    from spanfast.streaming import find_label_issues_parquet
+
+    options = {} if args.batch_size is None else {"batch_size": args.batch_size}
+    return find_label_issues_parquet(
+        [os.fspath(path) for path in files],
+        labels=columns.labels,
+        probs=columns.probs,
+        tokens=columns.tokens,
+        filter_by=args.filter_by,
+        return_indices_ranked_by=args.rank_by,
+        progress=progress,
+        **options,
+    )
+
+
+def _find_in_memory(data: dict[str, Any], args: Any) -> Any:
+    """Label issues of checked data, with the token text of each when tokens were given."""
+    from spanfast.results import find_issues
+
+    issues = find_issues(
+        data["labels"],
+        data["probs"],
+        filter_by=args.filter_by,
+        return_indices_ranked_by=args.rank_by,
+    )
+    if data["tokens"] is not None:
+        tokens = data["tokens"]
+        text = tokens.values[tokens.offsets[issues.sentence] + issues.token]
+        issues = dataclasses.replace(issues, token_text=np.asarray(text, dtype=object))
+    return issues
+
+
+def _issue_columns(issues: Any, top: int | None) -> dict[str, np.ndarray]:
+    """The issue columns, the first ``top`` rows when given."""
+    columns = issues.to_dict()
+    if top is not None:
+        columns = {name: values[:top] for name, values in columns.items()}
+    return columns
+
+
+def _write(destination: writers.AtomicOutput, issues: Any, args: Any) -> None:
+    """Write the issues to --out, and say so unless the issues went to stdout."""
+    destination.write(_issue_columns(issues, args.top))
+    if destination.output.path is not None:
+        shown = len(issues) if args.top is None else min(args.top, len(issues))
+        print(f"Wrote {shown} of {len(issues)} label issues to {args.out}")
+
+
+def _show(
+    issues: Any,
+    data: dict[str, Any] | None,
+    files: list[Path],
+    row_counts: np.ndarray | None,
+    columns: readers.Columns,
+    args: Any,
+) -> None:
+    """Print the count and the top issues: as display_issues with tokens, else a table."""
+    from .display import display_sentences, print_table
+
+    top = DEFAULT_TOP if args.top is None else args.top
+    issue_columns = _issue_columns(issues, top)
+    n_shown = len(issue_columns["sentence"])
+    print(
+        f"{len(issues)} label issues found"
+        + (f"; top {n_shown}, most likely mislabeled first:" if n_shown else ".")
+    )
+    if n_shown == 0:
+        return
+    print()
+    if columns.tokens is None:
+        print_table(issue_columns)
+        return
+    rows = np.unique(issue_columns["sentence"])
+    if data is not None:
+        sentences = {
+            key: readers.take_sentences(data[key], rows) for key in ("labels", "probs", "tokens")
+        }
+    else:
+        sentences = {
+            key: readers.parquet_rows(files, row_counts, getattr(columns, key), rows)
+            for key in ("labels", "probs", "tokens")
+        }
+    sentences["rows"] = rows
+    display_sentences(issue_columns, sentences, color=use_color(args.no_color, sys.stdout))
