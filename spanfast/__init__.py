@@ -5,20 +5,41 @@ and ``token_classification``: same functions, same answers, on flat arrays
 and Numba kernels. Change the import line and nothing else::
 
     from spanfast import find_label_issues, get_label_quality_scores, display_issues
+
+The names below are imported on first use (PEP 562), so ``import spanfast`` and
+``spanfast.options`` load neither Numba nor any kernel: the command line's
+``--help`` and usage errors stay instant.
 """
 
-from .ragged import Ragged
-from .results import LabelIssues, find_issues
-from .span_classification import display_issues, find_label_issues, get_label_quality_scores
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "LabelIssues",
-    "Ragged",
-    "find_issues",
-    "display_issues",
-    "find_label_issues",
-    "get_label_quality_scores",
-    "__version__",
-]
+# name -> module that defines it
+_EXPORTS = {
+    "LabelIssues": "results",
+    "Ragged": "ragged",
+    "as_ragged": "io",
+    "display_issues": "span_classification",
+    "find_issues": "results",
+    "find_label_issues": "span_classification",
+    "get_label_quality_scores": "span_classification",
+}
+
+__all__ = sorted(_EXPORTS) + ["__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'spanfast' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

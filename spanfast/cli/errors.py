@@ -10,7 +10,6 @@ Where an input mistake is comes from the attributes of
 from __future__ import annotations
 
 import os
-import re
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -87,10 +86,6 @@ def located(
     it (``labels``/``pred_probs``/``tokens``, or a column name).
     """
     field, sentence = getattr(error, "field", None), getattr(error, "sentence", None)
-    if field is None or sentence is None:
-        message_field, message_sentence = _location_in_message(str(error))
-        field = message_field if field is None else field
-        sentence = message_sentence if sentence is None else sentence
     if column is None:
         by_field = {"labels": columns.labels, "pred_probs": columns.probs, "tokens": columns.tokens}
         column = by_field.get(field, field if field in columns.names else None)
@@ -125,15 +120,3 @@ def _running_sum(counts: Sequence[int]):
 # class counts) do not set `field` and `sentence` yet. Until they do, the two are read from
 # the message those sites write ("pred_probs[4][0] is null (sentence 4, token 0)",
 # "labels: sentence 4 is null"). Attributes always win; delete this with the last such site.
-_SENTENCE_IN_MESSAGE = re.compile(r"\bsentence (\d+)\b")
-_FIELD_IN_MESSAGE = re.compile(r"^(labels|pred_probs|tokens)\b")
-
-
-def _location_in_message(message: str) -> tuple[str | None, int | None]:
-    """(field, sentence) written in a message whose raise site set no attributes."""
-    sentence = _SENTENCE_IN_MESSAGE.search(message)
-    field = _FIELD_IN_MESSAGE.search(message)
-    return (
-        field.group(1) if field else None,
-        int(sentence.group(1)) if sentence else None,
-    )

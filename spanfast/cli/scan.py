@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from spanfast.options import FILTER_BY, RANK_BY
+
 from . import readers, writers
 from .errors import EXIT_ISSUES_FOUND, EXIT_OK, InputError, UsageError, located
 from .options import add_no_color, non_negative_int, positive_int, use_color
@@ -24,18 +26,6 @@ from .progress import progress_bar
 
 NAME = "scan"
 
-# The choices of core.FILTER_BY and core.RANK_BY, repeated so that `spanfast --help` and
-# usage errors do not import the algorithms (a test checks that they agree).
-FILTER_BY = (
-    "low_normalized_margin",
-    "low_self_confidence",
-    "prune_by_noise_rate",
-    "prune_by_class",
-    "both",
-    "confident_learning",
-    "predicted_neq_given",
-)
-RANK_BY = ("self_confidence", "normalized_margin", "confidence_weighted_entropy")
 DEFAULT_TOP = 20
 
 EPILOG = (
