@@ -7,11 +7,10 @@ and Numba kernels. Change the import line and nothing else::
     from spanfast import find_label_issues, get_label_quality_scores, display_issues
 """
 
+from ._version import __version__
 from .ragged import Ragged
 from .results import LabelIssues, find_issues
 from .span_classification import display_issues, find_label_issues, get_label_quality_scores
-
-__version__ = "0.1.0"
 
 __all__ = [
     "LabelIssues",
