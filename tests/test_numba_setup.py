@@ -67,9 +67,12 @@ def test_never_the_install_directory(monkeypatch, tmp_path):
 
 
 def test_other_functions_keep_numbas_own_locators(monkeypatch, tmp_path):
+    tests_dir = Path(__file__).resolve().parent
+    if not os.access(tests_dir, os.W_OK):
+        pytest.skip("Numba's in-tree locator needs a writable tests/ directory")
     monkeypatch.setattr(config, "CACHE_DIR", "")
     theirs = numba.njit(cache=True)(lambda x: x + 1)  # another library's cached function
-    assert Path(theirs._cache.cache_path) == Path(__file__).resolve().parent / "__pycache__"
+    assert Path(theirs._cache.cache_path) == tests_dir / "__pycache__"
 
 
 def test_a_kernel_is_written_to_the_cache_dir_and_read_back(monkeypatch, tmp_path):
