@@ -1,41 +1,211 @@
-"""All Numba machinery in one place: the decorator every kernel uses.
+"""All Numba machinery in one place: the decorator every kernel uses, and its cache.
 
-Kernels are compiled once per machine and cached on disk (``cache=True``).
-When no cache directory is writable (a read-only install, a locked-down home),
-Numba refuses to build the cache locator when the kernel is decorated; we then
-fall back to compiling in memory for the session instead of failing at import.
+Kernels are compiled once per machine and cached on disk, never in the install
+directory: Numba's ``cache=True`` writes into ``site-packages/spanfast/**/__pycache__``,
+files pip does not know about, so ``pip uninstall`` leaves them behind and the
+leftover ``spanfast/`` directory (without ``__init__.py``) later shadows an editable
+install as a namespace package.
+
+Where a kernel is cached is decided per function, when it is decorated, by the
+first of these locators that can create and write its directory:
+
+1. ``NUMBA_CACHE_DIR`` (``numba.config.CACHE_DIR``), when set, as Numba itself uses it;
+2. the per-user cache, ``<user cache>/spanfast/numba/<spanfast version>-numba<numba
+   version>`` (``$XDG_CACHE_HOME`` or ``~/.cache`` on Linux, ``~/Library/Caches`` on
+   macOS, ``%LOCALAPPDATA%`` on Windows).
+
+Only spanfast's kernels use these locators (their dispatchers get a
+:class:`_KernelCache`); Numba's global configuration and other libraries' caching in
+the same process are left as they were. ``NUMBA_CACHE_LOCATOR_CLASSES``, when set,
+still overrides the locators, as it does for every cached Numba function.
+
+When neither directory is writable, kernels are compiled in memory for the session,
+and one :class:`KernelCacheWarning` says so at the first compilation (not at import,
+so a program can filter it first). An unreadable cache entry (a truncated or garbled
+``.nbi``/``.nbc`` file) is a cache miss: the kernel is recompiled, the entry
+overwritten, and one :class:`KernelCacheWarning` per session names the directory.
+
 ``fastmath`` stays off: NaN must remain visible and rounding must match NumPy.
 """
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Callable
 from typing import Any
 
 import numba
+from numba.core import caching, config
+from numba.core.dispatcher import Dispatcher
+from numba.misc.appdirs import AppDirs
+
+from ._version import __version__
+from .errors import KernelCacheWarning  # noqa: F401 - defined there: no Numba to import it
 
 _JIT_OPTIONS: dict[str, Any] = {"nogil": True, "fastmath": False, "error_model": "numpy"}
 
-_warned_about_cache = False
+
+def user_cache_dir() -> str | None:
+    """The per-user directory spanfast caches kernels in when ``NUMBA_CACHE_DIR`` is unset.
+
+    One subdirectory per spanfast and Numba version, so an upgrade starts clean and the
+    old directory can simply be deleted. ``None`` when there is no absolute home to put
+    it in (``~`` did not expand).
+    """
+    base = AppDirs(appname="spanfast", appauthor=False).user_cache_dir
+    if not os.path.isabs(base):
+        return None  # never cache relative to the current directory
+    return os.path.join(base, "numba", f"{__version__}-numba{numba.__version__}")
+
+
+def cache_dir() -> str | None:
+    """The directory spanfast's kernels are cached under: ``NUMBA_CACHE_DIR`` or
+    :func:`user_cache_dir`. Whether it is writable is decided when kernels compile."""
+    return config.CACHE_DIR or user_cache_dir()
+
+
+class _NumbaCacheDirLocator(caching._SourceFileBackedLocatorMixin, caching._CacheLocator):
+    """``NUMBA_CACHE_DIR``, laid out as Numba's own user-provided locator lays it out."""
+
+    @staticmethod
+    def _base_dir() -> str | None:
+        return config.CACHE_DIR or None
+
+    def __init__(self, py_func: Callable, py_file: str, base_dir: str) -> None:
+        self._py_file = py_file
+        self._lineno = py_func.__code__.co_firstlineno
+        # One directory per source directory (hashed), so two environments sharing a
+        # cache directory do not overwrite each other's entries.
+        self._cache_path = os.path.join(base_dir, self.get_suitable_cache_subpath(py_file))
+
+    def get_cache_path(self) -> str:
+        return self._cache_path
+
+    @classmethod
+    def from_function(cls, py_func: Callable, py_file: str):
+        base_dir = cls._base_dir()
+        if not base_dir or not os.path.exists(py_file):
+            return None
+        locator = cls(py_func, py_file, base_dir)
+        try:
+            locator.ensure_cache_path()  # creates it and writes a temporary file
+        except OSError:
+            return None
+        return locator
+
+
+class _UserCacheDirLocator(_NumbaCacheDirLocator):
+    """The per-user cache directory of :func:`user_cache_dir`."""
+
+    @staticmethod
+    def _base_dir() -> str | None:
+        return user_cache_dir()
+
+
+class _KernelCacheImpl(caching.CompileResultCacheImpl):
+    # No in-tree (__pycache__) locator: that is the install directory.
+    _locator_classes = [_NumbaCacheDirLocator, _UserCacheDirLocator]
+
+
+_warned: set[str] = set()  # which once-per-session warnings were given
+
+
+def _warn_once(topic: str, message: str) -> None:
+    if topic in _warned:
+        return
+    _warned.add(topic)
+    warnings.warn(message, KernelCacheWarning, stacklevel=3)
+
+
+def _warn_unreadable(path: str, cache_path: str, error: BaseException) -> None:
+    _warn_once(
+        "unreadable",
+        f"spanfast: unreadable kernel cache entry {os.path.basename(path)} "
+        f"({type(error).__name__}: {error}); recompiling and overwriting it. "
+        f"Cache directory: {cache_path}",
+    )
+
+
+class _RecoveringCacheFile(caching.IndexDataCacheFile):
+    """Numba's index and data files, where an unreadable file is a miss, not an error."""
+
+    def _load_index(self) -> dict:
+        try:
+            return super()._load_index()
+        except Exception as error:  # garbage unpickles into any exception there is
+            # An empty index: the save after recompiling writes a fresh one over it.
+            _warn_unreadable(self._index_path, self._cache_path, error)
+            return {}
+
+    def _load_data(self, name: str):
+        try:
+            return super()._load_data(name)
+        except OSError:
+            raise  # a data file removed under the index: Numba's load() treats it as a miss
+        except Exception as error:
+            _warn_unreadable(self._data_path(name), self._cache_path, error)
+            return None  # a miss: the save after recompiling overwrites this data file
+
+
+class _KernelCache(caching.FunctionCache):
+    """A kernel's on-disk cache: spanfast's locators, and misses instead of errors."""
+
+    _impl_class = _KernelCacheImpl
+
+    def __init__(self, py_func: Callable) -> None:
+        super().__init__(py_func)
+        self._cache_file = _RecoveringCacheFile(
+            cache_path=self._cache_path,
+            filename_base=self._impl.filename_base,
+            source_stamp=self._impl.locator.get_source_stamp(),
+        )
+
+    def load_overload(self, sig, target_context):
+        try:
+            return super().load_overload(sig, target_context)
+        except Exception as error:  # files that unpickle but do not rebuild into code
+            _warn_unreadable(self._cache_file._index_path, self._cache_path, error)
+            return None
+
+    def save_overload(self, sig, data) -> None:
+        try:
+            super().save_overload(sig, data)
+        except OSError as error:  # the directory went away or filled up: keep it in memory
+            _warn_once(
+                "unwritable",
+                f"spanfast: cannot write compiled kernels to {self._cache_path} ({error}); "
+                "kernels compiled now are kept in memory for this session only.",
+            )
+
+
+class _InMemoryCache(caching.NullCache):
+    """No directory is writable: compile in memory, and say so once at the first compile."""
+
+    def __init__(self, reason: str) -> None:
+        self._reason = reason
+
+    def load_overload(self, sig, target_context) -> None:
+        _warn_once(
+            "uncached",
+            f"spanfast: Numba cannot cache compiled kernels here ({self._reason}); "
+            "kernels will be compiled in memory on first use each session. "
+            "Set NUMBA_CACHE_DIR to a writable directory to keep them.",
+        )
 
 
 def kernel(func: Callable) -> Callable:
     """Compile ``func`` with spanfast's Numba options, caching when possible."""
-    global _warned_about_cache
+    dispatcher = numba.njit(cache=False, **_JIT_OPTIONS)(func)
+    if not isinstance(dispatcher, Dispatcher):  # NUMBA_DISABLE_JIT=1: the Python function
+        return dispatcher
     try:
-        return numba.njit(cache=True, **_JIT_OPTIONS)(func)
-    except RuntimeError as error:  # "cannot cache function ...: no locator available"
-        if not _warned_about_cache:
-            _warned_about_cache = True  # one warning per session, not one per kernel
-            warnings.warn(
-                f"spanfast: Numba cannot cache compiled kernels here ({error}); "
-                "kernels will be compiled in memory on first use each session. "
-                "Set NUMBA_CACHE_DIR to a writable directory to keep them.",
-                RuntimeWarning,
-                stacklevel=2,
-            )
-    return numba.njit(cache=False, **_JIT_OPTIONS)(func)
+        dispatcher._cache = _KernelCache(func)  # what cache=True does, with our cache class
+    except RuntimeError:  # "cannot cache function ...: no locator available"
+        tried = [f"NUMBA_CACHE_DIR={config.CACHE_DIR}"] if config.CACHE_DIR else []
+        tried.append(user_cache_dir() or "no home directory for a per-user cache")
+        dispatcher._cache = _InMemoryCache(f"no writable directory among {', '.join(tried)}")
+    return dispatcher
 
 
 def helper(func: Callable) -> Callable:

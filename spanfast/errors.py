@@ -68,3 +68,13 @@ class InvalidInputTypeError(InvalidInputError, TypeError):
 
 class InvalidOptionError(AssertionError, ValueError):
     """An option is not one of the allowed values (cleanlab asserts here)."""
+
+
+class KernelCacheWarning(RuntimeWarning):
+    """Compiled kernels cannot be kept on disk, or a cache entry was unreadable.
+
+    Only performance is affected (kernels are compiled again); results are not.
+    Silence it with ``warnings.filterwarnings("ignore", category=KernelCacheWarning)``.
+    Defined here, not in ``spanfast._numba``, so that it can be filtered without
+    importing Numba (the command line does so).
+    """

@@ -317,3 +317,20 @@ def test_demo_colours_on_a_terminal_unless_no_color():
     plain = _demo_on_a_terminal(NO_COLOR="1")
     assert "\x1b[31m" not in plain  # (some terminals' setup writes a reset, \x1b[0m, anyway)
     assert plain.count("[[") == 2
+
+
+def test_one_error_line_even_when_no_kernel_cache_can_be_written(tmp_path):
+    # A path under a regular file can be created by nobody, root included.
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    source = _write_jsonl(tmp_path / "bad.jsonl", [[0, 1], [1, 0]], [[0.2, 0.9], [0.8, 1.5]])
+    result = subprocess.run(
+        [sys.executable, "-m", "spanfast", "scan", str(source), *SCAN],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=_env(NUMBA_CACHE_DIR=str(blocker / "numba"), XDG_CACHE_HOME=str(blocker / "xdg")),
+    )
+    assert result.returncode == 2
+    [line] = result.stderr.splitlines()
+    assert line.startswith("spanfast scan: ") and "1.5" in line

@@ -14,9 +14,11 @@ import os
 import signal
 import sys
 import threading
+import warnings
 from collections.abc import Iterator, Sequence
 from typing import NoReturn
 
+from ..errors import KernelCacheWarning
 from . import demo, scan
 from .errors import (
     EXIT_BROKEN_PIPE,
@@ -131,7 +133,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.print_help()
             return EXIT_OK
         command = args.command
-        with _sigterm_as_exit():
+        with _sigterm_as_exit(), warnings.catch_warnings():
+            # A cache that cannot be written only costs time; the one-line error
+            # contract (and a clean stderr) holds in every environment.
+            warnings.simplefilter("ignore", KernelCacheWarning)
             return args.run(args)
     except (UsageError, CommandError, OSError) as error:
         if isinstance(error, BrokenPipeError):
