@@ -500,3 +500,12 @@ def test_shell_exit_status_and_no_traceback(tmp_path):
     assert result.stderr.splitlines() == [
         f"spanfast scan: {source}: column 'p', row 2: p[2][1] is null (sentence 2, token 1)."
     ]
+
+
+def test_unpaired_surrogate_in_a_jsonl_token_names_its_row(tmp_path, capsys):
+    source = _write_jsonl(
+        tmp_path / "data", LABELS, PROBS, _replace_row(WORDS, 2, ["\ud800"] * len(WORDS[2]))
+    )
+    assert "\\ud800" in source.read_text()  # json.dumps escapes it; pyarrow refuses the escape
+    assert _scan(source) == 2
+    _assert_one_line_error(capsys, "column 'words', row 2", "not valid Unicode")

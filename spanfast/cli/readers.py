@@ -179,6 +179,15 @@ def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def _valid_text(value: Any) -> bool:
+    """Every string in a JSON value encodes as UTF-8 (json.loads lets lone surrogates in)."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _jsonl_error(path: Path, arrow_message: str) -> InputError:
     """Locate the line pyarrow could not read (its own row number counts from its block)."""
     named = re.search(r"Column\(/([^/)]*)", arrow_message)
@@ -197,6 +206,15 @@ def _jsonl_error(path: Path, arrow_message: str) -> InputError:
             if not isinstance(record, dict):
                 return InputError(
                     path, f"expected a JSON object per line, got {type(record).__name__}", row=row
+                )
+            bad_text = next((key for key, value in record.items() if not _valid_text(value)), None)
+            if bad_text is not None:
+                return InputError(
+                    path,
+                    "holds text that is not valid Unicode (an unpaired surrogate escape such "
+                    "as \\ud800)",
+                    column=bad_text,
+                    row=row,
                 )
             if column is None or column not in record:
                 continue
