@@ -17,8 +17,6 @@ import numpy as np
 
 from .options import FLOATING_POINT_COMPARISON
 
-TIES = ("position", "numpy")
-
 
 def class_matrix(probs: np.ndarray) -> np.ndarray:
     """(T, K) probabilities as cleanlab holds them: span data stacked as ``[1 - p, p]``

@@ -33,6 +33,9 @@ LOW_SCORE_FILTERS = {
 PRUNE_FILTERS = ("prune_by_noise_rate", "prune_by_class", "both")
 RANK_BY = ("self_confidence", "normalized_margin", "confidence_weighted_entropy")
 SENTENCE_SCORE_METHODS = ("min", "softmin")
+# How equal scores are ordered: by position (spanfast's rule), or as NumPy's default
+# argsort orders the arrays cleanlab sorts (to equal cleanlab 2.9.0 exactly).
+TIES = ("position", "numpy")
 
 # cleanlab.internal.constants
 FLOATING_POINT_COMPARISON = 1e-6
@@ -88,6 +91,11 @@ def check_sentence_score_method(method: str) -> None:
         raise InvalidOptionError(
             "Select from the following methods:\n" + "\n".join(SENTENCE_SCORE_METHODS)
         )
+
+
+def check_ties(ties: str) -> None:
+    if ties not in TIES:
+        raise InvalidOptionError(f"ties must be one of {', '.join(map(repr, TIES))}; got {ties!r}.")
 
 
 def check_n_jobs(n_jobs: int | None) -> None:

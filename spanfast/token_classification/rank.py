@@ -11,6 +11,8 @@ from .._facades import quality_scores
 from .._input.checked import checked_scores
 from .._positions import order_by_score, sentence_and_token
 from .._token_scores import TokenScores
+from ..errors import InvalidInputError
+from ..options import check_ties
 from ..ragged import Ragged
 
 
@@ -64,14 +66,20 @@ def _flat_scores(token_scores: Any) -> Ragged:
 
 
 def issues_from_scores(
-    sentence_scores: np.ndarray, *, token_scores: list | None = None, threshold: float = 0.1
+    sentence_scores: np.ndarray,
+    *,
+    token_scores: list | None = None,
+    threshold: float = 0.1,
+    ties: str = "position",
 ) -> list | np.ndarray:
     """Issues whose score is below ``threshold``, most severe first.
 
     Same as cleanlab 2.9.0's ``issues_from_scores``, without its crashes: every
     sentence may be below the threshold, and ``token_scores`` may be a list,
     an array, a :class:`~spanfast.Ragged` or the ``TokenScores`` returned by
-    :func:`get_label_quality_scores`. Equal scores are in position order.
+    :func:`get_label_quality_scores`. Equal scores are in position order; with
+    ``ties="numpy"`` sentences are ranked by NumPy's default argsort, as cleanlab
+    ranks them (its token issues are in position order either way).
 
     Examples
     --------
@@ -85,7 +93,10 @@ def issues_from_scores(
     >>> issues_from_scores(sentence_scores[:2], token_scores=[[0.9, 0.05], [0.01]])
     [(1, 0), (0, 1)]
     """
+    check_ties(ties)
     if token_scores is not None and len(token_scores) > 0:
+        # Tokens come in position order whatever ``ties`` says: cleanlab sorts them
+        # with Python's stable sorted(), which is the position rule.
         ragged = _flat_scores(token_scores)
         # Compared as NumPy compares cleanlab's per-token scalars with the threshold:
         # in float32 for float32 scores when the threshold is a Python float (NEP 50).
@@ -93,7 +104,15 @@ def issues_from_scores(
         positions = order_by_score(positions, ragged.values[positions])
         return core._issue_tuples(*sentence_and_token(ragged.offsets, positions))
     sentence_scores = np.asarray(sentence_scores)
-    ranking = np.argsort(sentence_scores, kind="stable")
+    if sentence_scores.ndim != 1 or sentence_scores.dtype.kind not in "fiub":
+        raise InvalidInputError(
+            "sentence_scores must be a 1-D array of numbers, one per sentence; got "
+            f"dtype {sentence_scores.dtype} and shape {sentence_scores.shape}.",
+            field="sentence_scores",
+        )
+    # cleanlab ranks sentences with NumPy's default (unstable) argsort.
+    kind = "stable" if ties == "position" else None
+    ranking = np.argsort(sentence_scores, kind=kind)
     return ranking[: int(np.count_nonzero(sentence_scores < threshold))]
 
 
