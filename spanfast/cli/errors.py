@@ -59,12 +59,14 @@ class OutputError(CommandError):
 def report(command: str, error: BaseException) -> int:
     """Print ``error`` as the one line of a failed ``spanfast <command>``; its exit status."""
     if isinstance(error, UsageError):
-        print(error, file=sys.stderr)
+        line = str(error)
     elif isinstance(error, OSError):  # not anticipated by a check: name the file it names
         where = f"{error.filename}: " if error.filename else ""
-        print(f"spanfast {command}: {where}{error.strerror or error}", file=sys.stderr)
+        line = f"spanfast {command}: {where}{error.strerror or error}"
     else:
-        print(f"spanfast {command}: {error}", file=sys.stderr)
+        line = f"spanfast {command}: {error}"
+    # One line, whatever the message: pyarrow's span several ("...\nDeserializing ...").
+    print("; ".join(part.strip() for part in line.splitlines() if part.strip()), file=sys.stderr)
     return EXIT_BAD_INPUT
 
 
