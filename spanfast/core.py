@@ -594,6 +594,17 @@ def _sentence_scores(token_scores, offsets, method: str, temperature: float) -> 
 def locate(positions: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(sentence, token) of each flat token position.
 
+    Parameters
+    ----------
+    positions : (n,) integer array
+        Flat token positions, each in ``0..offsets[-1]-1``.
+    offsets : (n_sentences + 1,) integer array
+        Sentence offsets.
+
+    Returns
+    -------
+    (sentence, token) : two (n,) int64 arrays
+
     Examples
     --------
     >>> import numpy as np
@@ -609,6 +620,15 @@ def locate(positions: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.n
 
 def issue_tuples(positions: np.ndarray, offsets: np.ndarray) -> list[tuple[int, int]]:
     """Flat token positions as cleanlab's ``(sentence, token)`` tuples of Python ints.
+
+    Parameters
+    ----------
+    positions, offsets
+        As in :func:`locate`.
+
+    Returns
+    -------
+    list of (int, int)
 
     Examples
     --------

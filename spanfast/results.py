@@ -88,7 +88,20 @@ def issues_from_positions(
     probs: np.ndarray,
     offsets: np.ndarray,
 ) -> LabelIssues:
-    """Columns for the issues at flat ``positions`` (already in their final order)."""
+    """Columns for the issues at flat ``positions`` (already in their final order).
+
+    Parameters
+    ----------
+    positions, position_scores : (n,) arrays
+        Flat token positions of the issues and their scores, in rank order.
+    labels, probs, offsets : arrays
+        The checked flat data the positions point into.
+
+    Returns
+    -------
+    LabelIssues
+        Without sentence or token scores.
+    """
     sentence, token = sentence_and_token(offsets, positions)
     return LabelIssues(
         sentence=sentence.astype(np.int64),
@@ -116,6 +129,25 @@ def find_issues(
     temperature: float = DEFAULT_TEMPERATURE,
 ) -> LabelIssues:
     """Find label issues and score sentences, returning arrays.
+
+    Parameters
+    ----------
+    labels, pred_probs
+        Per-sentence labels and probabilities in any form the other functions take.
+    span : bool, optional
+        Span data (one probability per token) or token data (K per token); by
+        default read from the probabilities.
+    return_indices_ranked_by, rank_by_kwargs, filter_by, frac_noise, \
+num_to_remove_per_class, min_examples_per_class, confident_joint
+        As in :func:`spanfast.token_classification.filter.find_label_issues`.
+    token_score_method, sentence_score_method, temperature
+        How ``token_scores`` and ``sentence_scores`` are computed, as in
+        :func:`spanfast.token_classification.rank.get_label_quality_scores`.
+
+    Returns
+    -------
+    LabelIssues
+        The issue columns in rank order, the sentence scores and the token scores.
 
     The issues are those of :func:`spanfast.token_classification.filter.find_label_issues`
     (or the span version when ``span`` is true; with ``span=None`` span data

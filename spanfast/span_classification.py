@@ -51,8 +51,23 @@ def get_label_quality_scores(
 ) -> tuple[np.ndarray, TokenScores]:
     """Label quality scores per sentence and per token of a span dataset.
 
-    Same keyword arguments as
-    :func:`spanfast.token_classification.rank.get_label_quality_scores`.
+    Parameters
+    ----------
+    labels : nested list, list of arrays, Ragged, or a pipeline column
+        ``labels[i][j]`` is 1 if token j of sentence i is labelled inside a span, else 0.
+    pred_probs : list of arrays, nested list, Ragged, or a pipeline column
+        ``pred_probs[i][j]``: the model's probability that the token is inside a span.
+    **kwargs
+        ``tokens``, ``token_score_method``, ``sentence_score_method``,
+        ``sentence_score_kwargs``, as in
+        :func:`spanfast.token_classification.rank.get_label_quality_scores`.
+
+    Returns
+    -------
+    (sentence_scores, token_scores)
+        One score per sentence (an array; lower means more likely mislabeled, an
+        empty sentence scores 1.0), and the token scores as a list-like of one
+        ``pd.Series`` per sentence, built on access.
 
     Examples
     --------
@@ -81,6 +96,26 @@ def display_issues(
 
     Same as cleanlab's, except that the predicted label shown is right: it is
     1 when ``p > 1 - p`` (cleanlab always shows 0 for span data).
+
+    Parameters
+    ----------
+    issues : list of (int, int)
+        ``(sentence, token)`` pairs, as :func:`find_label_issues` returns them.
+    tokens : list of list of str
+        The text of every token of every sentence.
+    labels, pred_probs : optional
+        When given, the given and predicted label of each issue are shown too.
+    exclude : list of (given, predicted) pairs
+        Issues with these label pairs are skipped.
+    class_names : list of str, optional
+        Names shown instead of class indices.
+    top : int, default 20
+        How many issues to show (``top <= 0`` shows none).
+
+    Returns
+    -------
+    None
+        The issues are printed.
 
     Examples
     --------

@@ -38,6 +38,19 @@ def find_label_issues(
     ``num_to_remove_per_class``, ``min_examples_per_class``,
     ``confident_joint``, ``rank_by_kwargs``, ``n_jobs``, ``verbose``).
 
+    Parameters
+    ----------
+    labels : nested list, list of arrays, Ragged, or a pipeline column
+        ``labels[i][j]``: the given class of token j of sentence i, in ``0..K-1``.
+    pred_probs : list of (T_i, K) arrays, nested list, Ragged, or a pipeline column
+        The model's class probabilities for every token.
+    return_indices_ranked_by : {"self_confidence", "normalized_margin", "confidence_weighted_entropy"}
+        The token score the issues are ranked by.
+    low_memory : bool, default False
+        cleanlab's ``find_label_issues_batched`` algorithm (approximate thresholds).
+    **kwargs
+        The options of cleanlab's ``filter.find_label_issues`` listed above.
+
     Returns
     -------
     list of (int, int)

@@ -28,10 +28,28 @@ def get_label_quality_scores(
     """Label quality scores for each sentence and for each token.
 
     Same parameters and results as cleanlab 2.9.0's
-    ``token_classification.rank.get_label_quality_scores``. The token scores
-    come as a :class:`~spanfast._token_scores.TokenScores`, a list-like of
-    ``pd.Series`` built on access (``.values``/``.offsets`` give the flat
-    scores). A sentence without tokens scores 1.0.
+    ``token_classification.rank.get_label_quality_scores``.
+
+    Parameters
+    ----------
+    labels : nested list, list of arrays, Ragged, or a pipeline column
+        ``labels[i][j]``: the given class of token j of sentence i, in ``0..K-1``.
+    pred_probs : list of (T_i, K) arrays, nested list, Ragged, or a pipeline column
+        The model's class probabilities for every token.
+    tokens : list of list of str, optional
+        When given, each sentence's Series is indexed by its tokens.
+    token_score_method : {"self_confidence", "normalized_margin", "confidence_weighted_entropy"}
+    sentence_score_method : {"min", "softmin"}
+    sentence_score_kwargs : dict
+        ``{"temperature": t}`` for ``softmin`` (default 0.05).
+
+    Returns
+    -------
+    (sentence_scores, token_scores)
+        One score per sentence (an array; lower means more likely mislabeled; a
+        sentence without tokens scores 1.0), and the token scores as a
+        :class:`~spanfast._token_scores.TokenScores`, a list-like of ``pd.Series``
+        built on access (``.values``/``.offsets`` give the flat scores).
 
     Examples
     --------
@@ -73,6 +91,22 @@ def issues_from_scores(
     ties: str = "position",
 ) -> list | np.ndarray:
     """Issues whose score is below ``threshold``, most severe first.
+
+    Parameters
+    ----------
+    sentence_scores : (n_sentences,) array
+        As :func:`get_label_quality_scores` returns them.
+    token_scores : list of per-sentence scores, optional
+        When given, issues are tokens instead of sentences.
+    threshold : float, default 0.1
+        Scores below it are issues.
+    ties : {"position", "numpy"}, default "position"
+        How equal scores are ordered (see the README).
+
+    Returns
+    -------
+    array of sentence indices, or list of (sentence, token)
+        Most severe first.
 
     Same as cleanlab 2.9.0's ``issues_from_scores``, without its crashes: every
     sentence may be below the threshold, and ``token_scores`` may be a list,
