@@ -126,6 +126,13 @@ def test_smallest_breaks_ties_by_position(seed, n, m, dtype):
     assert positions.tolist() == sorted(naive.smallest_by_position(scores, m))
 
 
+def _prune_by_noise_rate(probs, labels, prune_counts, counts, eligible, candidates):
+    """The noise-rate cuts as the in-memory runner makes them (restricted when it may)."""
+    cuts = _cuts.Cuts.noise_rate(prune_counts, counts, eligible)
+    cuts = _cuts.restricted_noise_rate(cuts, candidates) or cuts
+    return _cuts.kept_positions(cuts, probs, labels)
+
+
 @settings(deadline=None)
 @given(data=datasets, seed=seeds)
 def test_prune_by_noise_rate_matches_reference(data, seed):
@@ -138,10 +145,10 @@ def test_prune_by_noise_rate_matches_reference(data, seed):
     eligible = rng.random(K) < 0.8
     margin = probs.dtype.type(1e-6)
     candidates = selection.noise_rate_candidates(probs, labels, margin)
-    ours = _cuts.prune_by_noise_rate(probs, labels, prune_counts, counts, eligible, candidates)
+    ours = _prune_by_noise_rate(probs, labels, prune_counts, counts, eligible, candidates)
     with pytest.MonkeyPatch.context() as patch:  # candidates gathered a few rows at a time
         patch.setattr(_cuts, "_GATHER_BYTES", int(rng.integers(1, 4)) * probs[:1].nbytes)
-        in_batches = _cuts.prune_by_noise_rate(
+        in_batches = _prune_by_noise_rate(
             probs, labels, prune_counts, counts, eligible, candidates
         )
     np.testing.assert_array_equal(in_batches, ours)

@@ -147,7 +147,7 @@ def test_labels_that_change_between_passes_are_an_error():
         calls.append(1)  # pass 1 counts the classes; pass 2 sees other labels
         return [(labels if len(calls) == 1 else relabelled, probs)]
 
-    with pytest.raises(ValueError, match="no longer have the class counts"):
+    with pytest.raises(ValueError, match=r"batch 0 \(from sentence 0\) has other labels in pass 2"):
         find_label_issues_in_batches(read)
 
 
