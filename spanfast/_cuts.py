@@ -15,6 +15,7 @@ the single batch is the whole dataset.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -104,23 +105,43 @@ class Cuts:
 @dataclass(frozen=True, eq=False)
 class Picks:
     """What a split keeps of some batches: tokens below their cuts' boundaries, and
-    the candidates on them (per cut, in position order)."""
+    the candidates on them. Held as the batches' own arrays, joined once when read
+    (joining at every merge would cost the whole state per batch)."""
 
-    flagged: np.ndarray  # sorted flat positions
-    n_candidates: np.ndarray  # (n_cuts,) candidates per cut
-    keys: np.ndarray  # candidates' keys, grouped by cut
-    positions: np.ndarray  # candidates' flat positions, grouped by cut
+    parts: tuple  # per batch, in order: (flagged, n_candidates per cut, keys, positions)
+
+    @classmethod
+    def of_batch(cls, flagged, n_candidates, keys, positions) -> Picks:
+        return cls(((flagged, n_candidates, keys, positions),))
 
     def merge(self, later: Picks) -> Picks:
         """This batch's picks followed by ``later``'s (later positions)."""
-        cut_of = np.concatenate([_cut_of(self.n_candidates), _cut_of(later.n_candidates)])
+        return Picks(self.parts + later.parts)
+
+    @functools.cached_property
+    def flagged(self) -> np.ndarray:
+        """Sorted flat positions below a boundary."""
+        return np.concatenate([part[0] for part in self.parts])
+
+    @functools.cached_property
+    def n_candidates(self) -> np.ndarray:
+        return np.sum([part[1] for part in self.parts], axis=0)
+
+    @functools.cached_property
+    def _candidates(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every candidate's (key, position), grouped by cut, in position order in a cut."""
+        cut_of = np.concatenate([_cut_of(part[1]) for part in self.parts])
         order = np.argsort(cut_of, kind="stable")  # per cut: earlier batch first
-        return Picks(
-            np.concatenate([self.flagged, later.flagged]),
-            self.n_candidates + later.n_candidates,
-            np.concatenate([self.keys, later.keys])[order],
-            np.concatenate([self.positions, later.positions])[order],
-        )
+        keys = np.concatenate([part[2] for part in self.parts])[order]
+        return keys, np.concatenate([part[3] for part in self.parts])[order]
+
+    @property
+    def keys(self) -> np.ndarray:
+        return self._candidates[0]
+
+    @property
+    def positions(self) -> np.ndarray:
+        return self._candidates[1]
 
     def kept_or_candidates(self) -> np.ndarray:
         """Every position these picks may keep, sorted."""
@@ -174,7 +195,7 @@ class CutPlan:
         used = filled - starts
         sizes = np.diff(self.candidate_start)
         taken = (np.arange(size) - np.repeat(starts, sizes)) < np.repeat(used, sizes)
-        return Picks(
+        return Picks.of_batch(
             np.concatenate(flagged) if flagged else np.empty(0, np.int64),
             used,
             candidate_keys[taken],

@@ -41,6 +41,7 @@ ends with cleanlab's ``_reduce_issues`` except the ``low_*`` filters'.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -151,11 +152,11 @@ def _check_classes(batch: Batch, state: State) -> None:
 
 @dataclass(frozen=True, eq=False)
 class Flagged:
-    """Flagged tokens of some batches (sorted flat positions) and whether each one's
-    prediction matches its label (cleanlab ``_reduce_issues`` drops those)."""
+    """Flagged tokens of some batches (flat positions, in order) and whether each one's
+    prediction matches its label (cleanlab ``_reduce_issues`` drops those). Held as the
+    batches' own arrays, joined once when read."""
 
-    positions: np.ndarray
-    matches: np.ndarray
+    parts: tuple  # per batch: (positions, matches)
 
     @classmethod
     def of(cls, batch: Batch, local: np.ndarray, *, reduce: bool = True) -> Flagged:
@@ -166,13 +167,18 @@ class Flagged:
             )
         else:
             matches = np.zeros(local.shape[0], np.bool_)
-        return cls(batch.first_token + local, matches)
+        return cls(((batch.first_token + local, matches),))
 
     def merge(self, later: Flagged) -> Flagged:
-        return Flagged(
-            np.concatenate([self.positions, later.positions]),
-            np.concatenate([self.matches, later.matches]),
-        )
+        return Flagged(self.parts + later.parts)
+
+    @functools.cached_property
+    def positions(self) -> np.ndarray:
+        return np.concatenate([part[0] for part in self.parts])
+
+    @functools.cached_property
+    def matches(self) -> np.ndarray:
+        return np.concatenate([part[1] for part in self.parts])
 
     def disagreeing(self, positions: np.ndarray | None = None) -> np.ndarray:
         """``positions`` (sorted, all flagged; default all) whose prediction is not their label."""

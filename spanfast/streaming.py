@@ -211,7 +211,7 @@ class _Run:
             labels, pred_probs, *rest = raw
             tokens = rest[0] if rest else None
             with numbered_from(first_sentence):
-                data = labels_and_probabilities(labels, pred_probs, span=self.span)
+                data = labels_and_probabilities(labels, pred_probs, span=None)
                 if tokens is not None:
                     check_tokens_aligned(_token_lengths(tokens), data.offsets)
             self._check_consistent(data.probs, first_sentence)
@@ -295,20 +295,22 @@ class _Run:
         return empty
 
     def _check_consistent(self, values: np.ndarray, first_sentence: int) -> None:
+        if self.pass_number == 1:  # as np.concatenate: empty batches count too
+            self.dtype = (
+                values.dtype if self.dtype is None else np.promote_types(self.dtype, values.dtype)
+            )
         if values.shape[0] == 0:
             return
         span = values.ndim == 1
         n_classes = 2 if span else values.shape[1]
         if self.n_classes is None:
-            self.n_classes, self.dtype, self.span = n_classes, values.dtype, span
+            self.n_classes, self.span = n_classes, span
         elif (n_classes, span) != (self.n_classes, self.span):
             raise InvalidInputError(
                 f"pred_probs changes layout at sentence {first_sentence}: "
                 f"{_layout(n_classes, span)} there, {_layout(self.n_classes, self.span)} before.",
                 sentence=first_sentence,
             )
-        elif self.pass_number == 1:
-            self.dtype = np.promote_types(self.dtype, values.dtype)
 
 
 _CHECKED = ("first sentence", "labels", "probabilities", "sentence offsets")
