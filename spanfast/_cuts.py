@@ -130,6 +130,8 @@ class Picks:
     @functools.cached_property
     def _candidates(self) -> tuple[np.ndarray, np.ndarray]:
         """Every candidate's (key, position), grouped by cut, in position order in a cut."""
+        if len(self.parts) == 1:  # one batch's candidates are grouped already
+            return self.parts[0][2], self.parts[0][3]
         cut_of = np.concatenate([_cut_of(part[1]) for part in self.parts])
         order = np.argsort(cut_of, kind="stable")  # per cut: earlier batch first
         keys = np.concatenate([part[2] for part in self.parts])[order]
