@@ -1,5 +1,8 @@
 """K x K count arithmetic of confident learning, as cleanlab 2.9.0 does it.
 
+Also what follows from the class counts alone: thresholds from class means,
+the confident joint from its raw counts, which classes the cuts apply to.
+
 These matrices are tiny (K x K), so plain NumPy is the right tool; what
 matters is doing the same floating-point operations in the same order as
 cleanlab (``count.calibrate_confident_joint``, ``filter._keep_at_least_n_per_class``,
@@ -9,9 +12,19 @@ so that the integer counts that decide how many tokens are flagged agree.
 
 from __future__ import annotations
 
+import sys
+import warnings
+from collections.abc import Sequence
+
 import numpy as np
 
-from .options import FLOATING_POINT_COMPARISON, TINY_VALUE
+from .errors import InvalidInputError
+from .options import (
+    CONFIDENT_THRESHOLDS_LOWER_BOUND,
+    FLOATING_POINT_COMPARISON,
+    MISSING_CLASS_THRESHOLD,
+    TINY_VALUE,
+)
 
 
 def round_preserving_sum(floats: np.ndarray) -> np.ndarray:
@@ -82,3 +95,77 @@ def prune_counts_for_removal(
     target = (noise_given_label.T * num_to_remove_per_class / noise_per_label).T
     np.fill_diagonal(target, label_counts - num_to_remove_per_class)
     return round_preserving_row_totals(target)
+
+
+def thresholds_from_means(means: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Class means (in the probabilities' dtype) to thresholds, with NumPy's dtype rule
+    (cleanlab ``count.get_confident_thresholds``)."""
+    present = counts > 0
+    if present.all():
+        result = means
+    else:
+        result = np.where(present, means.astype(np.float64), float(MISSING_CLASS_THRESHOLD))
+    return np.clip(result, a_min=CONFIDENT_THRESHOLDS_LOWER_BOUND, a_max=None)
+
+
+def joint_from_counts(counts_by_guess: np.ndarray, counts: np.ndarray, *, calibrate: bool = True):
+    """The confident joint ``[given, guess]`` from the counts ``[guess, given]`` the
+    kernel adds up, as cleanlab's ``compute_confident_joint`` finishes it."""
+    # A transposed (Fortran-ordered) view, exactly like cleanlab's
+    # `confusion_matrix(...).T`: NumPy sums in memory order, so the layout decides
+    # the rounding of the calibration's total and hence the integer counts.
+    joint = counts_by_guess.T
+    np.fill_diagonal(joint, joint.diagonal().clip(min=1))
+    if calibrate:
+        joint = calibrate_confident_joint(joint, counts)
+    return joint
+
+
+def prune_counts(
+    confident_joint: np.ndarray,
+    counts: np.ndarray,
+    min_examples_per_class: int,
+    frac_noise: float,
+    num_to_remove_per_class: Sequence[int] | None,
+) -> np.ndarray:
+    """How many tokens to prune per (true, given) class pair (cleanlab's prune_count_matrix)."""
+    counts_to_prune = keep_at_least_n_per_class(
+        confident_joint.T, min_examples_per_class, frac_noise
+    )
+    if num_to_remove_per_class is not None:
+        counts_to_prune = prune_counts_for_removal(counts_to_prune, num_to_remove_per_class, counts)
+    return counts_to_prune
+
+
+def applied_classes(counts: np.ndarray, min_examples_per_class: int, filter_by: str) -> np.ndarray:
+    """Classes the prune_by_* cuts apply to, with cleanlab's warnings for the others
+    (attributed to the first caller outside spanfast)."""
+    too_few = np.flatnonzero(counts <= min_examples_per_class)
+    hints = []
+    if filter_by in ("prune_by_class", "both"):
+        hints.append("see argument: `min_examples_per_class`")
+    if filter_by in ("prune_by_noise_rate", "both"):
+        hints.append("see `min_examples_per_class` argument")
+    for hint in hints:
+        for k in too_few:
+            warnings.warn(
+                f"May not flag all label issues in class: {k}, it has too few examples ({hint})",
+                stacklevel=_outside_spanfast(),
+            )
+    # cleanlab only writes a class's mask back when the class has 2+ tokens.
+    return (counts > min_examples_per_class) & (counts > 1)
+
+
+def _outside_spanfast() -> int:
+    """The ``stacklevel`` of the first frame outside spanfast, seen from our caller:
+    runners call the plans at different depths, the warning belongs to the user's line."""
+    frame, level = sys._getframe(2), 2
+    while frame is not None and frame.f_globals.get("__name__", "").startswith("spanfast."):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+def check_two_classes(counts: np.ndarray) -> None:
+    """cleanlab allows a single class only when it is class 0."""
+    if np.count_nonzero(counts) < 2 and counts[0] != counts.sum():
+        raise InvalidInputError("Labels must contain at least 2 classes.", field="labels")

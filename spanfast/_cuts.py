@@ -2,16 +2,21 @@
 
 cleanlab's ``prune_by_class``, ``prune_by_noise_rate``, ``low_*`` and
 ``low_memory`` each keep "the m tokens with the smallest key" per class or
-class pair. A :class:`Cuts` runs the kernels of :mod:`spanfast._kernels.selection`
-for a family of such cuts: ``count`` every batch's keys into buckets,
-``plan`` the boundary bucket of each cut, ``split`` every batch (flag the
-tokens below the boundary, collect those on it), then ``resolve`` the
-boundary candidates by (key, position). In memory the single batch is the
-whole dataset; out of core the same calls run over many batches, which is
-why both give the same tokens.
+class pair. :class:`Cuts` (what to cut) runs the kernels of
+:mod:`spanfast._kernels.selection` for a family of such cuts: ``count`` each
+batch's keys into buckets (bucket counts add up), ``plan`` each cut's
+boundary bucket from the sum, ``split`` each batch into :class:`Picks` (the
+tokens below the boundary and the candidates on it; picks merge in position
+order), then ``resolve`` the merged picks by (key, position). A batch's count
+and split are pure functions of the batch and the plan, so batches may be
+counted and split anywhere (threads, workers) and merged in order; in memory
+the single batch is the whole dataset.
 """
 
 from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -21,7 +26,9 @@ from .errors import InvalidInputError
 
 
 class Cuts:
-    """One family of cuts; ``kind`` is ``"noise_rate"``, ``"class"`` or ``"score"``."""
+    """One family of cuts (what to cut): ``kind`` is ``"noise_rate"``, ``"class"`` or
+    ``"score"``, ``capacity`` how many keys each cut keeps. Optionally restricted to
+    the tokens at ``rows`` (sorted flat positions; see :func:`restricted_noise_rate`)."""
 
     _KERNELS = {
         "noise_rate": (selection.count_noise_rate_keys, selection.split_noise_rate_keys),
@@ -29,14 +36,12 @@ class Cuts:
         "score": (selection.count_score_keys, selection.split_score_keys),
     }
 
-    def __init__(self, kind: str, capacity: np.ndarray) -> None:
+    def __init__(self, kind: str, capacity: np.ndarray, rows: np.ndarray | None = None) -> None:
         self.kind = kind
         self._count_kernel, self._split_kernel = self._KERNELS[kind]
         # The kernels take the capacity in its natural shape (K x K for class pairs).
         self.capacity = np.ascontiguousarray(capacity, np.int64)
-        self.histogram = np.zeros(self.capacity.size * _N_BUCKETS, np.int64)
-        self._flagged: list[np.ndarray] = []
-        self._seen = None
+        self.rows = rows
 
     @classmethod
     def noise_rate(cls, prune_counts: np.ndarray, counts: np.ndarray, applied: np.ndarray) -> Cuts:
@@ -60,66 +65,163 @@ class Cuts:
         """The ``m`` smallest scores of all tokens."""
         return cls("score", np.array([min(max(int(m), 0), n_tokens)]))
 
-    def _data(self, data: tuple) -> tuple:
-        return data if self.kind == "score" else (*data, self.capacity)
+    @property
+    def n_cuts(self) -> int:
+        return self.capacity.size
 
-    def count(self, *data: np.ndarray) -> None:
-        """Add one batch's keys (``data``: ``(probs, labels)``, or ``(scores,)``)."""
-        self._count_kernel(*self._data(data), self.histogram)
-
-    def plan(self) -> None:
-        """Fix each cut's boundary bucket, once every batch has been counted."""
-        self._boundary, self._still_needed, self._candidate_start = selection.plan_cuts(
-            self.histogram, self.capacity.reshape(-1)
-        )
-        size = int(self._candidate_start[-1])
-        self._keys = np.empty(size, np.float64)
-        self._positions = np.empty(size, np.int64)
-        self._filled = self._candidate_start[:-1].copy()
-        self._seen = self._filled.copy()
-
-    def split(self, *data: np.ndarray, first_position: int = 0) -> np.ndarray:
-        """One batch's tokens below the boundary (a mask); those on it become candidates.
-
-        Returns the batch-local positions that are flagged or candidates: every
-        token of the batch that may end up kept.
-        """
-        candidate_end = self._candidate_start[1:]
-        flagged = self._split_kernel(
-            *self._data(data),
-            self._boundary,
-            first_position,
-            self._keys,
-            self._positions,
-            self._filled,
-            candidate_end,
-        )
-        if (self._filled > candidate_end).any():
+    def _check_keys(self, keys: tuple) -> None:
+        # The kernels index capacity and histogram by label: the layouts must agree.
+        if self.kind == "score":
+            ok = len(keys) == 1 and keys[0].ndim == 1
+        else:
+            n_classes = 2 if keys[0].ndim == 1 else keys[0].shape[1]
+            ok = len(keys) == 2 and self.capacity.shape[0] == n_classes
+        if not ok:
             raise InvalidInputError(
-                "the data changed between passes: more tokens fall on a cut's boundary than "
-                "were counted (a batched source must give the same batches on every pass)"
+                f"the data changed between passes: a batch's layout does not fit the "
+                f"{self.kind} cuts planned from the earlier passes"
             )
-        local = np.flatnonzero(flagged)
-        self._flagged.append(first_position + local)
-        new_candidates = [
-            self._positions[lo:hi] for lo, hi in zip(self._seen, self._filled) if hi > lo
-        ]
-        self._seen = self._filled.copy()
-        if new_candidates:
-            local = sorted_union(local, np.concatenate(new_candidates) - first_position)
-        return local
 
-    def resolve(self) -> np.ndarray:
-        """Every position the cuts keep, sorted."""
+    def _args(self, keys: tuple) -> tuple:
+        return keys if self.kind == "score" else (*keys, self.capacity)
+
+    def count(self, *keys: np.ndarray, first_position: int = 0) -> np.ndarray:
+        """One batch's bucket counts (``keys``: ``(probs, labels)``, or ``(scores,)``;
+        ``first_position``: the flat position of its first token); counts of batches
+        add up."""
+        self._check_keys(keys)
+        histogram = np.zeros(self.n_cuts * _N_BUCKETS, np.int64)
+        for part in _row_blocks(keys, self.rows, first_position):
+            self._count_kernel(*self._args(part[0]), histogram)
+        return histogram
+
+    def plan(self, histogram: np.ndarray) -> CutPlan:
+        """Each cut's boundary bucket, from the bucket counts of every batch."""
+        if histogram.shape != (self.n_cuts * _N_BUCKETS,):
+            raise ValueError("a cut plan needs the bucket counts of its own cuts")
+        return CutPlan(self, *selection.plan_cuts(histogram, self.capacity.reshape(-1)))
+
+
+@dataclass(frozen=True, eq=False)
+class Picks:
+    """What a split keeps of some batches: tokens below their cuts' boundaries, and
+    the candidates on them. Held as the batches' own arrays, joined once when read
+    (joining at every merge would cost the whole state per batch)."""
+
+    parts: tuple  # per batch, in order: (flagged, n_candidates per cut, keys, positions)
+
+    @classmethod
+    def of_batch(cls, flagged, n_candidates, keys, positions) -> Picks:
+        return cls(((flagged, n_candidates, keys, positions),))
+
+    def merge(self, later: Picks) -> Picks:
+        """This batch's picks followed by ``later``'s (later positions)."""
+        return Picks(self.parts + later.parts)
+
+    @functools.cached_property
+    def flagged(self) -> np.ndarray:
+        """Sorted flat positions below a boundary."""
+        return np.concatenate([part[0] for part in self.parts])
+
+    @functools.cached_property
+    def n_candidates(self) -> np.ndarray:
+        return np.sum([part[1] for part in self.parts], axis=0)
+
+    @functools.cached_property
+    def _candidates(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every candidate's (key, position), grouped by cut, in position order in a cut."""
+        if len(self.parts) == 1:  # one batch's candidates are grouped already
+            return self.parts[0][2], self.parts[0][3]
+        cut_of = np.concatenate([_cut_of(part[1]) for part in self.parts])
+        order = np.argsort(cut_of, kind="stable")  # per cut: earlier batch first
+        keys = np.concatenate([part[2] for part in self.parts])[order]
+        return keys, np.concatenate([part[3] for part in self.parts])[order]
+
+    @property
+    def keys(self) -> np.ndarray:
+        return self._candidates[0]
+
+    @property
+    def positions(self) -> np.ndarray:
+        return self._candidates[1]
+
+    def kept_or_candidates(self) -> np.ndarray:
+        """Every position these picks may keep, sorted."""
+        return sorted_union(self.flagged, np.sort(self.positions))
+
+
+def _cut_of(n_candidates: np.ndarray) -> np.ndarray:
+    return np.repeat(np.arange(n_candidates.shape[0]), n_candidates)
+
+
+@dataclass(frozen=True, eq=False)
+class CutPlan:
+    """Cuts whose boundary buckets are fixed (see ``selection.plan_cuts``)."""
+
+    cuts: Cuts
+    boundary: np.ndarray
+    still_needed: np.ndarray
+    candidate_start: np.ndarray  # where each cut's boundary candidates go in one buffer
+
+    def split(self, *keys: np.ndarray, first_position: int = 0) -> Picks:
+        """One batch's picks; ``first_position``: the flat position of its first token."""
+        cuts = self.cuts
+        cuts._check_keys(keys)
+        size = int(self.candidate_start[-1])
+        # Room for every candidate counted in the whole dataset: one batch cannot have
+        # more unless the data changed, and then the kernels stop writing at the end.
+        candidate_keys = np.empty(size, np.float64)
+        candidate_positions = np.empty(size, np.int64)
+        starts, candidate_end = self.candidate_start[:-1], self.candidate_start[1:]
+        filled = starts.copy()
+        flagged = []
+        for part, rows in _row_blocks(keys, cuts.rows, first_position):
+            before = filled.copy()
+            below = cuts._split_kernel(
+                *cuts._args(part),
+                self.boundary,
+                first_position if rows is None else 0,
+                candidate_keys,
+                candidate_positions,
+                filled,
+                candidate_end,
+            )
+            if (filled > candidate_end).any():
+                raise _changed("more tokens fall on a cut's boundary than were counted")
+            if rows is None:
+                flagged.append(first_position + np.flatnonzero(below))
+                continue
+            flagged.append(rows[below])
+            for lo, hi in zip(before, filled):  # block rows -> flat positions
+                candidate_positions[lo:hi] = rows[candidate_positions[lo:hi]]
+        used = filled - starts
+        sizes = np.diff(self.candidate_start)
+        taken = (np.arange(size) - np.repeat(starts, sizes)) < np.repeat(used, sizes)
+        return Picks.of_batch(
+            np.concatenate(flagged) if flagged else np.empty(0, np.int64),
+            used,
+            candidate_keys[taken],
+            candidate_positions[taken],
+        )
+
+    def resolve(self, picks: Picks) -> np.ndarray:
+        """Every position the cuts keep, sorted, from the picks of every batch."""
+        if not np.array_equal(picks.n_candidates, np.diff(self.candidate_start)):
+            raise _changed("the tokens on a cut's boundary are not those counted")
         # Each cut's still_needed smallest candidates. A stable sort by (cut, key)
         # keeps equal keys in the order they were collected: position order.
-        sizes = np.diff(self._candidate_start)
-        cut_of = np.repeat(np.arange(sizes.shape[0]), sizes)
-        order = np.lexsort((self._keys, cut_of))
-        rank = np.arange(order.shape[0]) - self._candidate_start[cut_of]
-        from_boundary = self._positions[order[rank < self._still_needed[cut_of]]]
-        flagged = np.concatenate(self._flagged) if self._flagged else np.empty(0, np.int64)
-        return sorted_union(flagged, from_boundary)
+        cut_of = _cut_of(picks.n_candidates)
+        order = np.lexsort((picks.keys, cut_of))
+        rank = np.arange(order.shape[0]) - self.candidate_start[cut_of]
+        from_boundary = picks.positions[order[rank < self.still_needed[cut_of]]]
+        return sorted_union(picks.flagged, from_boundary)
+
+
+def _changed(what: str) -> InvalidInputError:
+    return InvalidInputError(
+        f"the data changed between passes: {what} "
+        "(a batched source must give the same batches on every pass)"
+    )
 
 
 def sorted_union(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -130,57 +232,52 @@ def sorted_union(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return merged[np.concatenate([[True], merged[1:] != merged[:-1]])]
 
 
-def kept_positions(cuts: Cuts, *data: np.ndarray) -> np.ndarray:
+def kept_positions(cuts: Cuts, *keys: np.ndarray) -> np.ndarray:
     """Run ``cuts`` on the whole dataset at once; the kept positions, sorted."""
-    cuts.count(*data)
-    cuts.plan()
-    cuts.split(*data)
-    return cuts.resolve()
-
-
-def prune_by_noise_rate(probs, labels, prune_counts, counts, applied, candidates) -> np.ndarray:
-    """Sorted positions kept by cleanlab ``filter._prune_by_count`` over every class
-    at once, except some that ``_reduce_issues`` drops anyway (``candidates``: what
-    :func:`selection.noise_rate_candidates` returns).
-
-    When every cut falls among the tokens with a positive margin towards some
-    class (or keeps nothing beyond them that could survive), the cuts run on
-    those candidates alone (typically a few percent of the tokens).
-    """
-    cuts = Cuts.noise_rate(prune_counts, counts, applied)
-    candidates, above, disagree_below = candidates
-    if not ((cuts.capacity <= above) | (disagree_below == 0)).all():
-        return kept_positions(cuts, probs, labels)
-    cuts = Cuts("noise_rate", np.minimum(cuts.capacity, above))
-    return _kept_among(cuts, probs, labels, candidates)
-
-
-# Rows gathered at a time by _kept_among: a copy of every candidate's row at once
-# would be the largest allocation of find_label_issues (8 MB for 1M tokens, K = 9).
-# Each batch is gathered twice (to count, then to split once the cuts are planned);
-# at 1M tokens, K = 9 that was not measurable against one 8 MB gather (54 vs 53-57 ms).
-_GATHER_BYTES = 1 << 21
-
-
-def _kept_among(cuts: Cuts, probs: np.ndarray, labels: np.ndarray, positions: np.ndarray):
-    """``kept_positions`` of the tokens at ``positions`` (sorted), gathered batch by batch."""
-    batch = max(1, _GATHER_BYTES // (probs[:1].nbytes or 1))
-    starts = range(0, positions.shape[0], batch)
-    for start in starts:
-        part = positions[start : start + batch]
-        cuts.count(probs[part], labels[part])
-    cuts.plan()
-    for start in starts:
-        part = positions[start : start + batch]
-        cuts.split(probs[part], labels[part], first_position=start)
-    return positions[cuts.resolve()]
-
-
-def prune_by_class(probs, labels, n_to_prune, counts, applied) -> np.ndarray:
-    """Sorted positions kept by cleanlab ``filter._prune_by_class`` over every class at once."""
-    return kept_positions(Cuts.by_class(n_to_prune, counts, applied), probs, labels)
+    plan = cuts.plan(cuts.count(*keys))
+    return plan.resolve(plan.split(*keys))
 
 
 def smallest(scores: np.ndarray, m: int) -> np.ndarray:
     """Sorted positions of the ``m`` smallest scores, equal scores broken by position."""
     return kept_positions(Cuts.smallest(m, scores.shape[0]), scores)
+
+
+def restricted_noise_rate(cuts: Cuts, candidates: tuple) -> Cuts | None:
+    """The noise-rate ``cuts`` run on a few tokens instead of all, when that keeps
+    the same tokens, except some that ``_reduce_issues`` drops anyway; None otherwise.
+
+    ``candidates`` is what :func:`selection.noise_rate_candidates` returns: when
+    every cut falls among the tokens with a positive margin towards some class
+    (or keeps nothing beyond them that could survive), the cuts run on those
+    candidates alone (typically a few percent of the tokens).
+    """
+    positions, above, disagree_below = candidates
+    if not ((cuts.capacity <= above) | (disagree_below == 0)).all():
+        return None
+    return Cuts("noise_rate", np.minimum(cuts.capacity, above), rows=positions)
+
+
+# Rows gathered at a time for restricted cuts: a copy of every candidate's row at
+# once would be the largest allocation of find_label_issues (8 MB for 1M tokens,
+# K = 9). Each block is gathered twice (to count, then to split once the cuts are
+# planned); at 1M tokens, K = 9 that was not measurable against one 8 MB gather
+# (54 vs 53-57 ms).
+_GATHER_BYTES = 1 << 21
+
+
+def _row_blocks(keys: tuple, rows: np.ndarray | None, first_position: int):
+    """``(keys, None)`` for the whole batch, or, restricted to the flat positions
+    ``rows``, ``(keys of a block of them, their flat positions)`` block by block."""
+    if rows is None:
+        yield keys, None
+        return
+    probs, labels = keys
+    n = labels.shape[0]
+    lo, hi = np.searchsorted(rows, [first_position, first_position + n])
+    mine = rows[lo:hi]
+    block = max(1, _GATHER_BYTES // (probs[:1].nbytes or 1))
+    for start in range(0, mine.shape[0], block):
+        part = mine[start : start + block]
+        local = part - first_position
+        yield (probs[local], labels[local]), part

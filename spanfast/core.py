@@ -16,13 +16,12 @@ position order, earlier tokens first.
 from __future__ import annotations
 
 import gc
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from . import _counts, _cuts
+from . import _counts, _cuts, plans
 from ._input.checked import (
     Checked,
     checked_flat,
@@ -31,21 +30,19 @@ from ._input.checked import (
     checked_scores,
 )
 from ._kernels import confident_joint as _cj
-from ._kernels import pooling, scores, selection, thresholds
+from ._kernels import pooling, selection, thresholds
 from ._kernels.running_sum import RunningSums
 from ._positions import order_by_score, sentence_and_token
+from ._scoring import token_scores
 from ._threads import concurrently
 from .errors import InvalidInputError
 from .options import (
-    CLIPPING_LOWER_BOUND,
     CONFIDENT_THRESHOLDS_LOWER_BOUND,
     DEFAULT_TEMPERATURE,
     EMPTY_SENTENCE_SCORE,
     FLOATING_POINT_COMPARISON,
     LOW_MEMORY_BATCH_SIZE,
-    LOW_SCORE_FILTERS,
     MISSING_CLASS_THRESHOLD,
-    PRUNE_FILTERS,
     check_confident_joint,
     check_filter_options,
     check_n_jobs,
@@ -115,17 +112,7 @@ def _confident_thresholds(data: Checked, counts: np.ndarray) -> np.ndarray:
     """:func:`confident_thresholds` of checked data whose class counts are ``counts``."""
     sums = RunningSums(counts, data.probs.dtype)
     sums.add_batch(data.probs, data.labels)
-    return thresholds_from_means(sums.means(), counts)
-
-
-def thresholds_from_means(means: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """Class means (in the probabilities' dtype) to thresholds, with NumPy's dtype rule."""
-    present = counts > 0
-    if present.all():
-        result = means
-    else:
-        result = np.where(present, means.astype(np.float64), float(MISSING_CLASS_THRESHOLD))
-    return np.clip(result, a_min=CONFIDENT_THRESHOLDS_LOWER_BOUND, a_max=None)
+    return _counts.thresholds_from_means(sums.means(), counts)
 
 
 def compute_confident_joint(
@@ -184,20 +171,7 @@ def _confident_joint(
     second_counts, second_off_diagonal = second()
     counts_by_guess += second_counts  # counts add up: the same matrix either way
     off_diagonal = np.concatenate([off_diagonal, second_off_diagonal])
-    return joint_from_counts(counts_by_guess, counts, calibrate=calibrate), off_diagonal
-
-
-def joint_from_counts(counts_by_guess: np.ndarray, counts: np.ndarray, *, calibrate: bool = True):
-    """The confident joint ``[given, guess]`` from the counts ``[guess, given]`` the
-    kernel adds up, as cleanlab's ``compute_confident_joint`` finishes it."""
-    # A transposed (Fortran-ordered) view, exactly like cleanlab's
-    # `confusion_matrix(...).T`: NumPy sums in memory order, so the layout decides
-    # the rounding of the calibration's total and hence the integer counts.
-    joint = counts_by_guess.T
-    np.fill_diagonal(joint, joint.diagonal().clip(min=1))
-    if calibrate:
-        joint = _counts.calibrate_confident_joint(joint, counts)
-    return joint
+    return _counts.joint_from_counts(counts_by_guess, counts, calibrate=calibrate), off_diagonal
 
 
 # ---------------------------------------------------------------------------------------
@@ -246,77 +220,17 @@ def label_quality_scores(
 
 def _scores(data: Checked, method: str, adjust_pred_probs: bool = False, positions=None):
     """:func:`label_quality_scores` of checked data and options."""
-    labels, probs = data.labels, data.probs
-    if method == "normalized_margin" and data.n_classes < 2:
-        raise InvalidInputError("normalized_margin needs at least 2 classes.", field="pred_probs")
-    if method == "confidence_weighted_entropy" and labels.shape[0]:
-        # cleanlab's get_normalized_entropy is strict about [0, 1] (no 1e-6 tolerance).
-        if probs.min() < 0 or probs.max() > 1:
-            raise ValueError("All probabilities are required to be in the interval [0, 1].")
     # The adjustment's thresholds come from every token, whichever are scored.
     class_thresholds = (
         _confident_thresholds(data, _class_counts(data)) if adjust_pred_probs else None
     )
-    if positions is not None:
-        labels, probs = labels[positions], probs[positions]
-    if adjust_pred_probs:
-        probs = scores.adjusted_probabilities(probs, class_thresholds)
-    if method == "self_confidence":
-        return scores.self_confidence(probs, labels)
-    if method == "normalized_margin":
-        return scores.normalized_margin(probs, labels)
-    ratio = scores.entropy_over_confidence(
-        probs, labels, np.log(data.n_classes), CLIPPING_LOWER_BOUND
+    return token_scores(
+        data.labels, data.probs, method, class_thresholds=class_thresholds, positions=positions
     )
-    return np.log(ratio + 1) / np.clip(ratio, a_min=CLIPPING_LOWER_BOUND, a_max=None)
 
 
 # ---------------------------------------------------------------------------------------
 # Finding label issues
-
-
-def applied_classes(
-    counts: np.ndarray, min_examples_per_class: int, filter_by: str, *, stacklevel: int
-) -> np.ndarray:
-    """Classes the prune_by_* cuts apply to, with cleanlab's warnings for the others."""
-    too_few = np.flatnonzero(counts <= min_examples_per_class)
-    hints = []
-    if filter_by in ("prune_by_class", "both"):
-        hints.append("see argument: `min_examples_per_class`")
-    if filter_by in ("prune_by_noise_rate", "both"):
-        hints.append("see `min_examples_per_class` argument")
-    for hint in hints:
-        for k in too_few:
-            warnings.warn(
-                f"May not flag all label issues in class: {k}, it has too few examples ({hint})",
-                stacklevel=stacklevel + 1,
-            )
-    # cleanlab only writes a class's mask back when the class has 2+ tokens.
-    return (counts > min_examples_per_class) & (counts > 1)
-
-
-def prune_counts(
-    confident_joint: np.ndarray,
-    counts: np.ndarray,
-    min_examples_per_class: int,
-    frac_noise: float,
-    num_to_remove_per_class: Sequence[int] | None,
-) -> np.ndarray:
-    """How many tokens to prune per (true, given) class pair (cleanlab's prune_count_matrix)."""
-    counts_to_prune = _counts.keep_at_least_n_per_class(
-        confident_joint.T, min_examples_per_class, frac_noise
-    )
-    if num_to_remove_per_class is not None:
-        counts_to_prune = _counts.prune_counts_for_removal(
-            counts_to_prune, num_to_remove_per_class, counts
-        )
-    return counts_to_prune
-
-
-def check_two_classes(counts: np.ndarray) -> None:
-    """cleanlab allows a single class only when it is class 0."""
-    if np.count_nonzero(counts) < 2 and counts[0] != counts.sum():
-        raise InvalidInputError("Labels must contain at least 2 classes.", field="labels")
 
 
 def find_label_issues(
@@ -404,65 +318,22 @@ def _find(
     if return_indices_ranked_by is not None:
         adjust_pred_probs = check_rank_by_kwargs(rank_by_kwargs)
         check_score_options(return_indices_ranked_by, adjust_pred_probs)
-    labels, probs = data.labels, data.probs
-    T, K = data.n_tokens, data.n_classes
+    K = data.n_classes
     num_to_remove_per_class = check_num_to_remove_per_class(num_to_remove_per_class, K)
     if confident_joint is not None:
         confident_joint = check_confident_joint(confident_joint, K)
-    if T == 0:
+    if data.n_tokens == 0:
         empty = np.empty(0, np.int64)
         return empty, (None if return_indices_ranked_by is None else np.empty(0))
-    counts = _class_counts(data)
-    check_two_classes(counts)
-
-    margin = _margin(probs)
-    if filter_by in ("prune_by_noise_rate", "both"):
-        # Needs no thresholds: found on a second core while the joint is computed.
-        noise_rate_candidates = concurrently(
-            n_jobs, selection.noise_rate_candidates, probs, labels, margin
-        )
-
-    off_diagonal = None
-    if confident_joint is None or filter_by == "confident_learning":
-        confident_joint, off_diagonal = _confident_joint(data, counts, n_jobs=n_jobs)
-
-    if filter_by in LOW_SCORE_FILTERS:
-        token_scores = _scores(data, LOW_SCORE_FILTERS[filter_by])
-        # count.num_label_issues: off-diagonal tokens whose prediction is not the label
-        # (calibration does not change which tokens are off the diagonal).
-        if off_diagonal is None:
-            _, off_diagonal = _confident_joint(data, counts, calibrate=False, n_jobs=n_jobs)
-        matches = selection.prediction_matches_label(probs, labels, margin)
-        n_issues = int(np.count_nonzero(off_diagonal & ~matches))
-        positions = _cuts.smallest(token_scores, n_issues)
-    elif filter_by in PRUNE_FILTERS:
-        pruned = prune_counts(
-            confident_joint, counts, min_examples_per_class, frac_noise, num_to_remove_per_class
-        )
-        applied = applied_classes(
-            counts, min_examples_per_class, filter_by, stacklevel=stacklevel + 1
-        )
-        if filter_by in ("prune_by_class", "both"):
-            n_to_prune = counts - np.diagonal(pruned)
-            by_class = _cuts.prune_by_class(probs, labels, n_to_prune, counts, applied)
-        if filter_by in ("prune_by_noise_rate", "both"):
-            by_noise_rate = _cuts.prune_by_noise_rate(
-                probs, labels, pruned, counts, applied, noise_rate_candidates()
-            )
-        if filter_by == "prune_by_class":
-            positions = by_class
-        elif filter_by == "prune_by_noise_rate":
-            positions = by_noise_rate
-        else:
-            positions = np.intersect1d(by_class, by_noise_rate, assume_unique=True)
-    elif filter_by == "confident_learning":
-        positions = np.flatnonzero(off_diagonal)
-    else:
-        positions = np.flatnonzero(selection.predicted_neq_given(probs, labels))
-
-    if filter_by not in LOW_SCORE_FILTERS:
-        # count._reduce_issues, checked only where it can change the answer.
-        positions = _disagreeing(data, positions)
+    plan = plans.plan_for(
+        filter_by,
+        frac_noise=frac_noise,
+        num_to_remove_per_class=num_to_remove_per_class,
+        min_examples_per_class=min_examples_per_class,
+        # confident_learning counts its own joint, whatever the caller gives.
+        confident_joint=None if filter_by == "confident_learning" else confident_joint,
+    )
+    positions = plans.run_in_memory(plan, data, n_jobs)
     if verbose:
         print(f"Number of label issues found: {positions.shape[0]}")
     if return_indices_ranked_by is None:

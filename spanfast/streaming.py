@@ -15,7 +15,6 @@ the cut boundaries, a small multiple of them).
 
 from __future__ import annotations
 
-import functools
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -23,15 +22,14 @@ from typing import Any
 
 import numpy as np
 
-from . import _counts, core
-from ._cuts import Cuts, sorted_union
-from ._input.checked import check_tokens_aligned, labels_and_probabilities
+from . import core, plans
+from ._input.checked import Checked, check_tokens_aligned, labels_and_probabilities
 from ._input.where import numbered_from
-from ._kernels import selection, thresholds
-from ._kernels.confident_joint import argmax_rows, confident_joint
-from ._kernels.running_sum import RunningSums
+from ._kernels.checksum import checksum
+from ._kernels.confident_joint import argmax_rows
+from ._threads import concurrently
 from .errors import InvalidInputError, InvalidOptionError
-from .options import FLOATING_POINT_COMPARISON, LOW_SCORE_FILTERS, check_filter_options
+from .options import check_filter_options
 from .ragged import Ragged
 from .results import COLUMNS, LabelIssues
 
@@ -39,14 +37,9 @@ from .results import COLUMNS, LabelIssues
 Progress = Callable[[int, int, int], None]
 
 
-@dataclass
-class _Batch:
-    labels: np.ndarray
-    probs: np.ndarray
-    offsets: np.ndarray
-    tokens: Any
-    first_sentence: int
-    first_token: int
+@dataclass(eq=False)
+class _Batch(plans.Batch):
+    tokens: Any = None
 
 
 @dataclass
@@ -54,36 +47,28 @@ class _Found:
     """Per-token details of every token that may become an issue, in position order."""
 
     empty: dict  # an empty array of each column's dtype
+    rank_by: str
     positions: list = field(default_factory=list)
     columns: dict = field(default_factory=lambda: {name: [] for name in COLUMNS})
-    matches_label: list = field(default_factory=list)
     token_text: list = field(default_factory=list)
 
-    def add(self, batch: _Batch, local: np.ndarray, rank_by: str, with_text: bool) -> None:
+    def add(self, batch: _Batch, local: np.ndarray, *, with_text: bool) -> None:
         if local.shape[0] == 0:
             return
+        data = batch.data
         self.positions.append(batch.first_token + local)
-        sentence = np.searchsorted(batch.offsets, local, side="right") - 1
+        sentence = np.searchsorted(data.offsets, local, side="right") - 1
         self.columns["sentence"].append(batch.first_sentence + sentence)
-        self.columns["token"].append(local - batch.offsets[sentence])
-        self.columns["score"].append(
-            core.label_quality_scores(batch.labels, batch.probs, method=rank_by, positions=local)
-        )
-        self.columns["given_label"].append(batch.labels[local].astype(np.int64))
-        self.columns["predicted_label"].append(argmax_rows(batch.probs, local))
-        margin = batch.probs.dtype.type(FLOATING_POINT_COMPARISON)
-        self.matches_label.append(
-            selection.prediction_matches_label(batch.probs[local], batch.labels[local], margin)
-        )
+        self.columns["token"].append(local - data.offsets[sentence])
+        self.columns["score"].append(core._scores(data, self.rank_by, positions=local))
+        self.columns["given_label"].append(data.labels[local].astype(np.int64))
+        self.columns["predicted_label"].append(argmax_rows(data.probs, local))
         if with_text:
             self.token_text.append(_token_texts(batch.tokens, local))
 
-    def select(self, positions: np.ndarray, *, drop_matching: bool) -> LabelIssues:
+    def select(self, positions: np.ndarray) -> LabelIssues:
         """The details of ``positions`` (sorted, all previously added), ranked by score."""
-        known = _concat(self.positions, np.int64)
-        rows = np.searchsorted(known, positions)
-        if drop_matching:
-            rows = rows[~_concat(self.matches_label, np.bool_)[rows]]
+        rows = np.searchsorted(_concat(self.positions, np.int64), positions)
         columns = {
             name: np.concatenate([self.empty[name], *parts])[rows]
             for name, parts in self.columns.items()
@@ -167,119 +152,29 @@ def find_label_issues_in_batches(
         num_to_remove_per_class=num_to_remove_per_class,
         stacklevel=2,
     )
-    run = _Run(read_batches, progress, n_passes=_passes(filter_by))
-
-    # Pass 1: tokens per class (and every batch checked before any algorithm runs).
-    counts = None
-    for batch in run.batches():
-        if batch.labels.shape[0] == 0:
-            continue
-        batch_counts = thresholds.class_counts(batch.labels, run.n_classes)
-        counts = batch_counts if counts is None else counts + batch_counts
-    if counts is None:
-        return _empty_issues()
-    if np.count_nonzero(counts) < 2 and counts[0] != run.n_tokens:
-        raise InvalidInputError("Labels must contain at least 2 classes.")
-
-    rank_by = return_indices_ranked_by
-    found = _Found(run.empty_columns(rank_by))
-    with_text = run.has_tokens
-    margin = run.dtype.type(FLOATING_POINT_COMPARISON)
-
-    if filter_by == "predicted_neq_given":
-        for batch in run.batches():
-            local = np.flatnonzero(selection.predicted_neq_given(batch.probs, batch.labels))
-            found.add(batch, local, rank_by, with_text)
-        return found.select(_concat(found.positions, np.int64), drop_matching=True)
-
-    # Pass 2: class thresholds, as np.mean computes them over the whole dataset.
-    sums = RunningSums(counts, run.dtype)
-    for batch in run.batches():
-        sums.add_batch(batch.probs, batch.labels)
-    if not sums.complete:
-        raise InvalidInputError(
-            "the data changed between passes: the labels no longer have the class counts of "
-            "pass 1 (a batched source must give the same batches on every pass)"
-        )
-    class_thresholds = core.thresholds_from_means(sums.means(), counts)
-    margin_thresholds = class_thresholds - FLOATING_POINT_COMPARISON
-
-    # Pass 3: the confident joint (and, for low_*, the count of issues and score cut).
-    low = filter_by in LOW_SCORE_FILTERS
-    joint_by_guess = np.zeros((run.n_classes, run.n_classes), np.int64)
-    n_low_issues = 0
-    score_cut = Cuts("score", np.zeros(1, np.int64))  # its size is known after this pass
-    for batch in run.batches():
-        batch_joint, off_diagonal = confident_joint(batch.probs, batch.labels, margin_thresholds)
-        joint_by_guess += batch_joint
-        if filter_by == "confident_learning":
-            found.add(batch, np.flatnonzero(off_diagonal), rank_by, with_text)
-        elif low:
-            local = np.flatnonzero(off_diagonal)
-            matches = selection.prediction_matches_label(
-                batch.probs[local], batch.labels[local], margin
-            )
-            n_low_issues += int(np.count_nonzero(~matches))
-            score_cut.count(_filter_scores(batch, filter_by))
-    if filter_by == "confident_learning":
-        return found.select(_concat(found.positions, np.int64), drop_matching=True)
-
-    if low:
-        score_cut.capacity[0] = min(n_low_issues, run.n_tokens)
-        score_cut.plan()
-        for batch in run.batches():
-            local = score_cut.split(
-                _filter_scores(batch, filter_by), first_position=batch.first_token
-            )
-            found.add(batch, local, rank_by, with_text)
-        return found.select(score_cut.resolve(), drop_matching=False)
-
-    # prune_by_noise_rate / prune_by_class / both: the K x K counts, then two passes.
-    joint = joint_by_guess.T  # [given, guess], laid out as cleanlab's (see core)
-    np.fill_diagonal(joint, joint.diagonal().clip(min=1))
-    joint = _counts.calibrate_confident_joint(joint, counts)
-    prune_counts = core.prune_counts(
-        joint, counts, min_examples_per_class, frac_noise, num_to_remove_per_class
+    plan = plans.plan_for(
+        filter_by,
+        frac_noise=frac_noise,
+        num_to_remove_per_class=num_to_remove_per_class,
+        min_examples_per_class=min_examples_per_class,
     )
-    eligible = core.applied_classes(counts, min_examples_per_class, filter_by, stacklevel=2)
-    cuts = []
-    if filter_by in ("prune_by_class", "both"):
-        cuts.append(Cuts.by_class(counts - np.diagonal(prune_counts), counts, eligible))
-    if filter_by in ("prune_by_noise_rate", "both"):
-        cuts.append(Cuts.noise_rate(prune_counts, counts, eligible))
-
-    # Pass 4: bucket counts of every cut's keys.
-    for batch in run.batches():
-        for cut in cuts:
-            cut.count(batch.probs, batch.labels)
-    for cut in cuts:
-        cut.plan()
-
-    # Pass 5: flag tokens below each cut's boundary, collect those on it.
-    for batch in run.batches():
-        local = [
-            cut.split(batch.probs, batch.labels, first_position=batch.first_token) for cut in cuts
-        ]
-        found.add(batch, functools.reduce(sorted_union, local), rank_by, with_text)
-    selected = [cut.resolve() for cut in cuts]
-    positions = selected[0] if len(selected) == 1 else np.intersect1d(*selected)
-    return found.select(positions, drop_matching=True)
-
-
-def _filter_scores(batch: _Batch, filter_by: str) -> np.ndarray:
-    return core.label_quality_scores(
-        batch.labels, batch.probs, method=LOW_SCORE_FILTERS[filter_by]
-    )
-
-
-def _passes(filter_by: str) -> int:
-    if filter_by == "predicted_neq_given":
-        return 2
-    if filter_by == "confident_learning":
-        return 3
-    if filter_by in ("low_normalized_margin", "low_self_confidence"):
-        return 4
-    return 5
+    run = _Run(read_batches, progress, n_passes=len(plan.passes))
+    state = plan.start()
+    found = None
+    for one_pass in plan.passes:
+        merged = None
+        for batch in run.batches():
+            partial = run.verified(one_pass.step, batch, state)
+            flagged = one_pass.flagged(partial)
+            if flagged is not None:
+                found.add(batch, flagged.positions - batch.first_token, with_text=run.has_tokens)
+            merged = partial if merged is None else one_pass.merge(merged, partial)
+        if merged is None:  # no tokens at all
+            return _empty_issues()
+        one_pass.finish(merged, state)
+        if found is None:  # pass 1 learnt the dataset's dtype
+            found = _Found(run.empty_columns(return_indices_ranked_by), return_indices_ranked_by)
+    return found.select(state.positions)
 
 
 def _empty_issues() -> LabelIssues:
@@ -288,7 +183,12 @@ def _empty_issues() -> LabelIssues:
 
 
 class _Run:
-    """Reads and checks the batches of one run, numbering sentences and tokens globally."""
+    """Reads and checks the batches of one run, numbering sentences and tokens globally.
+
+    Pass 1 learns the layout (classes, span or token data), the dtype of the whole
+    dataset (float64 if any batch is: as NumPy concatenates) and a checksum of each
+    batch; later passes verify every batch against it and promote float32 batches.
+    """
 
     def __init__(self, read_batches, progress, n_passes: int) -> None:
         self._read = read_batches
@@ -301,18 +201,23 @@ class _Run:
         self.n_tokens = 0
         self.n_sentences = 0
         self.has_tokens = False
+        self._checksums: list[tuple] = []  # per batch: (first sentence, labels, probs, offsets)
+        self._checksum = None  # the pending checksum of the batch being read
 
     def batches(self) -> Iterator[_Batch]:
         self.pass_number += 1
         first_sentence = first_token = 0
-        for raw in self._read():
+        for index, raw in enumerate(self._read()):
             labels, pred_probs, *rest = raw
             tokens = rest[0] if rest else None
             with numbered_from(first_sentence):
-                data = labels_and_probabilities(labels, pred_probs, span=self.span)
+                data = labels_and_probabilities(labels, pred_probs, span=None)
                 if tokens is not None:
                     check_tokens_aligned(_token_lengths(tokens), data.offsets)
             self._check_consistent(data.probs, first_sentence)
+            # The checksum runs on a second core while the plan's step runs; kernels
+            # stay in bounds on changed data and verified() checks it before merging.
+            self._checksum = (index, first_sentence, concurrently(None, _checksums, data))
             if first_sentence == 0 and self.pass_number == 1:
                 self.has_tokens = tokens is not None
             elif self.has_tokens != (tokens is not None):
@@ -321,11 +226,13 @@ class _Run:
                     + ("has none" if tokens is None else "has them but earlier ones do not")
                 )
             if data.n_tokens == 0:  # nothing to count or flag; keep the sentence numbering
+                self._verify()
                 first_sentence += data.n_sentences
                 continue
-            yield _Batch(
-                data.labels, data.probs, data.offsets, tokens, first_sentence, first_token
-            )
+            if self.pass_number > 1 and data.probs.dtype != self.dtype:
+                data = Checked(data.labels, data.probs.astype(self.dtype), data.offsets)
+            yield _Batch(data, index, first_sentence, first_token, tokens=tokens)
+            self._verify()  # in case the caller did not
             first_sentence += data.n_sentences
             first_token += data.n_tokens
             if self._progress is not None:
@@ -339,6 +246,45 @@ class _Run:
                 f"{self.n_tokens} (a batched source must give the same batches on every pass)"
             )
 
+    def verified(self, step: Callable, batch: _Batch, state: plans.State) -> Any:
+        """``step(batch, state)`` of the batch just read, once its checksum matches pass 1's."""
+        try:
+            result = step(batch, state)
+        except InvalidInputError:
+            self._verify()  # a changed batch is the better explanation
+            raise
+        self._verify()
+        return result
+
+    def _verify(self) -> None:
+        if self._checksum is None:
+            return
+        index, first_sentence, pending = self._checksum
+        self._checksum = None
+        sums = pending()
+        if self.pass_number == 1:
+            self._checksums.append((first_sentence, *sums))
+            return
+        if index >= len(self._checksums):
+            raise InvalidInputError(
+                f"the data changed between passes: pass {self.pass_number} has a batch {index} "
+                f"(from sentence {first_sentence}); pass 1 read {len(self._checksums)} batches "
+                "(a batched source must give the same batches on every pass)",
+                sentence=first_sentence,
+            )
+        before = self._checksums[index]
+        changed = [
+            name for name, old, new in zip(_CHECKED, before, (first_sentence, *sums)) if old != new
+        ]
+        if changed:
+            raise InvalidInputError(
+                f"the data changed between passes: batch {index} (from sentence "
+                f"{first_sentence}) has other {' and '.join(changed)} in pass "
+                f"{self.pass_number} than in pass 1 (a batched source must give the same "
+                "batches on every pass)",
+                sentence=first_sentence,
+            )
+
     def empty_columns(self, rank_by: str) -> dict[str, np.ndarray]:
         """Zero-length arrays with the dtypes the issue columns will have."""
         empty_probs = np.empty((0,) if self.span else (0, self.n_classes), self.dtype)
@@ -349,18 +295,33 @@ class _Run:
         return empty
 
     def _check_consistent(self, values: np.ndarray, first_sentence: int) -> None:
+        if self.pass_number == 1:  # as np.concatenate: empty batches count too
+            self.dtype = (
+                values.dtype if self.dtype is None else np.promote_types(self.dtype, values.dtype)
+            )
         if values.shape[0] == 0:
             return
         span = values.ndim == 1
         n_classes = 2 if span else values.shape[1]
         if self.n_classes is None:
-            self.n_classes, self.dtype, self.span = n_classes, values.dtype, span
-        elif (n_classes, values.dtype, span) != (self.n_classes, self.dtype, self.span):
+            self.n_classes, self.span = n_classes, span
+        elif (n_classes, span) != (self.n_classes, self.span):
             raise InvalidInputError(
                 f"pred_probs changes layout at sentence {first_sentence}: "
-                f"{n_classes} classes of {values.dtype} there, "
-                f"{self.n_classes} classes of {self.dtype} before."
+                f"{_layout(n_classes, span)} there, {_layout(self.n_classes, self.span)} before.",
+                sentence=first_sentence,
             )
+
+
+_CHECKED = ("first sentence", "labels", "probabilities", "sentence offsets")
+
+
+def _checksums(data: Checked) -> tuple[int, int, int]:
+    return checksum(data.labels), checksum(data.probs), checksum(data.offsets)
+
+
+def _layout(n_classes: int, span: bool) -> str:
+    return "span probabilities (2 classes)" if span else f"{n_classes} class probabilities"
 
 
 def find_label_issues_parquet(

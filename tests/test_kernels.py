@@ -126,6 +126,13 @@ def test_smallest_breaks_ties_by_position(seed, n, m, dtype):
     assert positions.tolist() == sorted(naive.smallest_by_position(scores, m))
 
 
+def _prune_by_noise_rate(probs, labels, prune_counts, counts, eligible, candidates):
+    """The noise-rate cuts as the in-memory runner makes them (restricted when it may)."""
+    cuts = _cuts.Cuts.noise_rate(prune_counts, counts, eligible)
+    cuts = _cuts.restricted_noise_rate(cuts, candidates) or cuts
+    return _cuts.kept_positions(cuts, probs, labels)
+
+
 @settings(deadline=None)
 @given(data=datasets, seed=seeds)
 def test_prune_by_noise_rate_matches_reference(data, seed):
@@ -138,12 +145,10 @@ def test_prune_by_noise_rate_matches_reference(data, seed):
     eligible = rng.random(K) < 0.8
     margin = probs.dtype.type(1e-6)
     candidates = selection.noise_rate_candidates(probs, labels, margin)
-    ours = _cuts.prune_by_noise_rate(probs, labels, prune_counts, counts, eligible, candidates)
+    ours = _prune_by_noise_rate(probs, labels, prune_counts, counts, eligible, candidates)
     with pytest.MonkeyPatch.context() as patch:  # candidates gathered a few rows at a time
         patch.setattr(_cuts, "_GATHER_BYTES", int(rng.integers(1, 4)) * probs[:1].nbytes)
-        in_batches = _cuts.prune_by_noise_rate(
-            probs, labels, prune_counts, counts, eligible, candidates
-        )
+        in_batches = _prune_by_noise_rate(probs, labels, prune_counts, counts, eligible, candidates)
     np.testing.assert_array_equal(in_batches, ours)
     reference = naive.prune_by_noise_rate(matrix, labels, prune_counts, eligible)
     # Kept tokens may differ only by some that _reduce_issues drops anyway.
@@ -224,3 +229,32 @@ def test_sort_ties_by_index_is_a_stable_argsort(seed, n, decimals, dtype):
         np.testing.assert_array_equal(order, np.argsort(keys, kind="stable"))
     else:  # a long run of equal keys: left to the caller
         assert np.unique(keys, return_counts=True)[1].max() > ranking._LONGEST_TIE
+
+
+def test_running_sums_refuse_more_classes_than_counted():
+    from spanfast._kernels.running_sum import RunningSums
+
+    sums = RunningSums(np.array([2, 1]), np.dtype(np.float64))
+    with pytest.raises(ValueError, match="2 classes cannot add probabilities of 3"):
+        sums.add_batch(np.full((3, 3), 1 / 3), np.array([0, 1, 2], np.int8))
+
+
+def test_gather_by_class_stays_in_bounds_when_counts_are_wrong():
+    probs = np.array([0.1, 0.2, 0.3, 0.4, 0.5, 0.6])
+    labels = np.array([1, 1, 1, 1, 0, 1], np.int8)  # five of class 1
+    buffer = np.full(8, -1.0)
+    wrong = np.array([1, 2], np.int64)  # says two
+    thresholds._gather_by_class(probs, labels, 0, labels.shape[0], wrong, buffer)
+    np.testing.assert_array_equal(buffer[3:], -1.0)  # nothing written past the groups
+    np.testing.assert_array_equal(buffer[:3], [0.5, 0.1, 0.2])
+
+
+def test_a_split_with_more_boundary_tokens_than_counted_raises():
+    from spanfast.errors import InvalidInputError
+
+    cuts = _cuts.Cuts.smallest(2, 10)
+    plan = cuts.plan(cuts.count(np.full(3, 0.5)))
+    with pytest.raises(InvalidInputError, match="more tokens fall on a cut's boundary"):
+        plan.split(np.full(10, 0.5))
+    with pytest.raises(InvalidInputError, match="not those counted"):
+        plan.resolve(plan.split(np.full(2, 0.5)))

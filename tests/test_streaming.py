@@ -147,7 +147,7 @@ def test_labels_that_change_between_passes_are_an_error():
         calls.append(1)  # pass 1 counts the classes; pass 2 sees other labels
         return [(labels if len(calls) == 1 else relabelled, probs)]
 
-    with pytest.raises(ValueError, match="no longer have the class counts"):
+    with pytest.raises(ValueError, match=r"batch 0 \(from sentence 0\) has other labels in pass 2"):
         find_label_issues_in_batches(read)
 
 
@@ -175,3 +175,119 @@ def test_batches_must_agree_on_tokens():
 
     with pytest.raises(ValueError, match="batches disagree on tokens"):
         find_label_issues_in_batches(read)
+
+
+def _changing_source(labels: Ragged, probs: Ragged, cuts: list[int], change, from_pass: int):
+    """Batches at ``cuts``; from pass ``from_pass`` on, batch 1 is ``change(labels, probs)``."""
+    bounds = [0, *cuts, labels.n_sentences]
+    calls = []
+
+    def read():
+        calls.append(1)
+        for index, (a, b) in enumerate(zip(bounds[:-1], bounds[1:])):
+            batch = (labels[a:b], probs[a:b])
+            yield change(*batch) if index == 1 and len(calls) >= from_pass else batch
+
+    return read
+
+
+def _new_probs(labels, probs):
+    values = probs.values.copy()
+    values[3] = np.float64(0.5) if values[3] != 0.5 else 0.25
+    return labels, Ragged(values, probs.offsets)
+
+
+def _permuted_labels(labels, probs):
+    """Swap a 0 and a 1 within a sentence: the class counts stay those of pass 1."""
+    values = labels.values.copy()
+    sentence = next(
+        i
+        for i in range(labels.n_sentences)
+        if {0, 1} <= set(values[labels.offsets[i] : labels.offsets[i + 1]].tolist())
+    )
+    tokens = values[labels.offsets[sentence] : labels.offsets[sentence + 1]]
+    zero, one = np.flatnonzero(tokens == 0)[0], np.flatnonzero(tokens == 1)[0]
+    tokens[zero], tokens[one] = 1, 0
+    return Ragged(values, labels.offsets), probs
+
+
+def _moved_boundary(labels, probs):
+    offsets = labels.offsets.copy()
+    offsets[1] += 1 if offsets[1] < offsets[2] else -1
+    return Ragged(labels.values, offsets), Ragged(probs.values, offsets)
+
+
+@pytest.mark.parametrize(
+    "change, what",
+    [
+        (_new_probs, "probabilities"),
+        (_permuted_labels, "labels"),
+        (_moved_boundary, "sentence offsets"),
+    ],
+)
+@pytest.mark.parametrize("from_pass", [2, 3, 5])
+def test_a_batch_that_changes_between_passes_is_named(change, what, from_pass):
+    labels, probs = _dataset(21, 60, 2, np.float64, span=True)
+    # Batch 1 (sentences 20..39) starts with a sentence that has both labels.
+    values = labels.values.copy()
+    values[labels.offsets[20] : labels.offsets[20] + 2] = [0, 1]
+    labels = Ragged(values, labels.offsets)
+    assert labels.lengths[20] >= 2
+    read = _changing_source(labels, probs, [20, 40], change, from_pass)
+    with pytest.raises(
+        ValueError, match=rf"batch 1 \(from sentence 20\) has other {what}"
+    ) as error:
+        find_label_issues_in_batches(read, filter_by="prune_by_noise_rate")
+    assert error.value.sentence == 20
+
+
+@settings(deadline=None, max_examples=30)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n_sentences=st.integers(2, 80),
+    span=st.booleans(),
+    filter_by=st.sampled_from(options.FILTER_BY),
+    data=st.data(),
+)
+def test_float32_and_float64_batches_give_the_concatenations_answer(
+    seed, n_sentences, span, filter_by, data
+):
+    labels, probs = _dataset(seed, n_sentences, 3, np.float64, span)
+    if np.unique(labels.values).size < 2:
+        return
+    cuts = sorted(data.draw(st.lists(st.integers(0, n_sentences), min_size=1, max_size=4)))
+    bounds = [0, *cuts, n_sentences]
+    widths = data.draw(
+        st.lists(
+            st.sampled_from([np.float32, np.float64]),
+            min_size=len(bounds) - 1,
+            max_size=len(bounds) - 1,
+        )
+    )
+    parts = [
+        (labels[a:b], Ragged(probs[a:b].values.astype(width), probs[a:b].offsets))
+        for (a, b), width in zip(zip(bounds[:-1], bounds[1:]), widths)
+    ]
+    whole = Ragged(
+        np.concatenate([part[1].values for part in parts]), probs.offsets
+    )  # NumPy's promotion: float64 if any part is
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = find_issues(labels, whole, filter_by=filter_by)
+        streamed = find_label_issues_in_batches(lambda: iter(parts), filter_by=filter_by)
+    for name, values in expected.to_dict().items():
+        np.testing.assert_array_equal(streamed.to_dict()[name], values, err_msg=name)
+        assert streamed.to_dict()[name].dtype == values.dtype, name
+
+
+def test_batches_of_other_layouts_are_an_error_naming_the_sentence():
+    labels, probs = _dataset(5, 30, 3, np.float64, span=False)
+    span_labels, span_probs = _dataset(5, 30, 2, np.float64, span=True)
+
+    def read():
+        yield labels[:10], probs[:10]
+        yield span_labels[10:], span_probs[10:]
+
+    with pytest.raises(ValueError, match="changes layout at sentence 10") as error:
+        find_label_issues_in_batches(read)
+    assert error.value.sentence == 10

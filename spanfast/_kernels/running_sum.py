@@ -41,7 +41,13 @@ class RunningSums:
         _start(self.counts, self.frames, self.cursor, self.partial)
 
     def add_batch(self, P: np.ndarray, labels: np.ndarray) -> None:
-        """Feed ``probability(P, i, labels[i])`` for every token of the batch, in order."""
+        """Feed ``probability(P, i, labels[i])`` for every token of the batch, in order
+        (labels in ``0..K-1`` for the K counts given: the kernel indexes by label)."""
+        if (2 if P.ndim == 1 else P.shape[1]) > self.counts.shape[0]:
+            raise ValueError(
+                f"RunningSums of {self.counts.shape[0]} classes cannot add "
+                f"probabilities of {2 if P.ndim == 1 else P.shape[1]} classes"
+            )
         _add_batch(P, labels, self.frames, self.cursor, self.partial, self.leaf)
 
     @property

@@ -113,3 +113,9 @@ def mean_like_numpy(values, start, stop):
     """
     total = pairwise_sum(values, start, stop)
     return like(values, total / np.float64(stop - start))
+
+
+@kernel
+def sum_like_numpy(values):
+    """``np.sum(values)`` of a contiguous 1-D array, bit for bit (NumPy's pairwise tree)."""
+    return pairwise_sum(values, 0, values.shape[0])

@@ -55,7 +55,8 @@ def _gather_by_class(P, labels, start, stop, counts, buffer):
     fill = group_start[:K].copy()
     for i in range(start, stop):
         k = labels[i]
-        buffer[fill[k]] = probability(P, i, k)
+        if fill[k] < group_start[k + 1]:  # counts not those of the labels: stay in bounds
+            buffer[fill[k]] = probability(P, i, k)
         fill[k] += 1
     return group_start
 

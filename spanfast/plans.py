@@ -1,0 +1,523 @@
+"""One plan per ``filter_by`` method: the passes over the data, their states, the cuts.
+
+cleanlab's ``filter.find_label_issues`` is, for every ``filter_by``, a few
+passes over the tokens, each reducing them to a small state: class counts,
+class means, the K x K confident joint, bucket counts of top-k cuts, flagged
+tokens. A :class:`Plan` lists those passes once. Each pass is one or more
+steps; a step has
+
+- ``step(batch, state) -> partial``: a pure function of one :class:`Batch`
+  (checked data and where it starts in the dataset) and the :class:`State`
+  made by the earlier passes;
+- ``merge(earlier, later) -> partial``: joins the partials of adjacent runs of
+  batches, exactly and associatively (any grouping, same result);
+- ``finish(merged, state)``: turns the whole dataset's partial into state
+  (thresholds, cuts) for the next passes, or into the result.
+
+Runners execute plans: :func:`run_in_memory` (one batch, the whole data, with
+its two-core fast paths) here, the streaming runner in
+:mod:`spanfast.streaming` (batches from a re-readable source), and any engine
+that can call ``step`` on partitions and ``merge`` the partials in partition
+order. The answer is the same, bit for bit, whatever the batching.
+
+The passes (``T`` tokens, ``K`` classes):
+
+=====================  =========================================================
+filter_by              passes (each: what a batch's step gives -> what finish makes)
+=====================  =========================================================
+predicted_neq_given    counts; flag argmax != label
+confident_learning     counts; class sums -> thresholds; joint + flag off-diagonal
+low_self_confidence,   counts; class sums -> thresholds; joint issue count +
+low_normalized_margin  score buckets -> the score cut; split -> issues
+prune_by_noise_rate,   counts; class sums -> thresholds; joint -> prune counts
+prune_by_class, both   -> cuts; cut buckets -> boundaries; split -> issues
+=====================  =========================================================
+
+(``counts``: class counts per batch -> the 2-class check and each batch's
+first value of every class; a ``confident_joint`` given by the caller skips
+the class sums and joint passes of the prune filters.) Every flagging pass
+ends with cleanlab's ``_reduce_issues`` except the ``low_*`` filters'.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from . import _class_sums, _counts
+from ._cuts import Cuts, restricted_noise_rate, sorted_union
+from ._input.checked import Checked
+from ._kernels import selection, thresholds
+from ._kernels.confident_joint import confident_joint
+from ._scoring import token_scores
+from ._threads import concurrently
+from .errors import InvalidInputError
+from .options import FLOATING_POINT_COMPARISON, LOW_SCORE_FILTERS, PRUNE_FILTERS
+
+__all__ = ["Batch", "Plan", "State", "plan_for", "run_in_memory"]
+
+
+@dataclass(eq=False)
+class Batch:
+    """Tokens ``start..stop-1`` of checked ``data``, the batch numbered ``index`` of a
+    dataset, whose first sentence and token are ``first_sentence`` and ``first_token``."""
+
+    data: Checked
+    index: int = 0
+    first_sentence: int = 0
+    first_token: int = 0
+    start: int = 0
+    stop: int | None = None
+    _memo: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def labels(self) -> np.ndarray:
+        return self.data.labels[self.start : self.stop]
+
+    @property
+    def probs(self) -> np.ndarray:
+        return self.data.probs[self.start : self.stop]
+
+    @property
+    def n_tokens(self) -> int:
+        return self.labels.shape[0]
+
+    def cached(self, name: str, compute: Callable[[], Any]) -> Any:
+        """``compute()``, once per batch (a batch kept for several passes reuses it)."""
+        if name not in self._memo:
+            self._memo[name] = compute()
+        return self._memo[name]
+
+    def block(self, start: int, stop: int) -> Batch:
+        """Tokens ``start..stop-1`` of this batch, for steps that ignore sentences."""
+        return Batch(
+            self.data,
+            self.index,
+            self.first_sentence,
+            self.first_token + start,
+            self.start + start,
+            self.start + stop,
+        )
+
+    def class_counts(self) -> np.ndarray:
+        return self.cached(
+            "class_counts", lambda: thresholds.class_counts(self.labels, self.data.n_classes)
+        )
+
+    def margin(self) -> np.floating:
+        """cleanlab's 1e-6 comparison margin, in the probabilities' dtype (as NumPy compares)."""
+        return self.probs.dtype.type(FLOATING_POINT_COMPARISON)
+
+
+@dataclass
+class State:
+    """What the passes so far found: small, picklable, read by every later step."""
+
+    n_tokens: int = 0
+    counts: np.ndarray | None = None  # (K,) tokens per class
+    class_starts: dict = field(default_factory=dict)  # batch index -> (K,) values before it
+    batch_counts: dict = field(default_factory=dict)  # batch index -> (K,) its class counts
+    margin_thresholds: np.ndarray | None = None  # class thresholds - 1e-6
+    confident_joint: np.ndarray | None = None
+    n_low_issues: int = 0
+    cuts: list = field(default_factory=list)  # Cuts
+    cut_plans: list = field(default_factory=list)  # CutPlan
+    positions: np.ndarray | None = None  # the result: sorted flat positions
+    # In memory only: selection.noise_rate_candidates, computed on a second core.
+    noise_rate_candidates: Callable[[], tuple] | None = None
+
+
+def _changed(what: str) -> InvalidInputError:
+    return InvalidInputError(
+        f"the data changed between passes: {what} "
+        "(a batched source must give the same batches on every pass)"
+    )
+
+
+def _check_classes(batch: Batch, state: State) -> None:
+    """The batch has the classes of the dataset (every kernel indexes by class)."""
+    if state.counts is not None and batch.data.n_classes != state.counts.shape[0]:
+        raise _changed(
+            f"batch {batch.index} has {batch.data.n_classes} classes, not {state.counts.shape[0]}"
+        )
+
+
+# ---------------------------------------------------------------------------------------
+# Partial states
+
+
+@dataclass(frozen=True, eq=False)
+class Flagged:
+    """Flagged tokens of some batches (flat positions, in order) and whether each one's
+    prediction matches its label (cleanlab ``_reduce_issues`` drops those). Held as the
+    batches' own arrays, joined once when read."""
+
+    parts: tuple  # per batch: (positions, matches)
+
+    @classmethod
+    def of(cls, batch: Batch, local: np.ndarray, *, reduce: bool = True) -> Flagged:
+        """``local`` (batch positions); ``reduce=False``: no tokens will be dropped."""
+        if reduce:
+            matches = selection.prediction_matches_label(
+                batch.probs[local], batch.labels[local], batch.margin()
+            )
+        else:
+            matches = np.zeros(local.shape[0], np.bool_)
+        return cls(((batch.first_token + local, matches),))
+
+    def merge(self, later: Flagged) -> Flagged:
+        return Flagged(self.parts + later.parts)
+
+    @functools.cached_property
+    def positions(self) -> np.ndarray:
+        return np.concatenate([part[0] for part in self.parts])
+
+    @functools.cached_property
+    def matches(self) -> np.ndarray:
+        return np.concatenate([part[1] for part in self.parts])
+
+    def disagreeing(self, positions: np.ndarray | None = None) -> np.ndarray:
+        """``positions`` (sorted, all flagged; default all) whose prediction is not their label."""
+        if positions is None:
+            return self.positions[~self.matches]
+        rows = np.searchsorted(self.positions, positions)
+        return positions[~self.matches[rows]]
+
+
+@dataclass(frozen=True, eq=False)
+class JointCounts:
+    """The confident joint's raw counts ``[guess, given]`` of some batches, with the
+    off-diagonal tokens flagged (confident_learning) or counted (low_*)."""
+
+    counts_by_guess: np.ndarray
+    off_diagonal: Flagged | None
+    n_low_issues: int
+
+    def merge(self, later: JointCounts) -> JointCounts:
+        return JointCounts(
+            self.counts_by_guess + later.counts_by_guess,  # counts add up: any order
+            None if self.off_diagonal is None else self.off_diagonal.merge(later.off_diagonal),
+            self.n_low_issues + later.n_low_issues,
+        )
+
+
+def _add(a, b):
+    return a + b
+
+
+# ---------------------------------------------------------------------------------------
+# Steps
+
+
+class _Step:
+    blockwise = False  # may run on token blocks of a batch (no sentence or index used)
+
+    def merge(self, earlier, later):
+        return earlier.merge(later)
+
+    def flagged(self, partial) -> Flagged | None:
+        return None
+
+
+class CountClasses(_Step):
+    """Tokens per class, batch by batch (later passes need each batch's place)."""
+
+    def step(self, batch: Batch, state: State) -> tuple:
+        return ((batch.index, batch.class_counts()),)
+
+    merge = staticmethod(_add)  # tuples of (index, counts), in batch order
+
+    def finish(self, merged: tuple, state: State) -> None:
+        state.batch_counts = dict(merged)
+        state.counts = np.sum([counts for _, counts in merged], axis=0, dtype=np.int64)
+        state.n_tokens = int(state.counts.sum())
+        before = np.zeros_like(state.counts)
+        for index, counts in merged:
+            state.class_starts[index] = before
+            before = before + counts
+        if state.n_tokens:
+            _counts.check_two_classes(state.counts)
+
+
+class ClassMeans(_Step):
+    """Class thresholds: the mean probability of each class over its tokens, summed in
+    NumPy's pairwise order across batches (:mod:`spanfast._class_sums`)."""
+
+    def step(self, batch: Batch, state: State) -> _class_sums.ClassSums:
+        _check_classes(batch, state)
+        counts = batch.class_counts()
+        if not np.array_equal(counts, state.batch_counts.get(batch.index)):
+            raise _changed(f"batch {batch.index} no longer has the class counts of pass 1")
+        return _class_sums.of_batch(
+            batch.probs, batch.labels, counts, state.class_starts[batch.index], state.counts
+        )
+
+    def finish(self, merged: _class_sums.ClassSums, state: State) -> None:
+        if not merged.complete:
+            raise _changed("the labels no longer have the class counts of pass 1")
+        class_thresholds = _counts.thresholds_from_means(merged.means(), state.counts)
+        state.margin_thresholds = class_thresholds - FLOATING_POINT_COMPARISON
+
+
+class ConfidentJoint(_Step):
+    """The confident joint's counts; ``flag``: its off-diagonal tokens are the issues
+    (confident_learning); ``count_issues``: count those whose prediction is not the label
+    (cleanlab ``count.num_label_issues``, for low_*)."""
+
+    blockwise = True
+
+    def __init__(self, *, flag: bool = False, count_issues: bool = False, then=None) -> None:
+        self.flag, self.count_issues, self.then = flag, count_issues, then
+
+    def step(self, batch: Batch, state: State) -> JointCounts:
+        _check_classes(batch, state)
+        counts_by_guess, off_diagonal = confident_joint(
+            batch.probs, batch.labels, state.margin_thresholds
+        )
+        local = np.flatnonzero(off_diagonal) if (self.flag or self.count_issues) else None
+        flagged = Flagged.of(batch, local) if local is not None else None
+        n_low = int(np.count_nonzero(~flagged.matches)) if self.count_issues else 0
+        return JointCounts(counts_by_guess, flagged if self.flag else None, n_low)
+
+    def flagged(self, partial: JointCounts) -> Flagged | None:
+        return partial.off_diagonal
+
+    def finish(self, merged: JointCounts, state: State) -> None:
+        state.n_low_issues = merged.n_low_issues
+        if self.flag:
+            state.positions = merged.off_diagonal.disagreeing()
+        if self.then is not None:
+            joint = _counts.joint_from_counts(merged.counts_by_guess, state.counts)
+            self.then(joint, state)
+
+
+class PredictedNeqGiven(_Step):
+    """Tokens whose argmax is not the label (cleanlab ``find_predicted_neq_given``)."""
+
+    blockwise = True
+
+    def step(self, batch: Batch, state: State) -> Flagged:
+        return Flagged.of(
+            batch, np.flatnonzero(selection.predicted_neq_given(batch.probs, batch.labels))
+        )
+
+    def flagged(self, partial: Flagged) -> Flagged:
+        return partial
+
+    def finish(self, merged: Flagged, state: State) -> None:
+        state.positions = merged.disagreeing()
+
+
+def _cut_keys(cuts: Cuts, batch: Batch, score: str | None) -> tuple:
+    if cuts.kind != "score":
+        return batch.probs, batch.labels
+    return (batch.cached(score, lambda: token_scores(batch.labels, batch.probs, score)),)
+
+
+class CountCuts(_Step):
+    """Bucket counts of every cut's keys -> each cut's boundary. ``score``: the low_*
+    filters' score cut, whose size the joint pass fixes at its end."""
+
+    def __init__(self, score: str | None = None) -> None:
+        self.score = score
+
+    def _cuts(self, state: State) -> list:
+        return [Cuts("score", np.zeros(1))] if self.score else state.cuts
+
+    def step(self, batch: Batch, state: State) -> tuple:
+        return tuple(
+            cuts.count(*_cut_keys(cuts, batch, self.score), first_position=batch.first_token)
+            for cuts in self._cuts(state)
+        )
+
+    def merge(self, earlier: tuple, later: tuple) -> tuple:
+        return tuple(a + b for a, b in zip(earlier, later))
+
+    def finish(self, merged: tuple, state: State) -> None:
+        if self.score:
+            state.cuts = [Cuts.smallest(state.n_low_issues, state.n_tokens)]
+        state.cut_plans = [cuts.plan(histogram) for cuts, histogram in zip(state.cuts, merged)]
+
+
+class SplitCuts(_Step):
+    """Each batch's tokens below the cuts' boundaries and on them -> the kept tokens
+    (the intersection of two cut families for "both"), less, when ``reduce``, those
+    whose prediction is their label."""
+
+    def __init__(self, *, reduce: bool, score: str | None = None) -> None:
+        self.reduce, self.score = reduce, score
+
+    def step(self, batch: Batch, state: State) -> tuple:
+        picks = tuple(
+            plan.split(*_cut_keys(plan.cuts, batch, self.score), first_position=batch.first_token)
+            for plan in state.cut_plans
+        )
+        kept = picks[0].kept_or_candidates()
+        for more in picks[1:]:
+            kept = sorted_union(kept, more.kept_or_candidates())
+        return picks, Flagged.of(batch, kept - batch.first_token, reduce=self.reduce)
+
+    def merge(self, earlier: tuple, later: tuple) -> tuple:
+        picks = tuple(a.merge(b) for a, b in zip(earlier[0], later[0]))
+        return picks, earlier[1].merge(later[1])
+
+    def flagged(self, partial: tuple) -> Flagged:
+        return partial[1]
+
+    def finish(self, merged: tuple, state: State) -> None:
+        picks, flagged = merged
+        kept = [plan.resolve(p) for plan, p in zip(state.cut_plans, picks)]
+        positions = kept[0] if len(kept) == 1 else np.intersect1d(*kept, assume_unique=True)
+        state.positions = flagged.disagreeing(positions) if self.reduce else positions
+
+
+# ---------------------------------------------------------------------------------------
+# Plans
+
+
+@dataclass(frozen=True)
+class Pass:
+    """One read of the data: its steps run on each batch, side by side."""
+
+    steps: tuple
+
+    def step(self, batch: Batch, state: State) -> tuple:
+        return tuple(step.step(batch, state) for step in self.steps)
+
+    def merge(self, earlier: tuple, later: tuple) -> tuple:
+        return tuple(step.merge(a, b) for step, a, b in zip(self.steps, earlier, later))
+
+    def finish(self, merged: tuple, state: State) -> None:
+        for step, partial in zip(self.steps, merged):
+            step.finish(partial, state)
+
+    def flagged(self, partial: tuple) -> Flagged | None:
+        """The batch's tokens that may become issues, if this pass flags any."""
+        for step, part in zip(self.steps, partial):
+            flagged = step.flagged(part)
+            if flagged is not None:
+                return flagged
+        return None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The passes of one ``filter_by`` method; ``start()`` gives the empty state."""
+
+    filter_by: str
+    passes: tuple
+    confident_joint: np.ndarray | None = None
+
+    def start(self) -> State:
+        return State(confident_joint=self.confident_joint)
+
+    @property
+    def uses_noise_rate_candidates(self) -> bool:
+        return self.filter_by in ("prune_by_noise_rate", "both")
+
+
+def plan_for(
+    filter_by: str,
+    *,
+    frac_noise: float = 1.0,
+    num_to_remove_per_class: Sequence[int] | None = None,
+    min_examples_per_class: int = 1,
+    confident_joint: np.ndarray | None = None,
+) -> Plan:
+    """The plan of ``filter_by`` with checked options (``confident_joint``: K x K or None).
+
+    Examples
+    --------
+    >>> from spanfast.plans import plan_for
+    >>> len(plan_for("prune_by_noise_rate").passes), len(plan_for("predicted_neq_given").passes)
+    (5, 2)
+    """
+    counts, means = Pass((CountClasses(),)), Pass((ClassMeans(),))
+    if filter_by == "predicted_neq_given":
+        return Plan(filter_by, (counts, Pass((PredictedNeqGiven(),))))
+    if filter_by == "confident_learning":
+        return Plan(filter_by, (counts, means, Pass((ConfidentJoint(flag=True),))))
+    if filter_by in LOW_SCORE_FILTERS:
+        score = LOW_SCORE_FILTERS[filter_by]
+        joint = Pass((ConfidentJoint(count_issues=True), CountCuts(score)))
+        return Plan(
+            filter_by, (counts, means, joint, Pass((SplitCuts(reduce=False, score=score),)))
+        )
+    if filter_by not in PRUNE_FILTERS:
+        raise ValueError(f"no plan for filter_by={filter_by!r}")
+
+    def make_cuts(joint: np.ndarray, state: State) -> None:
+        pruned = _counts.prune_counts(
+            joint, state.counts, min_examples_per_class, frac_noise, num_to_remove_per_class
+        )
+        applied = _counts.applied_classes(state.counts, min_examples_per_class, filter_by)
+        state.cuts = []
+        if filter_by in ("prune_by_class", "both"):
+            n_to_prune = state.counts - np.diagonal(pruned)
+            state.cuts.append(Cuts.by_class(n_to_prune, state.counts, applied))
+        if filter_by in ("prune_by_noise_rate", "both"):
+            cuts = Cuts.noise_rate(pruned, state.counts, applied)
+            if state.noise_rate_candidates is not None:
+                cuts = restricted_noise_rate(cuts, state.noise_rate_candidates()) or cuts
+            state.cuts.append(cuts)
+
+    cut_passes = (Pass((CountCuts(),)), Pass((SplitCuts(reduce=True),)))
+    if confident_joint is not None:
+        given = _GivenJoint(make_cuts)
+        return Plan(filter_by, (Pass((CountClasses(), given)), *cut_passes), confident_joint)
+    joint = Pass((ConfidentJoint(then=make_cuts),))
+    return Plan(filter_by, (counts, means, joint, *cut_passes))
+
+
+class _GivenJoint(_Step):
+    """With the caller's confident joint, the cuts follow from the class counts."""
+
+    def __init__(self, then) -> None:
+        self.then = then
+
+    def step(self, batch: Batch, state: State) -> None:
+        return None
+
+    def merge(self, earlier, later) -> None:
+        return None
+
+    def finish(self, merged, state: State) -> None:
+        if state.n_tokens:
+            self.then(state.confident_joint, state)
+
+
+# ---------------------------------------------------------------------------------------
+# The in-memory runner
+
+
+def run_in_memory(plan: Plan, data: Checked, n_jobs: int | None = None) -> np.ndarray:
+    """Sorted flat positions of the issues ``plan`` finds in ``data`` (one batch).
+
+    Blockwise steps (the confident joint) run on the two halves of the tokens on two
+    cores, merged in order; the noise-rate cuts run on the few tokens that can
+    survive them when :func:`_cuts.restricted_noise_rate` says that keeps the answer.
+    """
+    batch = Batch(data)
+    state = plan.start()
+    if plan.uses_noise_rate_candidates:
+        # Needs no thresholds: found on a second core while the joint is computed.
+        state.noise_rate_candidates = concurrently(
+            n_jobs, selection.noise_rate_candidates, data.probs, data.labels, batch.margin()
+        )
+    T = data.n_tokens
+    for one_pass in plan.passes:
+        partials = []
+        for step in one_pass.steps:
+            if step.blockwise and T >= 2:
+                half = T // 2
+                second = concurrently(n_jobs, step.step, batch.block(half, T), state)
+                first = step.step(batch.block(0, half), state)
+                partials.append(step.merge(first, second()))
+            else:
+                partials.append(step.step(batch, state))
+        one_pass.finish(tuple(partials), state)
+    return state.positions
