@@ -18,6 +18,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from . import _numpy_order
 from .errors import InvalidInputError
 from .options import (
     CONFIDENT_THRESHOLDS_LOWER_BOUND,
@@ -50,18 +51,23 @@ def round_preserving_sum(floats: np.ndarray) -> np.ndarray:
     return ints
 
 
-def round_preserving_row_totals(matrix: np.ndarray) -> np.ndarray:
-    return np.array([round_preserving_sum(row) for row in matrix]).reshape(matrix.shape).astype(int)
+def round_preserving_row_totals(matrix: np.ndarray, ties: str = "position") -> np.ndarray:
+    """Each row rounded by :func:`round_preserving_sum` (``ties="numpy"``: cleanlab's
+    own, NumPy's argsort choosing among equal losses)."""
+    by_row = round_preserving_sum if ties == "position" else _numpy_order.round_preserving_sum
+    return np.array([by_row(row) for row in matrix]).reshape(matrix.shape).astype(int)
 
 
-def calibrate_confident_joint(confident_joint: np.ndarray, label_counts: np.ndarray) -> np.ndarray:
+def calibrate_confident_joint(
+    confident_joint: np.ndarray, label_counts: np.ndarray, ties: str = "position"
+) -> np.ndarray:
     """Rescale rows to the label counts and the total to the number of tokens."""
     row_sums = np.clip(confident_joint.sum(axis=1), a_min=TINY_VALUE, a_max=None)
     calibrated = (confident_joint.T / row_sums * label_counts).T
     calibrated = (
         calibrated / np.clip(np.sum(calibrated), a_min=TINY_VALUE, a_max=None) * sum(label_counts)
     )
-    return round_preserving_row_totals(calibrated)
+    return round_preserving_row_totals(calibrated, ties)
 
 
 def reduce_prune_counts(prune_counts: np.ndarray, frac_noise: float) -> np.ndarray:
@@ -72,7 +78,9 @@ def reduce_prune_counts(prune_counts: np.ndarray, frac_noise: float) -> np.ndarr
     return scaled.astype(int)
 
 
-def keep_at_least_n_per_class(prune_counts: np.ndarray, n: int, frac_noise: float) -> np.ndarray:
+def keep_at_least_n_per_class(
+    prune_counts: np.ndarray, n: int, frac_noise: float, ties: str = "position"
+) -> np.ndarray:
     """Raise each diagonal entry to at least ``n``, taking the difference evenly
     from the column's non-zero off-diagonal entries; then apply ``frac_noise``."""
     diagonal = np.diagonal(prune_counts)
@@ -83,18 +91,21 @@ def keep_at_least_n_per_class(prune_counts: np.ndarray, n: int, frac_noise: floa
     adjusted[adjusted < 0] = 0
     np.fill_diagonal(adjusted, new_diagonal)
     adjusted = reduce_prune_counts(adjusted, frac_noise)
-    return round_preserving_row_totals(adjusted).astype(int)
+    return round_preserving_row_totals(adjusted, ties).astype(int)
 
 
 def prune_counts_for_removal(
-    prune_counts: np.ndarray, num_to_remove_per_class, label_counts: np.ndarray
+    prune_counts: np.ndarray,
+    num_to_remove_per_class,
+    label_counts: np.ndarray,
+    ties: str = "position",
 ) -> np.ndarray:
     """Re-distribute the counts so class k loses ``num_to_remove_per_class[k]`` tokens."""
     noise_given_label = prune_counts / np.sum(prune_counts, axis=1)
     noise_per_label = noise_given_label.sum(axis=1) - noise_given_label.diagonal()
     target = (noise_given_label.T * num_to_remove_per_class / noise_per_label).T
     np.fill_diagonal(target, label_counts - num_to_remove_per_class)
-    return round_preserving_row_totals(target)
+    return round_preserving_row_totals(target, ties)
 
 
 def thresholds_from_means(means: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -108,7 +119,13 @@ def thresholds_from_means(means: np.ndarray, counts: np.ndarray) -> np.ndarray:
     return np.clip(result, a_min=CONFIDENT_THRESHOLDS_LOWER_BOUND, a_max=None)
 
 
-def joint_from_counts(counts_by_guess: np.ndarray, counts: np.ndarray, *, calibrate: bool = True):
+def joint_from_counts(
+    counts_by_guess: np.ndarray,
+    counts: np.ndarray,
+    *,
+    calibrate: bool = True,
+    ties: str = "position",
+):
     """The confident joint ``[given, guess]`` from the counts ``[guess, given]`` the
     kernel adds up, as cleanlab's ``compute_confident_joint`` finishes it."""
     # A transposed (Fortran-ordered) view, exactly like cleanlab's
@@ -117,7 +134,7 @@ def joint_from_counts(counts_by_guess: np.ndarray, counts: np.ndarray, *, calibr
     joint = counts_by_guess.T
     np.fill_diagonal(joint, joint.diagonal().clip(min=1))
     if calibrate:
-        joint = calibrate_confident_joint(joint, counts)
+        joint = calibrate_confident_joint(joint, counts, ties)
     return joint
 
 
@@ -127,13 +144,16 @@ def prune_counts(
     min_examples_per_class: int,
     frac_noise: float,
     num_to_remove_per_class: Sequence[int] | None,
+    ties: str = "position",
 ) -> np.ndarray:
     """How many tokens to prune per (true, given) class pair (cleanlab's prune_count_matrix)."""
     counts_to_prune = keep_at_least_n_per_class(
-        confident_joint.T, min_examples_per_class, frac_noise
+        confident_joint.T, min_examples_per_class, frac_noise, ties
     )
     if num_to_remove_per_class is not None:
-        counts_to_prune = prune_counts_for_removal(counts_to_prune, num_to_remove_per_class, counts)
+        counts_to_prune = prune_counts_for_removal(
+            counts_to_prune, num_to_remove_per_class, counts, ties
+        )
     return counts_to_prune
 
 

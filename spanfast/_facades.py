@@ -16,21 +16,31 @@ from .options import (
     check_rank_by,
     check_score_options,
     check_sentence_score_method,
+    check_ties,
 )
 
 
 def issue_tuples(
-    data: Checked, return_indices_ranked_by: str, low_memory: bool, kwargs: dict
+    data: Checked,
+    return_indices_ranked_by: str,
+    low_memory: bool,
+    kwargs: dict,
+    ties: str = "position",
 ) -> list[tuple[int, int]]:
     """cleanlab's list of ``(sentence, token)`` issues of checked data."""
     if low_memory:
         for name in kwargs:
             warnings.warn(f"`{name}` is not used when `low_memory=True`.", stacklevel=3)
         check_rank_by(return_indices_ranked_by)
-        positions = core._find_low_memory(data, return_indices_ranked_by)
+        check_ties(ties)
+        positions = core._find_low_memory(data, return_indices_ranked_by, ties)
     else:
         positions, _ = core._find(
-            data, return_indices_ranked_by=return_indices_ranked_by, stacklevel=3, **kwargs
+            data,
+            return_indices_ranked_by=return_indices_ranked_by,
+            ties=ties,
+            stacklevel=3,
+            **kwargs,
         )
     return core._issue_tuples(*sentence_and_token(data.offsets, positions))
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _counts, _cuts, plans
+from . import _counts, _cuts, _numpy_order, plans
 from ._input.checked import (
     Checked,
     checked_flat,
@@ -51,6 +51,7 @@ from .options import (
     check_rank_by_kwargs,
     check_score_options,
     check_sentence_score_method,
+    check_ties,
 )
 from .ragged import Ragged
 
@@ -246,6 +247,7 @@ def find_label_issues(
     confident_joint: np.ndarray | None = None,
     n_jobs: int | None = None,
     verbose: bool = False,
+    ties: str = "position",
 ) -> np.ndarray:
     """Flat positions of tokens with label issues (``cleanlab.filter.find_label_issues``).
 
@@ -257,6 +259,9 @@ def find_label_issues(
 min_examples_per_class, confident_joint, n_jobs, verbose
         As in cleanlab's ``filter.find_label_issues``; ``confident_joint`` is checked
         (K x K, finite, non-negative).
+    ties : {"position", "numpy"}, default "position"
+        Equal scores in position order, or as NumPy's argsort orders the arrays
+        cleanlab sorts (cleanlab 2.9.0's answer exactly, ties included).
 
     Returns
     -------
@@ -282,6 +287,7 @@ min_examples_per_class, confident_joint, n_jobs, verbose
         confident_joint=confident_joint,
         n_jobs=n_jobs,
         verbose=verbose,
+        ties=ties,
         stacklevel=2,
     )
     return positions
@@ -299,6 +305,7 @@ def _find(
     confident_joint: np.ndarray | None = None,
     n_jobs: int | None = None,
     verbose: bool = False,
+    ties: str = "position",
     stacklevel: int = 2,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """:func:`find_label_issues` of checked data: (positions, their rank scores or None).
@@ -315,6 +322,7 @@ def _find(
         n_jobs=n_jobs,
         stacklevel=stacklevel + 1,
     )
+    check_ties(ties)
     if return_indices_ranked_by is not None:
         adjust_pred_probs = check_rank_by_kwargs(rank_by_kwargs)
         check_score_options(return_indices_ranked_by, adjust_pred_probs)
@@ -332,6 +340,7 @@ def _find(
         min_examples_per_class=min_examples_per_class,
         # confident_learning counts its own joint, whatever the caller gives.
         confident_joint=None if filter_by == "confident_learning" else confident_joint,
+        ties=ties,
     )
     positions = plans.run_in_memory(plan, data, n_jobs)
     if verbose:
@@ -339,7 +348,8 @@ def _find(
     if return_indices_ranked_by is None:
         return positions, None
     position_scores = _scores(data, return_indices_ranked_by, adjust_pred_probs, positions)
-    order = order_by_score(np.arange(positions.shape[0]), position_scores)
+    rank = order_by_score if ties == "position" else _numpy_order.order_by_score
+    order = rank(np.arange(positions.shape[0]), position_scores)
     return positions[order], position_scores[order]
 
 
@@ -352,7 +362,11 @@ def _disagreeing(data: Checked, positions: np.ndarray) -> np.ndarray:
 
 
 def find_label_issues_low_memory(
-    labels: np.ndarray, probs: np.ndarray, *, method: str = "self_confidence"
+    labels: np.ndarray,
+    probs: np.ndarray,
+    *,
+    method: str = "self_confidence",
+    ties: str = "position",
 ) -> np.ndarray:
     """Flat positions, in position order, as cleanlab's ``low_memory=True`` finds them
     (``experimental.label_issues_batched.find_label_issues_batched``).
@@ -368,6 +382,8 @@ def find_label_issues_low_memory(
         As in :func:`confident_thresholds`.
     method : str, default "self_confidence"
         The token score whose lowest values are flagged.
+    ties : {"position", "numpy"}, default "position"
+        As in :func:`find_label_issues`.
 
     Returns
     -------
@@ -382,10 +398,11 @@ def find_label_issues_low_memory(
     array([2, 3])
     """
     check_rank_by(method)
-    return _find_low_memory(checked_flat(labels, probs), method)
+    check_ties(ties)
+    return _find_low_memory(checked_flat(labels, probs), method, ties)
 
 
-def _find_low_memory(data: Checked, method: str) -> np.ndarray:
+def _find_low_memory(data: Checked, method: str, ties: str = "position") -> np.ndarray:
     """:func:`find_label_issues_low_memory` of checked data."""
     labels, probs = data.labels, data.probs
     if labels.shape[0] == 0:
@@ -403,7 +420,8 @@ def _find_low_memory(data: Checked, method: str) -> np.ndarray:
         probs, labels, running_thresholds - FLOATING_POINT_COMPARISON
     )
     token_scores = _scores(data, method)
-    return _disagreeing(data, _cuts.smallest(token_scores, n_issues))
+    smallest = _cuts.smallest if ties == "position" else _numpy_order.smallest
+    return _disagreeing(data, smallest(token_scores, n_issues))
 
 
 # ---------------------------------------------------------------------------------------

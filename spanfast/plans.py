@@ -48,7 +48,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _class_sums, _counts
+from . import _class_sums, _counts, _numpy_order
 from ._cuts import Cuts, restricted_noise_rate, sorted_union
 from ._input.checked import Checked
 from ._kernels import selection, thresholds
@@ -129,6 +129,10 @@ class State:
     positions: np.ndarray | None = None  # the result: sorted flat positions
     # In memory only: selection.noise_rate_candidates, computed on a second core.
     noise_rate_candidates: Callable[[], tuple] | None = None
+    ties: str = "position"  # or "numpy": cleanlab's own orders (spanfast._numpy_order)
+    # ties="numpy": what the cuts keep, found by NumpyOrderCuts ("class" | "noise_rate" ->
+    # its counts and applied classes)
+    numpy_cuts: dict = field(default_factory=dict)
 
 
 def _changed(what: str) -> InvalidInputError:
@@ -291,7 +295,7 @@ class ConfidentJoint(_Step):
         if self.flag:
             state.positions = merged.off_diagonal.disagreeing()
         if self.then is not None:
-            joint = _counts.joint_from_counts(merged.counts_by_guess, state.counts)
+            joint = _counts.joint_from_counts(merged.counts_by_guess, state.counts, ties=state.ties)
             self.then(joint, state)
 
 
@@ -411,13 +415,14 @@ class Plan:
     filter_by: str
     passes: tuple
     confident_joint: np.ndarray | None = None
+    ties: str = "position"
 
     def start(self) -> State:
-        return State(confident_joint=self.confident_joint)
+        return State(confident_joint=self.confident_joint, ties=self.ties)
 
     @property
     def uses_noise_rate_candidates(self) -> bool:
-        return self.filter_by in ("prune_by_noise_rate", "both")
+        return self.filter_by in ("prune_by_noise_rate", "both") and self.ties == "position"
 
 
 def plan_for(
@@ -427,8 +432,13 @@ def plan_for(
     num_to_remove_per_class: Sequence[int] | None = None,
     min_examples_per_class: int = 1,
     confident_joint: np.ndarray | None = None,
+    ties: str = "position",
 ) -> Plan:
     """The plan of ``filter_by`` with checked options (``confident_joint``: K x K or None).
+
+    ``ties="numpy"``: the cuts are cleanlab's NumPy argsorts over whole classes
+    (:class:`NumpyOrderCuts`, one pass that keeps the data it is given), and the
+    count rounding is cleanlab's too.
 
     Examples
     --------
@@ -443,6 +453,10 @@ def plan_for(
         return Plan(filter_by, (counts, means, Pass((ConfidentJoint(flag=True),))))
     if filter_by in LOW_SCORE_FILTERS:
         score = LOW_SCORE_FILTERS[filter_by]
+        if ties == "numpy":
+            joint = Pass((ConfidentJoint(count_issues=True),))
+            cut = Pass((NumpyOrderCuts(reduce=False, score=score),))
+            return Plan(filter_by, (counts, means, joint, cut, _FLAG_FOUND), ties=ties)
         joint = Pass((ConfidentJoint(count_issues=True), CountCuts(score)))
         return Plan(
             filter_by, (counts, means, joint, Pass((SplitCuts(reduce=False, score=score),)))
@@ -452,9 +466,20 @@ def plan_for(
 
     def make_cuts(joint: np.ndarray, state: State) -> None:
         pruned = _counts.prune_counts(
-            joint, state.counts, min_examples_per_class, frac_noise, num_to_remove_per_class
+            joint,
+            state.counts,
+            min_examples_per_class,
+            frac_noise,
+            num_to_remove_per_class,
+            state.ties,
         )
         applied = _counts.applied_classes(state.counts, min_examples_per_class, filter_by)
+        if state.ties == "numpy":
+            if filter_by in ("prune_by_class", "both"):
+                state.numpy_cuts["class"] = (state.counts - np.diagonal(pruned), applied)
+            if filter_by in ("prune_by_noise_rate", "both"):
+                state.numpy_cuts["noise_rate"] = (pruned, applied)
+            return
         state.cuts = []
         if filter_by in ("prune_by_class", "both"):
             n_to_prune = state.counts - np.diagonal(pruned)
@@ -465,12 +490,74 @@ def plan_for(
                 cuts = restricted_noise_rate(cuts, state.noise_rate_candidates()) or cuts
             state.cuts.append(cuts)
 
-    cut_passes = (Pass((CountCuts(),)), Pass((SplitCuts(reduce=True),)))
+    if ties == "numpy":
+        cut_passes = (Pass((NumpyOrderCuts(reduce=True),)), _FLAG_FOUND)
+    else:
+        cut_passes = (Pass((CountCuts(),)), Pass((SplitCuts(reduce=True),)))
     if confident_joint is not None:
         given = _GivenJoint(make_cuts)
-        return Plan(filter_by, (Pass((CountClasses(), given)), *cut_passes), confident_joint)
+        passes = (Pass((CountClasses(), given)), *cut_passes)
+        return Plan(filter_by, passes, confident_joint, ties)
     joint = Pass((ConfidentJoint(then=make_cuts),))
-    return Plan(filter_by, (counts, means, joint, *cut_passes))
+    return Plan(filter_by, (counts, means, joint, *cut_passes), ties=ties)
+
+
+class FlagFound(_Step):
+    """Flags the positions a whole-dataset step found, batch by batch (so that a
+    runner collects their details as it collects any flagged token's)."""
+
+    blockwise = True
+
+    def step(self, batch: Batch, state: State) -> Flagged:
+        lo, hi = np.searchsorted(
+            state.positions, [batch.first_token, batch.first_token + batch.n_tokens]
+        )
+        return Flagged.of(batch, state.positions[lo:hi] - batch.first_token, reduce=False)
+
+    def flagged(self, partial: Flagged) -> Flagged:
+        return partial
+
+    def finish(self, merged: Flagged, state: State) -> None:
+        pass
+
+
+class NumpyOrderCuts(_Step):
+    """``ties="numpy"``: the cuts as cleanlab makes them, with NumPy's argsort over
+    every token of a class, so ties fall as they fall in cleanlab. The partial state
+    is the batches' data itself (a sort over a whole class needs the whole class):
+    in memory that is no copy; out of core it is the dataset's labels and
+    probabilities, as cleanlab holds them."""
+
+    def __init__(self, *, reduce: bool, score: str | None = None) -> None:
+        self.reduce, self.score = reduce, score
+
+    def step(self, batch: Batch, state: State) -> tuple:
+        _check_classes(batch, state)
+        return ((batch.labels, batch.probs),)
+
+    merge = staticmethod(_add)  # tuples of (labels, probs), in batch order
+
+    def finish(self, merged: tuple, state: State) -> None:
+        labels = merged[0][0] if len(merged) == 1 else np.concatenate([m[0] for m in merged])
+        probs = merged[0][1] if len(merged) == 1 else np.concatenate([m[1] for m in merged])
+        if self.score:
+            scores = token_scores(labels, probs, self.score)
+            state.positions = _numpy_order.smallest(scores, state.n_low_issues)
+            return
+        kept = []
+        if "class" in state.numpy_cuts:
+            kept.append(_numpy_order.prune_by_class(probs, labels, *state.numpy_cuts["class"]))
+        if "noise_rate" in state.numpy_cuts:
+            pruned, applied = state.numpy_cuts["noise_rate"]
+            kept.append(_numpy_order.prune_by_noise_rate(probs, labels, pruned, applied))
+        positions = kept[0] if len(kept) == 1 else np.intersect1d(*kept, assume_unique=True)
+        matches = selection.prediction_matches_label(
+            probs[positions], labels[positions], probs.dtype.type(FLOATING_POINT_COMPARISON)
+        )
+        state.positions = positions[~matches]
+
+
+_FLAG_FOUND = Pass((FlagFound(),))
 
 
 class _GivenJoint(_Step):

@@ -127,6 +127,7 @@ def find_issues(
     token_score_method: str = "self_confidence",
     sentence_score_method: str = "min",
     temperature: float = DEFAULT_TEMPERATURE,
+    ties: str = "position",
 ) -> LabelIssues:
     """Find label issues and score sentences, returning arrays.
 
@@ -143,6 +144,8 @@ num_to_remove_per_class, min_examples_per_class, confident_joint
     token_score_method, sentence_score_method, temperature
         How ``token_scores`` and ``sentence_scores`` are computed, as in
         :func:`spanfast.token_classification.rank.get_label_quality_scores`.
+    ties : {"position", "numpy"}, default "position"
+        As in :func:`spanfast.core.find_label_issues`.
 
     Returns
     -------
@@ -180,6 +183,7 @@ num_to_remove_per_class, min_examples_per_class, confident_joint
         num_to_remove_per_class=num_to_remove_per_class,
         min_examples_per_class=min_examples_per_class,
         confident_joint=confident_joint,
+        ties=ties,
     )
     token_scores = core._scores(data, token_score_method)
     sentence_scores = core._sentence_scores(

@@ -17,7 +17,9 @@ from ._input.checked import labels_and_probabilities
 from ._token_scores import TokenScores
 
 
-def find_label_issues(labels: list, pred_probs: list) -> list[tuple[int, int]]:
+def find_label_issues(
+    labels: list, pred_probs: list, *, ties: str = "position"
+) -> list[tuple[int, int]]:
     """Identify tokens with label issues in a span classification dataset.
 
     Parameters
@@ -26,6 +28,9 @@ def find_label_issues(labels: list, pred_probs: list) -> list[tuple[int, int]]:
         ``labels[i][j]`` is 1 if token j of sentence i is labelled inside a span, else 0.
     pred_probs : list of arrays, nested list, or Ragged
         ``pred_probs[i][j]``: the model's probability that the token is inside a span.
+    ties : {"position", "numpy"}, default "position"
+        Equal scores in position order, or ordered as NumPy's argsort orders the
+        arrays cleanlab sorts (cleanlab 2.9.0's answer exactly, ties included).
 
     Returns
     -------
@@ -43,7 +48,7 @@ def find_label_issues(labels: list, pred_probs: list) -> list[tuple[int, int]]:
     [(0, 0), (0, 1), (0, 3), (1, 0), (1, 1)]
     """
     data = labels_and_probabilities(labels, pred_probs, span=True)
-    return issue_tuples(data, "self_confidence", False, {})
+    return issue_tuples(data, "self_confidence", False, {}, ties)
 
 
 def get_label_quality_scores(

@@ -29,7 +29,7 @@ from ._kernels.checksum import checksum
 from ._kernels.confident_joint import argmax_rows
 from ._threads import concurrently
 from .errors import InvalidInputError, InvalidOptionError
-from .options import check_filter_options
+from .options import check_filter_options, check_ties
 from .ragged import Ragged
 from .results import COLUMNS, LabelIssues
 
@@ -66,14 +66,16 @@ class _Found:
         if with_text:
             self.token_text.append(_token_texts(batch.tokens, local))
 
-    def select(self, positions: np.ndarray) -> LabelIssues:
-        """The details of ``positions`` (sorted, all previously added), ranked by score."""
+    def select(self, positions: np.ndarray, ties: str = "position") -> LabelIssues:
+        """The details of ``positions`` (sorted, all previously added), ranked by score
+        (equal scores in position order, or as NumPy's default argsort puts them)."""
         rows = np.searchsorted(_concat(self.positions, np.int64), positions)
         columns = {
             name: np.concatenate([self.empty[name], *parts])[rows]
             for name, parts in self.columns.items()
         }
-        order = np.argsort(columns["score"], kind="stable")  # rows are in position order
+        # Rows are in position order: a stable sort keeps it among equal scores.
+        order = np.argsort(columns["score"], kind="stable" if ties == "position" else None)
         text = _concat(self.token_text, object)[rows][order] if self.token_text else None
         return LabelIssues(
             **{name: values[order] for name, values in columns.items()}, token_text=text
@@ -122,6 +124,7 @@ def find_label_issues_in_batches(
     num_to_remove_per_class: Sequence[int] | None = None,
     min_examples_per_class: int = 1,
     progress: Progress | None = None,
+    ties: str = "position",
 ) -> LabelIssues:
     """Label issues of a dataset read in batches, identical to the in-memory result.
 
@@ -137,6 +140,10 @@ def find_label_issues_in_batches(
         As in :func:`spanfast.token_classification.filter.find_label_issues`.
     progress : callable, optional
         Called as ``progress(pass_number, n_passes, sentences_done)`` after each batch.
+    ties : {"position", "numpy"}, default "position"
+        As in :func:`spanfast.core.find_label_issues`. ``"numpy"`` sorts every class
+        as cleanlab does, which needs the whole dataset's labels and probabilities in
+        memory in the last pass (cleanlab's own memory), not one batch.
 
     Returns
     -------
@@ -152,11 +159,13 @@ def find_label_issues_in_batches(
         num_to_remove_per_class=num_to_remove_per_class,
         stacklevel=2,
     )
+    check_ties(ties)
     plan = plans.plan_for(
         filter_by,
         frac_noise=frac_noise,
         num_to_remove_per_class=num_to_remove_per_class,
         min_examples_per_class=min_examples_per_class,
+        ties=ties,
     )
     run = _Run(read_batches, progress, n_passes=len(plan.passes))
     state = plan.start()
@@ -174,7 +183,7 @@ def find_label_issues_in_batches(
         one_pass.finish(merged, state)
         if found is None:  # pass 1 learnt the dataset's dtype
             found = _Found(run.empty_columns(return_indices_ranked_by), return_indices_ranked_by)
-    return found.select(state.positions)
+    return found.select(state.positions, ties)
 
 
 def _empty_issues() -> LabelIssues:
@@ -210,10 +219,13 @@ class _Run:
         for index, raw in enumerate(self._read()):
             labels, pred_probs, *rest = raw
             tokens = rest[0] if rest else None
-            with numbered_from(first_sentence):
-                data = labels_and_probabilities(labels, pred_probs, span=None)
-                if tokens is not None:
-                    check_tokens_aligned(_token_lengths(tokens), data.offsets)
+            try:
+                with numbered_from(first_sentence):
+                    data = labels_and_probabilities(labels, pred_probs, span=None)
+                    if tokens is not None:
+                        check_tokens_aligned(_token_lengths(tokens), data.offsets)
+            except InvalidInputError as error:
+                raise _in_batch(error, first_sentence) from None
             self._check_consistent(data.probs, first_sentence)
             # The checksum runs on a second core while the plan's step runs; kernels
             # stay in bounds on changed data and verified() checks it before merging.
@@ -316,6 +328,14 @@ class _Run:
 _CHECKED = ("first sentence", "labels", "probabilities", "sentence offsets")
 
 
+def _in_batch(error: InvalidInputError, first_sentence: int) -> InvalidInputError:
+    """An error about a whole batch (its layout, say) located at the batch's first sentence."""
+    if error.sentence is None:
+        error.sentence = first_sentence
+        error.args = (f"{error} (the batch from sentence {first_sentence})",)
+    return error
+
+
 def _checksums(data: Checked) -> tuple[int, int, int]:
     return checksum(data.labels), checksum(data.probs), checksum(data.offsets)
 
@@ -336,11 +356,27 @@ def find_label_issues_parquet(
 ) -> LabelIssues:
     """Label issues of Parquet data larger than memory, read in batches of sentences.
 
-    ``paths``: a .parquet file, a directory of them (read in name order), or a
-    list of files. ``labels`` / ``probs`` / ``tokens`` name list columns (one
-    row per sentence). ``batch_size`` is in rows. Other options are those of
-    :func:`find_label_issues_in_batches`.
+    Parameters
+    ----------
+    paths : path, or sequence of paths
+        A .parquet file, a directory of them (read in name order), or a list of files.
+    labels, probs : str
+        The list columns (one row per sentence) of labels and probabilities.
+    tokens : str, optional
+        The list column of token text (``token_text`` of the result).
+    batch_size : int, default 65536
+        Rows per batch.
+    progress : callable, optional
+        As in :func:`find_label_issues_in_batches`.
+    **options
+        The options of :func:`find_label_issues_in_batches`.
+
+    Returns
+    -------
+    LabelIssues
+        The same issues as :func:`spanfast.results.find_issues` on the whole data.
     """
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     files = _parquet_files(paths)
@@ -348,15 +384,23 @@ def find_label_issues_parquet(
 
     def read_batches() -> Iterator[tuple]:
         for path in files:
-            parquet_file = pq.ParquetFile(path)
-            missing = [c for c in columns if c not in parquet_file.schema_arrow.names]
-            if missing:
-                raise InvalidInputError(f"{path}: no column {missing[0]!r}")
-            for record_batch in parquet_file.iter_batches(batch_size=batch_size, columns=columns):
-                batch = [record_batch.column(labels), record_batch.column(probs)]
-                if tokens:
-                    batch.append(record_batch.column(tokens))
-                yield tuple(batch)
+            try:
+                parquet_file = pq.ParquetFile(path)
+                missing = [c for c in columns if c not in parquet_file.schema_arrow.names]
+                if missing:
+                    raise InvalidInputError(
+                        f"{path}: no column {missing[0]!r}", field=missing[0], file=path
+                    )
+                record_batches = parquet_file.iter_batches(batch_size=batch_size, columns=columns)
+                for record_batch in record_batches:
+                    batch = [record_batch.column(labels), record_batch.column(probs)]
+                    if tokens:
+                        batch.append(record_batch.column(tokens))
+                    yield tuple(batch)
+            except (OSError, pa.ArrowException) as error:  # a damaged file: say which
+                raise InvalidInputError(
+                    f"{path}: cannot read as Parquet: {error}", file=path
+                ) from error
 
     return find_label_issues_in_batches(read_batches, progress=progress, **options)
 

@@ -509,3 +509,28 @@ def test_unpaired_surrogate_in_a_jsonl_token_names_its_row(tmp_path, capsys):
     assert "\\ud800" in source.read_text()  # json.dumps escapes it; pyarrow refuses the escape
     assert _scan(source) == 2
     _assert_one_line_error(capsys, "column 'words', row 2", "not valid Unicode")
+
+
+def test_a_directory_mixing_span_and_token_files_names_the_file(tmp_path, capsys):
+    directory = tmp_path / "data"
+    directory.mkdir()
+    labels, probs, tokens = DATA["span"]
+    _write_parquet(directory / "a", labels, probs, tokens)
+    token_labels, token_probs, token_words = DATA["token"]
+    _write_parquet(directory / "b", token_labels, token_probs, token_words)
+    assert _scan(directory) == 2
+    _assert_one_line_error(capsys, "b.parquet", "")
+
+
+def test_a_damaged_parquet_file_in_a_directory_is_named(tmp_path, capsys):
+    directory = tmp_path / "data"
+    directory.mkdir()
+    labels, probs, tokens = DATA["span"]
+    _write_parquet(directory / "a", labels, probs, tokens)
+    damaged = _write_parquet(directory / "b", labels * 50, probs * 50, tokens * 50)
+    raw = bytearray(damaged.read_bytes())
+    raw[60:120] = bytes(b ^ 0xFF for b in raw[60:120])  # the first data page's header
+    damaged.write_bytes(bytes(raw))
+    assert _scan(directory) == 2
+    line = _assert_one_line_error(capsys, "b.parquet: cannot read as Parquet")
+    assert line.count("b.parquet") == 1

@@ -94,6 +94,8 @@ def located(
 
     detail = str(error)
     path = getattr(error, "file", None)
+    if path is not None and detail.startswith(f"{path}: "):
+        detail = detail[len(f"{path}: ") :]  # the line names the file once, in front
     row = getattr(error, "row", None)
     if path is None and sentence is not None and row_counts is not None and len(files) > 1:
         ends = list(_running_sum(row_counts))

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from spanfast.options import FILTER_BY, RANK_BY
+from spanfast.options import FILTER_BY, RANK_BY, TIES
 
 from . import readers, writers
 from .errors import EXIT_ISSUES_FOUND, EXIT_OK, InputError, UsageError, located
@@ -105,6 +105,14 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         metavar="METHOD",
         help="label quality score that ranks the issues, as cleanlab's "
         "return_indices_ranked_by: " + ", ".join(RANK_BY) + " (default: self_confidence)",
+    )
+    scan.add_argument(
+        "--ties",
+        choices=TIES,
+        default="position",
+        help="how equal scores are ordered: by position (default), or as NumPy's argsort "
+        "orders them in cleanlab (cleanlab 2.9.0's answer exactly; keeps the whole "
+        "dataset in memory)",
     )
     scan.add_argument(
         "--fail-on-issues",
@@ -197,6 +205,7 @@ def _find_in_parquet(files: list[Path], columns: readers.Columns, args: Any, pro
         tokens=columns.tokens,
         filter_by=args.filter_by,
         return_indices_ranked_by=args.rank_by,
+        ties=args.ties,
         progress=progress,
         **options,
     )
@@ -211,6 +220,7 @@ def _find_in_memory(data: dict[str, Any], args: Any) -> Any:
         data["probs"],
         filter_by=args.filter_by,
         return_indices_ranked_by=args.rank_by,
+        ties=args.ties,
     )
     if data["tokens"] is not None:
         tokens = data["tokens"]

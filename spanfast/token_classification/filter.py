@@ -17,6 +17,7 @@ _FILTER_KWARGS = {
     "n_jobs",
     "verbose",
     "multi_label",
+    "ties",
 }
 
 
@@ -49,7 +50,10 @@ def find_label_issues(
     low_memory : bool, default False
         cleanlab's ``find_label_issues_batched`` algorithm (approximate thresholds).
     **kwargs
-        The options of cleanlab's ``filter.find_label_issues`` listed above.
+        The options of cleanlab's ``filter.find_label_issues`` listed above, and
+        ``ties`` (``"position"``, the default, or ``"numpy"``): equal scores in
+        position order, or ordered as NumPy's argsort orders the arrays cleanlab
+        sorts, which gives cleanlab 2.9.0's answer exactly, ties included.
 
     Returns
     -------
@@ -77,5 +81,6 @@ def find_label_issues(
         )
     if kwargs.pop("multi_label", False):
         raise ValueError("multi_label=True is not supported for token classification.")
+    ties = kwargs.pop("ties", "position")
     data = labels_and_probabilities(labels, pred_probs, span=False)
-    return issue_tuples(data, return_indices_ranked_by, low_memory, kwargs)
+    return issue_tuples(data, return_indices_ranked_by, low_memory, kwargs, ties)
