@@ -267,8 +267,8 @@ _CL_TOKEN = "cleanlab.token_classification"
 _CL_UTILS = "cleanlab.internal.token_classification_utils"
 
 _ALL_FORMS = INPUT_FORMS
-_RANK_BY = ("self_confidence", "normalized_margin", "confidence_weighted_entropy")
-_FILTER_BY = (
+RANK_BY = ("self_confidence", "normalized_margin", "confidence_weighted_entropy")
+FILTER_BY = (
     "prune_by_noise_rate",
     "prune_by_class",
     "both",
@@ -349,9 +349,9 @@ _ENTRY_LIST = [
         _token_filter_adapter,
         "ties",
         cases=(
-            *({"filter_by": method} for method in _FILTER_BY),
-            *({"return_indices_ranked_by": score} for score in _RANK_BY),
-            *({"low_memory": True, "return_indices_ranked_by": score} for score in _RANK_BY),
+            *({"filter_by": method} for method in FILTER_BY),
+            *({"return_indices_ranked_by": score} for score in RANK_BY),
+            *({"low_memory": True, "return_indices_ranked_by": score} for score in RANK_BY),
             {"filter_by": "both", "frac_noise": 0.5, "min_examples_per_class": 3},
         ),
         forms=_ALL_FORMS,
