@@ -191,7 +191,7 @@ def _issues_display_adapter(dataset, implementation, form, case) -> Arguments:
     if case.pop("class_names", False):
         kwargs["class_names"] = [f"CLASS{k}" for k in range(dataset.K)]
     if case.pop("exclude", False):
-        kwargs["exclude"] = [(0, 1), (1, 0)]
+        kwargs["exclude"] = [(0, 1)]  # (given, predicted) pairs not shown
     return (planted_issues(dataset), dataset.tokens()), kwargs | case
 
 
@@ -300,6 +300,7 @@ _DISPLAY_CASES = (
     {},
     {"given": ("labels",), "top": 3},
     {"given": ("pred_probs",)},
+    {"given": ("labels", "pred_probs"), "class_names": True},
     {"given": ("labels", "pred_probs"), "class_names": True, "exclude": True},
 )
 _DISPLAY_CASES_TOKEN = (*_DISPLAY_CASES, {"given": ("labels",), "class_names": True})
