@@ -2,7 +2,7 @@
 
 Two halves:
 
-* **Strategies** -- hypothesis draws only *shape parameters* (seed, number of
+* **Strategies** -- built on :mod:`spanfast.testing.data`: hypothesis draws only *shape parameters* (seed, number of
   sentences, how lengths are distributed, K, noise, tie mode, dtype, ...); the
   values themselves come from a numpy Generator seeded by the drawn seed. That
   keeps generation fast and shrinking meaningful (hypothesis shrinks the shape).
@@ -32,110 +32,24 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
+from spanfast.testing.data import Dataset, make_dataset
+from spanfast.testing.registry import (  # noqa: F401 - FILTER_BY, RANK_BY: for the tests
+    FILTER_BY,
+    INPUT_FORMS,
+    RANK_BY,
+    labels_and_probs,
+)
+
 # --------------------------------------------------------------------------------------
 # Data
 # --------------------------------------------------------------------------------------
 
-FILTER_BY = [
-    "prune_by_noise_rate",
-    "prune_by_class",
-    "both",
-    "confident_learning",
-    "predicted_neq_given",
-    "low_normalized_margin",
-    "low_self_confidence",
-]
 PRUNE_METHODS = ["prune_by_noise_rate", "prune_by_class", "both"]
-RANK_BY = ["self_confidence", "normalized_margin", "confidence_weighted_entropy"]
-INPUT_FORMS = ["lists", "np_labels", "ragged"]
 
 
-class TokenData:
-    """One token-classification dataset, flat and nested.
-
-    ``flat_probs`` has shape (n_tokens, K) for token data and (n_tokens,) for span
-    data (probability of the span class). ``offsets`` is the CSR offsets array.
-    """
-
-    # Not a dataclass: hypothesis pretty-prints dataclasses field by field (whole arrays);
-    # this way failure reports show the short recipe from __repr__.
-    def __init__(
-        self,
-        flat_labels: np.ndarray,  # int64, (n_tokens,)
-        flat_probs: np.ndarray,  # float32/float64, (n_tokens, K) or (n_tokens,) for spans
-        offsets: np.ndarray,  # int64, (n_sentences + 1,)
-        K: int,
-        description: dict | None = None,
-    ):
-        self.flat_labels = flat_labels
-        self.flat_probs = flat_probs
-        self.offsets = offsets
-        self.K = K
-        self.description = description or {}
-
-    def __repr__(self) -> str:  # hypothesis prints this: the recipe, not the arrays
-        return f"TokenData.from_description({self.description!r})"
-
-    @classmethod
-    def from_description(cls, description: dict) -> TokenData:
-        """Rebuild a dataset from its ``description`` (as printed in failure reports)."""
-        params = {k: v for k, v in description.items() if k not in ("n_tokens", "span")}
-        data = make_token_data(**params)
-        if description.get("span"):
-            data = data.as_span()
-        return data
-
-    def as_span(self) -> TokenData:
-        """Span data: class-1 probability of K=2 token data."""
-        assert self.K == 2
-        return TokenData(
-            flat_labels=self.flat_labels,
-            flat_probs=np.ascontiguousarray(self.flat_probs[:, 1]),
-            offsets=self.offsets,
-            K=2,
-            description=self.description | {"span": True},
-        )
-
-    @property
-    def n_sentences(self) -> int:
-        return len(self.offsets) - 1
-
-    @property
-    def n_tokens(self) -> int:
-        return int(self.offsets[-1])
-
-    @property
-    def dtype(self):
-        return self.flat_probs.dtype
-
-    @property
-    def is_span(self) -> bool:
-        return self.flat_probs.ndim == 1
-
-    # cleanlab's usual input: nested python lists of ints + list of numpy arrays
-    def labels_nested(self) -> list[list[int]]:
-        flat = self.flat_labels.tolist()
-        return [flat[a:b] for a, b in zip(self.offsets[:-1], self.offsets[1:])]
-
-    def labels_np(self) -> list[np.ndarray]:
-        return [self.flat_labels[a:b].copy() for a, b in zip(self.offsets[:-1], self.offsets[1:])]
-
-    def probs_list(self) -> list[np.ndarray]:
-        return [self.flat_probs[a:b].copy() for a, b in zip(self.offsets[:-1], self.offsets[1:])]
-
-    def token_flat_probs(self) -> np.ndarray:
-        """(n_tokens, K) probabilities exactly as cleanlab builds them (span: [1 - p, p])."""
-        if self.is_span:
-            return np.stack([1 - self.flat_probs, self.flat_probs], axis=1)
-        return self.flat_probs
-
-    def n_distinct_labels(self) -> int:
-        return len(np.unique(self.flat_labels))
-
-    def cleanlab_accepts_labels(self) -> bool:
-        """cleanlab refuses labels with a single distinct class (unless it is class 0
-        given as python ints). The oracle comparisons keep to >= 2 classes."""
-        return self.n_distinct_labels() >= 2
+class TokenData(Dataset):
+    """One token-classification dataset, flat and nested (see
+    :class:`spanfast.testing.data.Dataset`), with the input forms of the oracle tests."""
 
     def inputs(self, form: str) -> tuple[Any, Any, Any, Any]:
         """(spanfast_labels, spanfast_probs, cleanlab_labels, cleanlab_probs) for an input form.
@@ -144,119 +58,18 @@ class TokenData:
         * ``np_labels``: list of numpy int arrays + list of arrays, for both.
         * ``ragged``: spanfast gets ``Ragged``; cleanlab gets nested lists + list of arrays.
         """
-        if form == "lists":
-            return self.labels_nested(), self.probs_list(), self.labels_nested(), self.probs_list()
-        if form == "np_labels":
-            return self.labels_np(), self.probs_list(), self.labels_np(), self.probs_list()
-        if form == "ragged":
-            from spanfast import Ragged
-
-            return (
-                Ragged(self.flat_labels.copy(), self.offsets.copy()),
-                Ragged(self.flat_probs.copy(), self.offsets.copy()),
-                self.labels_nested(),
-                self.probs_list(),
-            )
-        raise ValueError(form)
-
-    def flat_index(self, i: int, j: int) -> int:
-        return int(self.offsets[i]) + j
+        if form not in INPUT_FORMS:
+            raise ValueError(form)
+        return (
+            *labels_and_probs(self, "spanfast", form),
+            *labels_and_probs(self, "cleanlab", form),
+        )
 
 
-def _sentence_lengths(rng: np.random.Generator, n_sentences: int, mode: str) -> np.ndarray:
-    if mode == "ones":
-        lengths = np.ones(n_sentences, dtype=np.int64)
-    elif mode == "uniform":
-        lengths = rng.integers(1, 31, n_sentences)
-    elif mode == "skewed":  # many short sentences, a long tail
-        lengths = np.minimum(rng.geometric(0.25, n_sentences), 30)
-    elif mode == "mixed":  # mostly 1-3 tokens, a few of 20-30
-        long = rng.random(n_sentences) < 0.1
-        lengths = np.where(long, rng.integers(20, 31, n_sentences), rng.integers(1, 4, n_sentences))
-    else:
-        raise ValueError(mode)
-    return lengths.astype(np.int64)
-
-
-def make_token_data(
-    *,
-    seed: int,
-    n_sentences: int,
-    length_mode: str,
-    K: int,
-    noise: float,
-    sharpness: float,
-    class_skew: float,
-    tie_mode: str,
-    decimals: int,
-    dtype: str,
-    class_mode: str,
-) -> TokenData:
-    """Draw one dataset with numpy (fast). Parameters come from hypothesis.
-
-    * probabilities: softmax of logits ``N(0, 1) + sharpness * onehot(true)``;
-    * ``tie_mode='dup_rows'``: rows sampled from a small pool -> exactly equal rows/scores;
-      ``'round'``: probabilities rounded to ``decimals`` -> many equal values;
-    * labels: argmax-ish "true" class, replaced by a random class with prob ``noise``;
-    * ``class_mode='all_twice'``: every class appears at least twice (when there are
-      enough tokens); ``'free'``: classes may be missing.
-    """
-    rng = np.random.default_rng(seed)
-    lengths = _sentence_lengths(rng, n_sentences, length_mode)
-    offsets = np.zeros(n_sentences + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    n = int(offsets[-1])
-
-    prior = rng.dirichlet(np.full(K, class_skew))
-    true = rng.choice(K, size=n, p=prior)
-    logits = rng.normal(0.0, 1.0, (n, K))
-    logits[np.arange(n), true] += sharpness * rng.random(n) * 2
-    logits -= logits.max(axis=1, keepdims=True)
-    probs = np.exp(logits)
-    probs /= probs.sum(axis=1, keepdims=True)
-
-    if tie_mode == "dup_rows":
-        pool = int(rng.integers(1, max(1, n // 3) + 1))
-        pick = rng.integers(0, pool, n)
-        probs = probs[pick]
-        true = true[pick]
-    elif tie_mode == "round":
-        probs = np.round(probs, decimals)
-
-    flip = rng.random(n) < noise
-    labels = np.where(flip, rng.integers(0, K, n), true).astype(np.int64)
-
-    if class_mode == "all_twice" and n >= 2 * K:
-        for k in range(K):
-            while np.count_nonzero(labels == k) < 2:
-                counts = np.bincount(labels, minlength=K)
-                candidates = np.flatnonzero(counts[labels] > 2)
-                if len(candidates) == 0:
-                    break
-                labels[rng.choice(candidates)] = k
-    elif n >= 2 and len(np.unique(labels)) < 2:
-        labels[int(rng.integers(0, n))] = (labels[0] + 1) % K
-
-    return TokenData(
-        flat_labels=labels,
-        flat_probs=probs.astype(dtype),
-        offsets=offsets,
-        K=K,
-        description=dict(
-            seed=seed,
-            n_sentences=n_sentences,
-            n_tokens=n,
-            length_mode=length_mode,
-            K=K,
-            noise=noise,
-            sharpness=sharpness,
-            class_skew=class_skew,
-            tie_mode=tie_mode,
-            decimals=decimals,
-            dtype=dtype,
-            class_mode=class_mode,
-        ),
-    )
+def make_token_data(**params) -> TokenData:
+    """:func:`spanfast.testing.data.make_dataset`, as a :class:`TokenData`. Parameters come
+    from hypothesis (see :func:`token_datasets`)."""
+    return TokenData._from(make_dataset(**params))
 
 
 @st.composite
@@ -788,10 +601,7 @@ def rtol_for(dtype) -> float:
 
 def make_tokens(data: TokenData, seed: int) -> list[list[str]]:
     """Token strings, with repeats inside a sentence (pandas index need not be unique)."""
-    rng = np.random.default_rng(seed)
-    vocabulary = np.array(["the", "Paris", "is", "New", "York", "##ing", ".", "a"])
-    words = vocabulary[rng.integers(0, len(vocabulary), data.n_tokens)].tolist()
-    return [words[a:b] for a, b in zip(data.offsets[:-1], data.offsets[1:])]
+    return data.tokens(seed)
 
 
 def assert_token_scores_equal(sf_scores, cl_scores: list, rtol: float) -> None:

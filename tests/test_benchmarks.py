@@ -23,6 +23,8 @@ from pathlib import Path
 
 import pytest
 
+from spanfast.testing import registry
+
 ASV_DIR = Path(__file__).resolve().parents[1] / "asv_benchmarks"
 SMALL = 10_000
 PREFIXES = ("time_", "peakmem_", "timeraw_", "track_", "mem_")
@@ -80,6 +82,28 @@ def test_every_module_has_benchmarks():
         module.__name__ for module in MODULES if not module.__name__.split(".")[-1].startswith("_")
     }
     assert benchmarked == expected
+
+
+def _collected():
+    for case in CASES:
+        cls, method, combination = case.values
+        yield (cls.__module__, cls.__name__, method), (combination or (None,))[0]
+
+
+def test_every_timing_of_the_table_is_a_benchmark():
+    """The table decides what asv times side by side: each of its timings is collected,
+    for both implementations."""
+    expected = {
+        (f"benchmarks.{timing.suite}", timing.cls, timing.method)
+        for suite in ("span", "token")
+        for _, timing in registry.timings(suite)
+    }
+    assert expected, "the table times nothing"
+    implementations: dict[tuple, set] = {}
+    for key, implementation in _collected():
+        implementations.setdefault(key, set()).add(implementation)
+    for key in expected:
+        assert implementations.get(key) == {"spanfast", "cleanlab"}, key
 
 
 @pytest.fixture(scope="session")

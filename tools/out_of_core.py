@@ -3,9 +3,11 @@
     python tools/out_of_core.py make  DATA_DIR --tokens 50_000_000
     python tools/out_of_core.py scan  DATA_DIR [--batch-rows 65536]
 
-``make`` writes files of about 1M tokens each (sentence lengths like NER
-data: mean about 14, long tail) with span labels, a few percent flipped, and
-float32 probabilities; it never holds more than one file's worth in memory.
+``make`` writes files of about 1M tokens each, drawn by
+:mod:`spanfast.testing.data` like the asv benchmarks' span data (sentence lengths
+like NER data: mean about 14, long tail; ~15 % span tokens, 3 % of labels
+flipped) with float32 probabilities; it never holds more than one file's worth in
+memory.
 ``scan`` runs :func:`spanfast.streaming.find_label_issues_parquet` and prints
 the wall time, the number of issues and the process's peak RSS (ru_maxrss).
 """
@@ -19,6 +21,8 @@ import time
 
 import numpy as np
 
+from spanfast.testing import data
+
 
 def make(directory: str, n_tokens: int, seed: int = 0) -> None:
     import pyarrow as pa
@@ -28,20 +32,16 @@ def make(directory: str, n_tokens: int, seed: int = 0) -> None:
     rng = np.random.default_rng(seed)
     written = part = 0
     while written < n_tokens:
-        lengths = np.minimum(1 + rng.negative_binomial(2, 2 / 15, 75_000), 200)
-        lengths = (
-            lengths[np.cumsum(lengths) <= n_tokens - written]
-            if written + lengths.sum() > n_tokens
-            else lengths
-        )
+        lengths = data.sentence_lengths(rng, 75_000, "sentences")
+        lengths = lengths[np.cumsum(lengths) <= n_tokens - written]
         if lengths.size == 0:
             lengths = np.array([n_tokens - written])
-        offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
+        offsets = data.offsets_from_lengths(lengths).astype(np.int32)
         T = int(offsets[-1])
         truth = rng.random(T) < 0.15
-        probs = np.where(truth, rng.beta(8, 2, T), rng.beta(2, 8, T)).astype(np.float32)
+        probs = data.span_probabilities(rng, truth).astype(np.float32)
         labels = truth.copy()
-        flipped = rng.random(T) < 0.03
+        flipped = rng.random(T) < data.NER_NOISE_RATE
         labels[flipped] = ~labels[flipped]
         table = pa.table(
             {

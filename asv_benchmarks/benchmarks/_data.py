@@ -1,31 +1,15 @@
-"""Deterministic synthetic NER-like datasets shared by every benchmark module.
+"""The benchmark datasets: :func:`spanfast.testing.data.ner_arrays`, written once per run.
 
 Everything here is plumbing, not a benchmark: asv only collects names starting
 with ``time_``, ``peakmem_``, ``timeraw_`` (or the CamelCase equivalents), so
 nothing in this module is timed.
 
-Shapes of raggedness
---------------------
-``sentences``
-    Sentence lengths ``1 + NegativeBinomial(n=2, mean=13)``, capped at 200:
-    mean ~14 tokens with a long right tail, like CoNLL-2003 / OntoNotes.
-``documents``
-    Lengths ``1 + NegativeBinomial(n=8, mean=499)``, capped at 2048: ~500
-    tokens per "sentence", like document-level PII tagging or extractive QA.
-
-Every dataset has exactly ``size`` tokens (the last sentence is trimmed).
-
-Labels and probabilities
-------------------------
-Span data (K = 2, one span class): ~15 % of tokens are truly in a span; the
-model's probability of the span class is Beta(8, 2) on span tokens and
-Beta(1, 12) elsewhere; 3 % of given labels are flipped.
-
-Token data (K = 9, the CoNLL BIO tag set): ~83 % ``O``, the rest spread over
-the eight B-/I- tags; softmax of N(0, 1) logits plus a N(4, 1.5) margin on the
-true tag; 3 % of given labels are replaced by another tag at random.
-
-Probabilities are float64 and labels int64 (what cleanlab ends up with anyway).
+Shapes of raggedness: ``sentences`` (mean ~14 tokens, long tail, like CoNLL-2003 /
+OntoNotes) and ``documents`` (~500 tokens, like document-level PII tagging); every
+dataset has exactly ``size`` tokens. Span data: K = 2, ~15 % span tokens, 3 % of
+labels flipped; token data: K = 9 (CoNLL BIO tags), 3 % relabelled. Probabilities
+are float64 and labels int64 (what cleanlab ends up with anyway). The recipe is
+documented in :mod:`spanfast.testing.data`, shared with the tests.
 """
 
 from __future__ import annotations
@@ -34,70 +18,21 @@ import os
 
 import numpy as np
 
+from spanfast.testing.data import NER_SEED, Dataset, ner_arrays, to_lists  # noqa: F401
+from spanfast.testing.registry import IMPLEMENTATIONS, labels_and_probs  # noqa: F401
+
 SIZES = (10_000, 100_000, 1_000_000)
 SHAPES = ("sentences", "documents")
-IMPLEMENTATIONS = ("spanfast", "cleanlab")
 N_TOKEN_CLASSES = 9
-SEED = 20240611
-
-_LENGTH_MODELS = {
-    # shape: (negative binomial n, mean of the NB part, cap)
-    "sentences": (2, 13.0, 200),
-    "documents": (8, 499.0, 2048),
-}
-_TOKEN_CLASS_FREQUENCIES = np.array([0.83] + [0.17 / 8] * 8)
-_NOISE_RATE = 0.03
+SEED = NER_SEED
 _FILES = ("offsets", "span_labels", "span_probs", "token_labels", "token_probs")
-
-
-def sentence_offsets(n_tokens: int, shape: str, rng: np.random.Generator) -> np.ndarray:
-    """CSR offsets (int64, starting at 0, ending at ``n_tokens``) for ``shape``."""
-    nb_n, nb_mean, cap = _LENGTH_MODELS[shape]
-    nb_p = nb_n / (nb_n + nb_mean)
-    expected_sentences = int(n_tokens / (nb_mean + 1) * 1.3) + 16
-    lengths = np.minimum(1 + rng.negative_binomial(nb_n, nb_p, expected_sentences), cap)
-    ends = np.cumsum(lengths)
-    while ends[-1] < n_tokens:  # rare: draw more sentences
-        extra = np.minimum(1 + rng.negative_binomial(nb_n, nb_p, expected_sentences), cap)
-        ends = np.concatenate([ends, ends[-1] + np.cumsum(extra)])
-    n_sentences = int(np.searchsorted(ends, n_tokens)) + 1
-    offsets = np.zeros(n_sentences + 1, dtype=np.int64)
-    offsets[1:] = ends[:n_sentences]
-    offsets[-1] = n_tokens
-    return offsets
+# asv's input_format parameter -> the table's input form
+INPUT_FORMS = {"list": "lists", "ragged": "ragged"}
 
 
 def make_dataset(n_tokens: int, shape: str, seed: int = SEED) -> dict[str, np.ndarray]:
-    """Flat arrays of one deterministic dataset (see the module docstring)."""
-    rng = np.random.default_rng([seed, n_tokens, SHAPES.index(shape)])
-    offsets = sentence_offsets(n_tokens, shape, rng)
-
-    in_span = rng.random(n_tokens) < 0.15
-    span_probs = np.where(in_span, rng.beta(8.0, 2.0, n_tokens), rng.beta(1.0, 12.0, n_tokens))
-    span_labels = in_span.astype(np.int64)
-    flipped = rng.random(n_tokens) < _NOISE_RATE
-    span_labels[flipped] = 1 - span_labels[flipped]
-
-    k = N_TOKEN_CLASSES
-    true_tags = rng.choice(k, size=n_tokens, p=_TOKEN_CLASS_FREQUENCIES)
-    logits = rng.standard_normal((n_tokens, k))
-    logits[np.arange(n_tokens), true_tags] += rng.normal(4.0, 1.5, n_tokens)
-    logits -= logits.max(axis=1, keepdims=True)
-    token_probs = np.exp(logits)
-    token_probs /= token_probs.sum(axis=1, keepdims=True)
-    token_labels = true_tags.astype(np.int64)
-    relabelled = rng.random(n_tokens) < _NOISE_RATE
-    token_labels[relabelled] = (
-        token_labels[relabelled] + rng.integers(1, k, int(relabelled.sum()))
-    ) % k
-
-    return {
-        "offsets": offsets,
-        "span_labels": span_labels,
-        "span_probs": span_probs,
-        "token_labels": token_labels,
-        "token_probs": token_probs,
-    }
+    """Flat arrays of one deterministic dataset (see :func:`spanfast.testing.data.ner_arrays`)."""
+    return ner_arrays(n_tokens, shape, seed)
 
 
 def write_datasets(directory: str, sizes=None, shapes=SHAPES) -> dict:
@@ -126,43 +61,29 @@ def setup_cache():
 setup_cache.timeout = 600
 
 
-def load(
-    paths: dict, shape: str, size: int, kind: str
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(offsets, flat labels, flat probs) of ``kind`` ('span' or 'token')."""
+def as_dataset(offsets: np.ndarray, labels: np.ndarray, probs: np.ndarray) -> Dataset:
+    """Flat arrays as the table's :class:`~spanfast.testing.data.Dataset`."""
+    n_classes = 2 if probs.ndim == 1 else probs.shape[1]
+    return Dataset(labels, probs, offsets, n_classes)
+
+
+def load(paths: dict, shape: str, size: int, kind: str) -> Dataset:
+    """The ``kind`` ('span' or 'token') dataset of (shape, size)."""
     entry = paths[(shape, size)]
-    return (
-        np.load(entry["offsets"]),
-        np.load(entry[f"{kind}_labels"]),
-        np.load(entry[f"{kind}_probs"]),
+    return as_dataset(
+        np.load(entry["offsets"]), np.load(entry[f"{kind}_labels"]), np.load(entry[f"{kind}_probs"])
     )
 
 
-def to_lists(offsets: np.ndarray, labels: np.ndarray, probs: np.ndarray) -> tuple[list, list]:
-    """cleanlab-style input: nested lists of Python ints and a list of
-    per-sentence arrays (each its own allocation, as a model loop produces)."""
-    cut = offsets[1:-1]
-    nested_labels = [sentence.tolist() for sentence in np.split(labels, cut)]
-    per_sentence_probs = [sentence.copy() for sentence in np.split(probs, cut)]
-    return nested_labels, per_sentence_probs
-
-
-def to_ragged(offsets: np.ndarray, labels: np.ndarray, probs: np.ndarray):
-    """spanfast.Ragged pair built from the flat arrays (no per-sentence objects)."""
-    import spanfast
-
-    return spanfast.Ragged(labels, offsets), spanfast.Ragged(probs, offsets)
-
-
-def tiny_lists(kind: str) -> tuple[list, list]:
+def tiny(kind: str) -> Dataset:
     """A ~300-token dataset of the same dtypes, used in setup to compile kernels."""
-    offsets, labels, probs = (
-        make_dataset(300, "sentences")[name]
-        for name in ("offsets", f"{kind}_labels", f"{kind}_probs")
-    )
-    return to_lists(offsets, labels, probs)
-
-
-def tiny_ragged(kind: str):
     arrays = make_dataset(300, "sentences")
-    return to_ragged(arrays["offsets"], arrays[f"{kind}_labels"], arrays[f"{kind}_probs"])
+    return as_dataset(arrays["offsets"], arrays[f"{kind}_labels"], arrays[f"{kind}_probs"])
+
+
+def inputs(dataset: Dataset, implementation: str, input_format: str) -> tuple:
+    """``(labels, pred_probs)`` as ``implementation`` takes them (the table's adapter):
+    nested lists of Python ints and a list of per-sentence arrays, or spanfast.Ragged."""
+    if implementation == "cleanlab" and input_format == "ragged":
+        raise NotImplementedError("cleanlab 2.9.0 accepts only nested lists")
+    return labels_and_probs(dataset, implementation, INPUT_FORMS[input_format])

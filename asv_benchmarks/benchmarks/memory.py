@@ -17,7 +17,9 @@ memory is not counted here (RUSAGE_SELF), so its figures are a lower bound.
 import ctypes
 import gc
 
-from . import _data, _registry
+from spanfast.testing.registry import ENTRIES
+
+from . import _data
 from ._common import Dataset
 
 
@@ -48,11 +50,11 @@ class PeakMemory(Dataset):
     def setup(self, paths, implementation, input_format, kind, n_tokens):
         self.kind = kind
         self.load_inputs(paths, implementation, input_format, n_tokens, "sentences")
-        family = "span" if kind == "span" else "token_filter"
-        self.find_label_issues = _registry.function(family, implementation, "find_label_issues")
-        family = "span" if kind == "span" else "token_rank"
-        self.get_label_quality_scores = _registry.function(
-            family, implementation, "get_label_quality_scores"
+        find = "span.find_label_issues" if kind == "span" else "filter.find_label_issues"
+        scores = "span" if kind == "span" else "rank"
+        self.find_label_issues = ENTRIES[find].function(implementation)
+        self.get_label_quality_scores = ENTRIES[f"{scores}.get_label_quality_scores"].function(
+            implementation
         )
         self.find_label_issues(*self.tiny)
         self.get_label_quality_scores(*self.tiny)
