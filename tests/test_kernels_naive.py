@@ -158,7 +158,8 @@ def test_prune_by_class_cut(data, seed):
     counts = thresholds.class_counts(data.flat_labels, data.K)
     n_to_prune = rng.integers(-1, np.maximum(counts, 1) + 2)
     eligible = rng.random(data.K) < 0.8
-    got = _cuts.prune_by_class(data.flat_probs, data.flat_labels, n_to_prune, counts, eligible)
+    cuts = _cuts.Cuts.by_class(n_to_prune, counts, eligible)
+    got = _cuts.kept_positions(cuts, data.flat_probs, data.flat_labels)
     expected = naive.prune_by_class(data.flat_probs, data.flat_labels, n_to_prune, eligible)
     assert got.tolist() == sorted(expected)
 
