@@ -44,4 +44,6 @@ def checksum(array: np.ndarray) -> int:
     """Checksum of a contiguous array's bytes (its dtype and shape are not included)."""
     raw = np.ascontiguousarray(array).reshape(-1).view(np.uint8)
     n_words = raw.shape[0] // 8
-    return int(checksum_words(raw[: n_words * 8].view(np.uint64), raw[n_words * 8 :]))
+    # Wrapping uint64 arithmetic is the point; NumPy scalars (NUMBA_DISABLE_JIT) warn of it.
+    with np.errstate(over="ignore"):
+        return int(checksum_words(raw[: n_words * 8].view(np.uint64), raw[n_words * 8 :]))
