@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from . import core
+from . import _sentences, core
 from ._input.checked import Checked, check_tokens_aligned, labels_and_probabilities
 from ._positions import sentence_and_token
 from ._token_scores import TokenScores
@@ -42,7 +42,7 @@ def issue_tuples(
             stacklevel=3,
             **kwargs,
         )
-    return core._issue_tuples(*sentence_and_token(data.offsets, positions))
+    return _sentences._issue_tuples(*sentence_and_token(data.offsets, positions))
 
 
 def quality_scores(
@@ -61,7 +61,7 @@ def quality_scores(
     data = labels_and_probabilities(labels, pred_probs, span=span)
     token_scores = core._scores(data, token_score_method)
     temperature = (sentence_score_kwargs or {}).get("temperature", DEFAULT_TEMPERATURE)
-    sentence_scores = core._sentence_scores(
+    sentence_scores = _sentences._sentence_scores(
         token_scores, data.offsets, sentence_score_method, temperature
     )
     # cleanlab indexes the Series by `tokens` only when it is a non-empty list.

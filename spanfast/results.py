@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from . import core
+from . import _sentences, core
 from ._input.checked import labels_and_probabilities
 from ._kernels.confident_joint import argmax_rows
 from ._positions import sentence_and_token
@@ -186,7 +186,7 @@ num_to_remove_per_class, min_examples_per_class, confident_joint
         ties=ties,
     )
     token_scores = core._scores(data, token_score_method)
-    sentence_scores = core._sentence_scores(
+    sentence_scores = _sentences._sentence_scores(
         token_scores, data.offsets, sentence_score_method, temperature
     )
     issues = issues_from_positions(

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import core
+from .. import _sentences
 from .._facades import quality_scores
 from .._input.checked import checked_scores
 from .._positions import order_by_score, sentence_and_token
@@ -136,7 +136,7 @@ def issues_from_scores(
         # in float32 for float32 scores when the threshold is a Python float (NEP 50).
         positions = np.flatnonzero(ragged.values < threshold)
         positions = order_by_score(positions, ragged.values[positions])
-        return core._issue_tuples(*sentence_and_token(ragged.offsets, positions))
+        return _sentences._issue_tuples(*sentence_and_token(ragged.offsets, positions))
     sentence_scores = np.asarray(sentence_scores)
     if sentence_scores.ndim != 1 or sentence_scores.dtype.kind not in "fiub":
         raise InvalidInputError(
@@ -160,4 +160,4 @@ def _softmin_sentence_score(token_scores: list, *, temperature: float = 0.05) ->
     array([6.00741787e-01, 1.80056239e-07, 8.00000000e-01])
     """
     ragged = _flat_scores(token_scores)
-    return core._sentence_scores(ragged.values, ragged.offsets, "softmin", temperature)
+    return _sentences._sentence_scores(ragged.values, ragged.offsets, "softmin", temperature)
