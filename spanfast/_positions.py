@@ -34,6 +34,25 @@ def order_by_score(positions: np.ndarray, position_scores: np.ndarray) -> np.nda
 
     The tie rule of spanfast: equal scores stay in position order, earlier
     tokens first (cleanlab's unstable sort leaves their order unspecified).
+
+    Parameters
+    ----------
+    positions : (n,) integer array
+        Increasing flat token positions.
+    position_scores : (n,) array
+        Their scores.
+
+    Returns
+    -------
+    (n,) array
+        ``positions``, lowest score first.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from spanfast.core import order_by_score
+    >>> order_by_score(np.array([2, 5, 9]), np.array([0.3, 0.1, 0.3]))
+    array([5, 2, 9])
     """
     order = np.argsort(position_scores)
     if not ranking.sort_ties_by_index(order, position_scores):
