@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from ._positions import offsets_from_lengths
 from .ragged import Ragged
 
 
@@ -78,8 +79,7 @@ class TokenScores(MutableSequence):
 
     def _flatten_items(self) -> None:
         lengths = np.fromiter(map(len, self._items), np.int64, count=len(self._items))
-        offsets = np.zeros(lengths.shape[0] + 1, np.int64)
-        np.cumsum(lengths, out=offsets[1:])
+        offsets = offsets_from_lengths(lengths)
         parts = [np.asarray(s, dtype=np.float64) for s in self._items]
         self._values = np.concatenate(parts) if parts else np.empty(0)
         self._offsets = offsets

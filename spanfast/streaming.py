@@ -22,11 +22,12 @@ from typing import Any
 
 import numpy as np
 
-from . import core, plans
+from . import _numpy_order, core, plans
 from ._input.checked import Checked, check_tokens_aligned, labels_and_probabilities
 from ._input.where import numbered_from
 from ._kernels.checksum import checksum
 from ._kernels.confident_joint import argmax_rows
+from ._positions import order_by_score, sentence_and_token
 from ._threads import concurrently
 from .errors import InvalidInputError, InvalidOptionError
 from .options import check_filter_options, check_ties
@@ -57,9 +58,9 @@ class _Found:
             return
         data = batch.data
         self.positions.append(batch.first_token + local)
-        sentence = np.searchsorted(data.offsets, local, side="right") - 1
+        sentence, token = sentence_and_token(data.offsets, local)
         self.columns["sentence"].append(batch.first_sentence + sentence)
-        self.columns["token"].append(local - data.offsets[sentence])
+        self.columns["token"].append(token)
         self.columns["score"].append(core._scores(data, self.rank_by, positions=local))
         self.columns["given_label"].append(data.labels[local].astype(np.int64))
         self.columns["predicted_label"].append(argmax_rows(data.probs, local))
@@ -74,8 +75,8 @@ class _Found:
             name: np.concatenate([self.empty[name], *parts])[rows]
             for name, parts in self.columns.items()
         }
-        # Rows are in position order: a stable sort keeps it among equal scores.
-        order = np.argsort(columns["score"], kind="stable" if ties == "position" else None)
+        rank = order_by_score if ties == "position" else _numpy_order.order_by_score
+        order = rank(np.arange(rows.shape[0]), columns["score"])  # rows: in position order
         text = _concat(self.token_text, object)[rows][order] if self.token_text else None
         return LabelIssues(
             **{name: values[order] for name, values in columns.items()}, token_text=text

@@ -276,11 +276,11 @@ def read_npz(path: Path, columns: Columns, *, allow_pickle: bool) -> dict[str, A
 
 def take_sentences(ragged: Any, rows: np.ndarray) -> Any:
     """The sentences ``rows`` of a Ragged, as a Ragged (to display a few of a large set)."""
+    from spanfast._positions import offsets_from_lengths
     from spanfast.ragged import Ragged
 
     lengths = ragged.lengths[rows]
-    offsets = np.zeros(rows.shape[0] + 1, np.int64)
-    np.cumsum(lengths, out=offsets[1:])
+    offsets = offsets_from_lengths(lengths)
     flat = np.repeat(ragged.offsets[rows] - offsets[:-1], lengths) + np.arange(offsets[-1])
     return Ragged(ragged.values[flat], offsets)
 
