@@ -243,7 +243,7 @@ class _Run:
                 first_sentence += data.n_sentences
                 continue
             if self.pass_number > 1 and data.probs.dtype != self.dtype:
-                data = Checked(data.labels, data.probs.astype(self.dtype), data.offsets)
+                data = data.promoted(self.dtype)
             yield _Batch(data, index, first_sentence, first_token, tokens=tokens)
             self._verify()  # in case the caller did not
             first_sentence += data.n_sentences

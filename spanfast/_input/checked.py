@@ -64,6 +64,15 @@ class Checked:
     def n_sentences(self) -> int:
         return self.offsets.shape[0] - 1
 
+    def promoted(self, dtype: np.dtype) -> Checked:
+        """The same data with probabilities in ``dtype`` (float32 -> float64, as NumPy
+        promotes when batches of both are concatenated); still checked."""
+        if self.probs.dtype == dtype:
+            return self
+        if np.promote_types(self.probs.dtype, dtype) != dtype:
+            raise ValueError(f"cannot promote {self.probs.dtype} probabilities to {dtype}")
+        return Checked(self.labels, self.probs.astype(dtype), self.offsets)
+
 
 def _ragged(column: Any, *, name: str, token_ndim: int | None, small_integers: bool = False):
     if isinstance(column, Ragged):
