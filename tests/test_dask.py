@@ -320,3 +320,22 @@ def test_an_error_on_a_worker_arrives_with_its_attributes(client):
     with pytest.raises(InvalidInputError) as error:
         _found(parts, scheduler=client)
     assert (error.value.field, error.value.sentence, error.value.token) == ("labels", sentence, 0)
+
+
+def _dies_once(table: pa.Table, marker: str) -> pa.Table:
+    """The table, after killing the worker process the first time it runs anywhere."""
+    import os
+
+    if not os.path.exists(marker):
+        open(marker, "w").close()
+        os._exit(1)  # the cluster retries the task on a (restarted) worker
+    return table
+
+
+def test_a_worker_killed_during_a_run_gives_the_identical_answer(client, tmp_path):
+    labels, probs, offsets = _dataset(14, 200, 3, np.float64, False)
+    parts = _partitioned(labels, probs, offsets, [70, 140], "delayed")
+    parts[1] = dask.delayed(_dies_once)(parts[1], str(tmp_path / "died"))
+    expected = _expected(labels, probs, offsets, filter_by="both")
+    _assert_identical(_found(parts, filter_by="both", scheduler=client), expected)
+    assert (tmp_path / "died").exists()
