@@ -17,103 +17,31 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from . import _numpy_order, core, plans
-from ._input.checked import Checked, check_tokens_aligned, labels_and_probabilities
-from ._input.where import numbered_from
-from ._kernels.checksum import checksum
-from ._kernels.confident_joint import argmax_rows
-from ._positions import order_by_score, sentence_and_token
+from . import plans
+from ._batches import (
+    Found,
+    TokenBatch,
+    batch_layout,
+    changed_error,
+    check_batch,
+    checksums,
+    details,
+    empty_columns,
+    empty_issues,
+    layout_error,
+)
+from ._input.checked import Checked
 from ._threads import concurrently
 from .errors import InvalidInputError, InvalidOptionError
 from .options import check_filter_options, check_ties
-from .ragged import Ragged
-from .results import COLUMNS, LabelIssues
+from .results import LabelIssues
 
 # progress(pass_number, n_passes, sentences_done)
 Progress = Callable[[int, int, int], None]
-
-
-@dataclass(eq=False)
-class _Batch(plans.Batch):
-    tokens: Any = None
-
-
-@dataclass
-class _Found:
-    """Per-token details of every token that may become an issue, in position order."""
-
-    empty: dict  # an empty array of each column's dtype
-    rank_by: str
-    positions: list = field(default_factory=list)
-    columns: dict = field(default_factory=lambda: {name: [] for name in COLUMNS})
-    token_text: list = field(default_factory=list)
-
-    def add(self, batch: _Batch, local: np.ndarray, *, with_text: bool) -> None:
-        if local.shape[0] == 0:
-            return
-        data = batch.data
-        self.positions.append(batch.first_token + local)
-        sentence, token = sentence_and_token(data.offsets, local)
-        self.columns["sentence"].append(batch.first_sentence + sentence)
-        self.columns["token"].append(token)
-        self.columns["score"].append(core._scores(data, self.rank_by, positions=local))
-        self.columns["given_label"].append(data.labels[local].astype(np.int64))
-        self.columns["predicted_label"].append(argmax_rows(data.probs, local))
-        if with_text:
-            self.token_text.append(_token_texts(batch.tokens, local))
-
-    def select(self, positions: np.ndarray, ties: str = "position") -> LabelIssues:
-        """The details of ``positions`` (sorted, all previously added), ranked by score
-        (equal scores in position order, or as NumPy's default argsort puts them)."""
-        rows = np.searchsorted(_concat(self.positions, np.int64), positions)
-        columns = {
-            name: np.concatenate([self.empty[name], *parts])[rows]
-            for name, parts in self.columns.items()
-        }
-        rank = order_by_score if ties == "position" else _numpy_order.order_by_score
-        order = rank(np.arange(rows.shape[0]), columns["score"])  # rows: in position order
-        text = _concat(self.token_text, object)[rows][order] if self.token_text else None
-        return LabelIssues(
-            **{name: values[order] for name, values in columns.items()}, token_text=text
-        )
-
-
-def _concat(parts: list, dtype) -> np.ndarray:
-    if not parts:
-        return np.empty(0, dtype or np.float64)
-    return np.concatenate(parts)
-
-
-def _token_texts(tokens: Any, local: np.ndarray) -> np.ndarray:
-    """Token strings at flat positions ``local`` of a batch's token column."""
-    if _is_arrow_list(tokens):
-        start = tokens.offsets[0].as_py()
-        flat = tokens.values.slice(start, tokens.offsets[-1].as_py() - start)
-        return np.array(flat.take(local).to_pylist(), dtype=object)
-    flat = (
-        tokens.values
-        if isinstance(tokens, Ragged)
-        else np.array([t for sentence in tokens for t in sentence], dtype=object)
-    )
-    return np.asarray(flat, dtype=object)[local]
-
-
-def _token_lengths(tokens: Any) -> np.ndarray:
-    """Number of tokens in each sentence of a batch's token column."""
-    if _is_arrow_list(tokens):
-        return np.diff(np.asarray(tokens.offsets))
-    if isinstance(tokens, Ragged):
-        return tokens.lengths
-    return np.fromiter(map(len, tokens), np.int64, count=len(tokens))
-
-
-def _is_arrow_list(obj: Any) -> bool:
-    return type(obj).__module__.startswith("pyarrow") and hasattr(obj, "offsets")
 
 
 def find_label_issues_in_batches(
@@ -176,20 +104,18 @@ def find_label_issues_in_batches(
         for batch in run.batches():
             partial = run.verified(one_pass.step, batch, state)
             flagged = one_pass.flagged(partial)
-            if flagged is not None:
-                found.add(batch, flagged.positions - batch.first_token, with_text=run.has_tokens)
+            local = None if flagged is None else flagged.positions - batch.first_token
+            if local is not None and local.shape[0]:
+                found.add(details(batch, local, return_indices_ranked_by, with_text=run.has_tokens))
             merged = partial if merged is None else one_pass.merge(merged, partial)
         if merged is None:  # no tokens at all
-            return _empty_issues()
+            return empty_issues()
         one_pass.finish(merged, state)
         if found is None:  # pass 1 learnt the dataset's dtype
-            found = _Found(run.empty_columns(return_indices_ranked_by), return_indices_ranked_by)
+            found = Found(
+                empty_columns(run.n_classes, run.span, run.dtype, return_indices_ranked_by)
+            )
     return found.select(state.positions, ties)
-
-
-def _empty_issues() -> LabelIssues:
-    empty = np.empty(0, np.int64)
-    return LabelIssues(empty, empty, np.empty(0), empty, empty)
 
 
 class _Run:
@@ -214,23 +140,17 @@ class _Run:
         self._checksums: list[tuple] = []  # per batch: (first sentence, labels, probs, offsets)
         self._checksum = None  # the pending checksum of the batch being read
 
-    def batches(self) -> Iterator[_Batch]:
+    def batches(self) -> Iterator[TokenBatch]:
         self.pass_number += 1
         first_sentence = first_token = 0
         for index, raw in enumerate(self._read()):
             labels, pred_probs, *rest = raw
             tokens = rest[0] if rest else None
-            try:
-                with numbered_from(first_sentence):
-                    data = labels_and_probabilities(labels, pred_probs, span=None)
-                    if tokens is not None:
-                        check_tokens_aligned(_token_lengths(tokens), data.offsets)
-            except InvalidInputError as error:
-                raise _in_batch(error, first_sentence) from None
-            self._check_consistent(data.probs, first_sentence)
+            data = check_batch(labels, pred_probs, tokens, first_sentence)
+            self._check_consistent(data, first_sentence)
             # The checksum runs on a second core while the plan's step runs; kernels
             # stay in bounds on changed data and verified() checks it before merging.
-            self._checksum = (index, first_sentence, concurrently(None, _checksums, data))
+            self._checksum = (index, first_sentence, concurrently(None, checksums, data))
             if first_sentence == 0 and self.pass_number == 1:
                 self.has_tokens = tokens is not None
             elif self.has_tokens != (tokens is not None):
@@ -244,7 +164,7 @@ class _Run:
                 continue
             if self.pass_number > 1 and data.probs.dtype != self.dtype:
                 data = data.promoted(self.dtype)
-            yield _Batch(data, index, first_sentence, first_token, tokens=tokens)
+            yield TokenBatch(data, index, first_sentence, first_token, tokens=tokens)
             self._verify()  # in case the caller did not
             first_sentence += data.n_sentences
             first_token += data.n_tokens
@@ -259,7 +179,7 @@ class _Run:
                 f"{self.n_tokens} (a batched source must give the same batches on every pass)"
             )
 
-    def verified(self, step: Callable, batch: _Batch, state: plans.State) -> Any:
+    def verified(self, step: Callable, batch: TokenBatch, state: plans.State) -> Any:
         """``step(batch, state)`` of the batch just read, once its checksum matches pass 1's."""
         try:
             result = step(batch, state)
@@ -285,64 +205,24 @@ class _Run:
                 "(a batched source must give the same batches on every pass)",
                 sentence=first_sentence,
             )
-        before = self._checksums[index]
-        changed = [
-            name for name, old, new in zip(_CHECKED, before, (first_sentence, *sums)) if old != new
-        ]
-        if changed:
-            raise InvalidInputError(
-                f"the data changed between passes: batch {index} (from sentence "
-                f"{first_sentence}) has other {' and '.join(changed)} in pass "
-                f"{self.pass_number} than in pass 1 (a batched source must give the same "
-                "batches on every pass)",
-                sentence=first_sentence,
-            )
-
-    def empty_columns(self, rank_by: str) -> dict[str, np.ndarray]:
-        """Zero-length arrays with the dtypes the issue columns will have."""
-        empty_probs = np.empty((0,) if self.span else (0, self.n_classes), self.dtype)
-        empty = {name: np.empty(0, np.int64) for name in COLUMNS}
-        empty["score"] = core.label_quality_scores(
-            np.empty(0, np.int8), empty_probs, method=rank_by
+        error = changed_error(
+            index, first_sentence, self.pass_number, self._checksums[index], (first_sentence, *sums)
         )
-        return empty
+        if error is not None:
+            raise error
 
-    def _check_consistent(self, values: np.ndarray, first_sentence: int) -> None:
+    def _check_consistent(self, data: Checked, first_sentence: int) -> None:
         if self.pass_number == 1:  # as np.concatenate: empty batches count too
-            self.dtype = (
-                values.dtype if self.dtype is None else np.promote_types(self.dtype, values.dtype)
-            )
-        if values.shape[0] == 0:
+            dtype = data.probs.dtype
+            self.dtype = dtype if self.dtype is None else np.promote_types(self.dtype, dtype)
+        layout = batch_layout(data)
+        if layout is None:
             return
-        span = values.ndim == 1
-        n_classes = 2 if span else values.shape[1]
         if self.n_classes is None:
-            self.n_classes, self.span = n_classes, span
-        elif (n_classes, span) != (self.n_classes, self.span):
-            raise InvalidInputError(
-                f"pred_probs changes layout at sentence {first_sentence}: "
-                f"{_layout(n_classes, span)} there, {_layout(self.n_classes, self.span)} before.",
-                sentence=first_sentence,
-            )
-
-
-_CHECKED = ("first sentence", "labels", "probabilities", "sentence offsets")
-
-
-def _in_batch(error: InvalidInputError, first_sentence: int) -> InvalidInputError:
-    """An error about a whole batch (its layout, say) located at the batch's first sentence."""
-    if error.sentence is None:
-        error.sentence = first_sentence
-        error.args = (f"{error} (the batch from sentence {first_sentence})",)
-    return error
-
-
-def _checksums(data: Checked) -> tuple[int, int, int]:
-    return checksum(data.labels), checksum(data.probs), checksum(data.offsets)
-
-
-def _layout(n_classes: int, span: bool) -> str:
-    return "span probabilities (2 classes)" if span else f"{n_classes} class probabilities"
+            self.n_classes, self.span = layout
+        error = layout_error(*layout, (self.n_classes, self.span), first_sentence)
+        if error is not None:
+            raise error
 
 
 def find_label_issues_parquet(

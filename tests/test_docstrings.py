@@ -20,6 +20,7 @@ PUBLIC_MODULES = [
     "spanfast.core",
     "spanfast.ragged",
     "spanfast.cli",
+    "spanfast.dask",
 ]
 
 

@@ -1,0 +1,418 @@
+"""Label issues of a dataset on a Dask cluster, identical to the in-memory result.
+
+The plan of a ``filter_by`` method (:mod:`spanfast.plans`) runs pass by pass:
+every partition's step runs where the partition is (a worker), the partials
+come back to the client, which merges them in partition order and finishes
+the pass; the small state it makes goes out again with the next pass's tasks.
+Because steps are pure functions of (partition, state) and merges are exact,
+the result is :func:`spanfast.results.find_issues` on the whole data, bit for
+bit, whatever the partitioning, the workers and the order tasks finish in.
+
+What travels back per partition: its counts, its part of each class's
+pairwise-sum tree, the K x K joint counts, bucket histograms, and its flagged
+tokens with their details (score, labels, token text) — never its tokens.
+Pass 1 also gives each partition's size, layout and checksum; later passes
+place a partition by the sizes of those before it and check that it is the
+partition pass 1 read (a recomputed partition must be the same data).
+
+Each pass recomputes the partitions from their graph (``dd.read_parquet``:
+reads them again); persist the collection first to keep them in memory.
+``import spanfast`` does not import this module or Dask.
+
+Examples
+--------
+>>> import dask.dataframe as dd, pandas as pd, pyarrow as pa
+>>> from spanfast.dask import find_issues
+>>> table = pa.table({"labels": [[0, 0, 1, 1], [1, 1, 0]],
+...                   "probs": [[0.9, 0.9, 0.9, 0.1], [0.1, 0.1, 0.9]]})
+>>> frame = dd.from_pandas(table.to_pandas(types_mapper=pd.ArrowDtype), npartitions=2)
+>>> find_issues(frame, scheduler="synchronous").to_tuples()
+[(0, 0), (0, 1), (0, 3), (1, 0), (1, 1)]
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from . import plans
+from ._batches import (
+    Found,
+    TokenBatch,
+    batch_layout,
+    changed_error,
+    check_batch,
+    checksums,
+    details,
+    empty_columns,
+    empty_issues,
+    layout_error,
+)
+from .errors import InvalidInputError, InvalidInputTypeError, InvalidOptionError
+from .options import check_filter_options, check_ties
+from .results import LabelIssues
+
+__all__ = ["find_issues"]
+
+_TASKS = {None: None, "span": True, "token": False}
+
+
+def find_issues(
+    data: Any,
+    labels: str = "labels",
+    probs: str = "probs",
+    tokens: str | None = None,
+    *,
+    task: str | None = None,
+    return_indices_ranked_by: str = "self_confidence",
+    filter_by: str = "prune_by_noise_rate",
+    frac_noise: float = 1.0,
+    num_to_remove_per_class: Sequence[int] | None = None,
+    min_examples_per_class: int = 1,
+    ties: str = "position",
+    scheduler: Any = None,
+) -> LabelIssues:
+    """Label issues of a Dask collection, identical to the in-memory result.
+
+    Parameters
+    ----------
+    data : dask DataFrame, dask Bag, or list of dask.delayed
+        One row per sentence, in dataset order (partition order, then row order):
+        a DataFrame with list columns (``dd.read_parquet(path, dtype_backend="pyarrow")``,
+        ``dd.from_pandas``); a Bag of records (dicts with the columns) or of tables; or
+        a list of delayed pyarrow Tables / RecordBatches / pandas DataFrames / dicts
+        of columns.
+    labels, probs : str
+        The columns of per-token labels and probabilities.
+    tokens : str, optional
+        The column of token text (``token_text`` of the result).
+    task : {None, "span", "token"}
+        ``"span"``: one probability per token; ``"token"``: K per token; None: read
+        from the data.
+    return_indices_ranked_by, filter_by, frac_noise, num_to_remove_per_class, \
+min_examples_per_class, ties
+        As in :func:`spanfast.streaming.find_label_issues_in_batches`.
+    scheduler : optional
+        Passed to ``dask.compute`` (e.g. ``"synchronous"``); default: Dask's (the
+        distributed client, when there is one).
+
+    Returns
+    -------
+    LabelIssues
+        The issue columns of :func:`spanfast.results.find_issues` on the whole data,
+        in its order, with global sentence numbers (``token_text`` when ``tokens``).
+    """
+    if return_indices_ranked_by is None:
+        raise InvalidOptionError("return_indices_ranked_by must name a score to rank by.")
+    if task not in _TASKS:
+        raise InvalidOptionError(f"task must be None, 'span' or 'token', not {task!r}.")
+    check_filter_options(
+        filter_by=filter_by,
+        return_indices_ranked_by=return_indices_ranked_by,
+        frac_noise=frac_noise,
+        num_to_remove_per_class=num_to_remove_per_class,
+        stacklevel=2,
+    )
+    check_ties(ties)
+    job = _Job(
+        filter_by=filter_by,
+        frac_noise=frac_noise,
+        num_to_remove_per_class=(
+            None if num_to_remove_per_class is None else tuple(num_to_remove_per_class)
+        ),
+        min_examples_per_class=min_examples_per_class,
+        ties=ties,
+        columns=(labels, probs, tokens),
+        span=_TASKS[task],
+        rank_by=return_indices_ranked_by,
+    )
+    return _Runner(job, _partitions(data, [c for c in job.columns if c]), scheduler).run()
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What every task needs to know: the plan's options, the columns, the scores."""
+
+    filter_by: str
+    frac_noise: float
+    num_to_remove_per_class: tuple | None
+    min_examples_per_class: int
+    ties: str
+    columns: tuple  # (labels, probs, tokens or None)
+    span: bool | None
+    rank_by: str
+
+    @property
+    def plan(self) -> plans.Plan:
+        return _plan(self)
+
+
+@functools.lru_cache(maxsize=16)
+def _plan(job: _Job) -> plans.Plan:
+    # Plans hold closures (not picklable): each process builds its own from the options.
+    return plans.plan_for(
+        job.filter_by,
+        frac_noise=job.frac_noise,
+        num_to_remove_per_class=job.num_to_remove_per_class,
+        min_examples_per_class=job.min_examples_per_class,
+        ties=job.ties,
+    )
+
+
+@dataclass(frozen=True)
+class _Sized:
+    """Pass 1 of a partition: its size, layout, dtype, checksums and step's partial."""
+
+    n_sentences: int
+    n_tokens: int = 0
+    dtype: Any = None
+    layout: tuple | None = None
+    sums: tuple = ()
+    partial: Any = None
+    failed: bool = False  # its check failed; run again, numbered, to raise the error
+
+
+class _Runner:
+    def __init__(self, job: _Job, partitions: list, scheduler: Any) -> None:
+        self.job, self.partitions, self.scheduler = job, partitions, scheduler
+
+    def _compute(self, tasks: list) -> tuple:
+        import dask
+
+        return dask.compute(*tasks, scheduler=self.scheduler) if tasks else ()
+
+    def run(self) -> LabelIssues:
+        states = list(self.passes())
+        if not states:
+            return empty_issues()
+        return self.found.select(states[-1].positions, self.job.ties)
+
+    def passes(self) -> Iterator[plans.State]:
+        """The state after each pass (none for a dataset without tokens); the flagged
+        tokens' details go to ``self.found``."""
+        import dask
+
+        job, plan = self.job, self.job.plan
+        task = dask.delayed(_first_pass, pure=True)
+        sized = self._compute([task(p, job, i) for i, p in enumerate(self.partitions)])
+        first_sentences = np.concatenate([[0], np.cumsum([s.n_sentences for s in sized])])
+        first_tokens = np.concatenate([[0], np.cumsum([s.n_tokens for s in sized])])
+        n_classes, span, dtype = self._check_sized(sized, first_sentences)
+        state = plan.start()
+        merged = _merge_in_order(plan.passes[0], [s.partial for s in sized if s.n_tokens])
+        if merged is None:  # no tokens at all
+            return
+        plan.passes[0].finish(merged, state)
+        self.found = Found(empty_columns(n_classes, span, dtype, job.rank_by))
+        yield state
+        where = [
+            (i, int(first_sentences[i]), int(first_tokens[i]), s.sums) for i, s in enumerate(sized)
+        ]
+        task = dask.delayed(_later_pass, pure=True)
+        for pass_number, one_pass in enumerate(plan.passes[1:], start=2):
+            shared = dask.delayed(state, traverse=False)  # one copy per worker, not per task
+            results = self._compute(
+                [
+                    task(p, job, pass_number, at, dtype, shared)
+                    for p, at in zip(self.partitions, where)
+                ]
+            )
+            partials = []
+            for result in results:  # in partition order, whatever order they finished in
+                if result is not None:
+                    partial, flagged = result
+                    partials.append(partial)
+                    if flagged is not None:
+                        self.found.add(flagged)
+            one_pass.finish(_merge_in_order(one_pass, partials), state)
+            yield state
+
+    def _check_sized(self, sized: tuple, first_sentences: np.ndarray) -> tuple:
+        """The dataset's layout and dtype; the first bad partition's error, raised."""
+        import dask
+
+        layout = dtype = None
+        for index, part in enumerate(sized):
+            first = int(first_sentences[index])
+            if part.failed:  # its error again, now with global sentence numbers
+                self._compute(
+                    [dask.delayed(_checked)(self.partitions[index], self.job, first, index)]
+                )
+                raise InvalidInputError(  # pragma: no cover - the check passed this time
+                    f"partition {index} (from sentence {first}) failed its check once "
+                    "and passed it when recomputed: its data is not deterministic"
+                )
+            dtype = part.dtype if dtype is None else np.promote_types(dtype, part.dtype)
+            if part.layout is None:
+                continue
+            layout = part.layout if layout is None else layout
+            error = layout_error(*part.layout, layout, first)
+            if error is not None:
+                raise error
+        n_classes, span = layout if layout is not None else (None, None)
+        return n_classes, span, dtype
+
+
+def _merge_in_order(one_pass: plans.Pass, partials: list) -> Any:
+    """The partials of consecutive partitions merged left to right (None if none)."""
+    merged = None
+    for partial in partials:
+        merged = partial if merged is None else one_pass.merge(merged, partial)
+    return merged
+
+
+# ---------------------------------------------------------------------------------------
+# Tasks (run on the workers)
+
+
+def _checked(partition: Any, job: _Job, first_sentence: int, index: int) -> tuple:
+    labels, probs, tokens = _columns(partition, job.columns, index)
+    return check_batch(labels, probs, tokens, first_sentence, job.span), tokens
+
+
+def _first_pass(partition: Any, job: _Job, index: int) -> _Sized:
+    try:
+        data, tokens = _checked(partition, job, 0, index)
+    except InvalidInputError:  # its sentence numbers are local: the client asks again
+        return _Sized(0, failed=True)
+    partial = None
+    if data.n_tokens:
+        # Pass 1 (class counts) reads no position: the partition is placed later.
+        partial = job.plan.passes[0].step(TokenBatch(data, index, tokens=tokens), job.plan.start())
+    return _Sized(
+        data.n_sentences,
+        data.n_tokens,
+        data.probs.dtype,
+        batch_layout(data),
+        checksums(data),
+        partial,
+    )
+
+
+def _later_pass(
+    partition: Any, job: _Job, pass_number: int, where: tuple, dtype: Any, state: plans.State
+) -> tuple | None:
+    index, first_sentence, first_token, sums = where
+    data, tokens = _checked(partition, job, first_sentence, index)
+    error = changed_error(
+        index,
+        first_sentence,
+        pass_number,
+        (first_sentence, *sums),
+        (first_sentence, *checksums(data)),
+        what="partition",
+        rule="a partition must be the same data each time it is computed",
+    )
+    if error is not None:
+        raise error
+    if data.n_tokens == 0:
+        return None
+    if data.probs.dtype != dtype:  # as np.concatenate: float64 if any partition is
+        data = data.promoted(dtype)
+    batch = TokenBatch(data, index, first_sentence, first_token, tokens=tokens)
+    one_pass = job.plan.passes[pass_number - 1]
+    partial = one_pass.step(batch, state)
+    flagged = one_pass.flagged(partial)
+    local = None if flagged is None else flagged.positions - first_token
+    if local is None or local.shape[0] == 0:
+        return partial, None
+    return partial, details(batch, local, job.rank_by, with_text=tokens is not None)
+
+
+# ---------------------------------------------------------------------------------------
+# Collections and partitions
+
+
+def _partitions(data: Any, columns: list) -> list:
+    """One ``dask.delayed`` per partition, in dataset order."""
+    import dask
+    import dask.bag
+    import dask.dataframe
+
+    if isinstance(data, dask.dataframe.DataFrame):
+        missing = [c for c in columns if c not in data.columns]
+        if missing:
+            raise InvalidInputError(f"no column {missing[0]!r}", field=missing[0])
+        for name in columns:
+            if _is_string(data[name].dtype):
+                raise InvalidInputTypeError(
+                    f"column {name!r} holds strings, not lists: Dask turns object columns "
+                    "into strings (its 'dataframe.convert-string' option); give list columns "
+                    "(pd.ArrowDtype(pa.list_(...)), dd.read_parquet(..., "
+                    "dtype_backend='pyarrow')) or turn that option off",
+                    field=name,
+                )
+        return list(data[columns].to_delayed())
+    if isinstance(data, dask.bag.Bag):
+        return list(data.to_delayed())
+    if isinstance(data, (list, tuple)):
+        return [p if dask.is_dask_collection(p) else dask.delayed(p) for p in data]
+    raise InvalidInputTypeError(
+        "data: expected a dask DataFrame, a dask Bag or a list of dask.delayed tables, "
+        f"got a {type(data).__name__}"
+    )
+
+
+def _is_string(dtype: Any) -> bool:
+    import pandas as pd
+
+    if isinstance(dtype, pd.ArrowDtype):
+        import pyarrow as pa
+
+        return pa.types.is_string(dtype.pyarrow_dtype) or pa.types.is_large_string(
+            dtype.pyarrow_dtype
+        )
+    return isinstance(dtype, pd.StringDtype)
+
+
+def _columns(partition: Any, names: tuple, index: int) -> tuple:
+    """``(labels, probs, tokens or None)`` of one partition (tokens as an Arrow list)."""
+    if isinstance(partition, list):  # a Bag's partition
+        partition = _from_records(partition, names)
+    columns = []
+    for name in names:
+        if name is None:
+            columns.append(None)
+            continue
+        try:
+            column = partition[name]
+        except (KeyError, TypeError, IndexError):
+            raise InvalidInputError(
+                f"partition {index} has no column {name!r}", field=name
+            ) from None
+        columns.append(column)
+    if columns[2] is not None:
+        columns[2] = _arrow_list(columns[2])
+    return tuple(columns)
+
+
+def _from_records(items: list, names: tuple) -> Any:
+    if not items or isinstance(items[0], dict):
+        try:
+            return {name: [item[name] for item in items] for name in names if name}
+        except KeyError as error:
+            name = error.args[0]
+            raise InvalidInputError(f"a record has no {name!r}", field=name) from None
+    first = items[0]
+    if type(first).__module__.startswith("pandas"):
+        import pandas as pd
+
+        return pd.concat(items, ignore_index=True)
+    import pyarrow as pa
+
+    return pa.concat_tables(
+        [pa.Table.from_batches([t]) if isinstance(t, pa.RecordBatch) else t for t in items]
+    )
+
+
+def _arrow_list(column: Any) -> Any:
+    """A token column as one Arrow list array when it is Arrow data (zero-copy)."""
+    if hasattr(column, "array") and hasattr(column.array, "__arrow_array__"):
+        column = column.array.__arrow_array__()
+    if hasattr(column, "combine_chunks"):
+        column = column.combine_chunks()
+    return column

@@ -1,0 +1,341 @@
+"""Runs on Dask partitions give exactly the in-memory result."""
+
+from __future__ import annotations
+
+import logging
+import time
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+dask = pytest.importorskip("dask")
+dd = pytest.importorskip("dask.dataframe")
+distributed = pytest.importorskip("distributed")
+pa = pytest.importorskip("pyarrow")
+pd = pytest.importorskip("pandas")
+pq = pytest.importorskip("pyarrow.parquet")
+
+from spanfast import Ragged, options  # noqa: E402
+from spanfast._counts import thresholds_from_means  # noqa: E402
+from spanfast.dask import _Job, _partitions, _Runner, find_issues  # noqa: E402
+from spanfast.errors import InvalidInputError  # noqa: E402
+from spanfast.options import FLOATING_POINT_COMPARISON  # noqa: E402
+from spanfast.results import find_issues as find_issues_in_memory  # noqa: E402
+
+
+def _dataset(seed: int, n_sentences: int, n_classes: int, dtype, span: bool):
+    rng = np.random.default_rng(seed)
+    lengths = rng.integers(0 if rng.random() < 0.2 else 1, 25, n_sentences)
+    offsets = np.concatenate([[0], np.cumsum(lengths)])
+    T = int(offsets[-1])
+    if span:
+        probs = rng.beta(0.4, 0.4, T)
+        labels = (rng.random(T) < probs).astype(np.int64)
+    else:
+        logits = rng.normal(size=(T, n_classes)) * rng.uniform(0.5, 4)
+        probs = np.exp(logits)
+        probs /= probs.sum(axis=1, keepdims=True)
+        labels = probs.argmax(axis=1)
+        noisy = rng.random(T) < 0.15
+        labels[noisy] = rng.integers(0, n_classes, noisy.sum())
+    if rng.random() < 0.5:
+        probs = np.round(probs, 2)  # ties
+    return labels, probs.astype(dtype), offsets
+
+
+def _table(labels, probs, offsets, a: int, b: int, first_sentence: int = 0) -> pa.Table:
+    """Sentences a..b-1 as an Arrow table with list columns (tokens: "s<sentence>t<token>")."""
+    local = pa.array(offsets[a : b + 1] - offsets[a], pa.int32())
+    start, stop = int(offsets[a]), int(offsets[b])
+    values = probs[start:stop]
+    if values.ndim == 2:
+        values = pa.FixedSizeListArray.from_arrays(values.reshape(-1), values.shape[1])
+    lengths = np.diff(offsets[a : b + 1])
+    words = [f"s{a + first_sentence + i}t{j}" for i, n in enumerate(lengths) for j in range(n)]
+    return pa.table(
+        {
+            "labels": pa.ListArray.from_arrays(local, pa.array(labels[start:stop])),
+            "probs": pa.ListArray.from_arrays(local, values),
+            "tokens": pa.ListArray.from_arrays(local, pa.array(words, pa.string())),
+        }
+    )
+
+
+def _partitioned(labels, probs, offsets, cuts, kind: str):
+    """The dataset cut at sentences ``cuts`` (empty partitions where cuts repeat)."""
+    n = offsets.shape[0] - 1
+    bounds = [0, *sorted(cuts), n]
+    tables = [_table(labels, probs, offsets, a, b) for a, b in zip(bounds[:-1], bounds[1:])]
+    delayed = [dask.delayed(t) for t in tables]
+    if kind == "delayed":
+        return delayed
+    frames = [dask.delayed(t.to_pandas)(types_mapper=pd.ArrowDtype) for t in tables]
+    meta = tables[0].slice(0, 0).to_pandas(types_mapper=pd.ArrowDtype)
+    return dd.from_delayed(frames, meta=meta, verify_meta=False)
+
+
+def _assert_identical(got, expected, with_text: bool = True):
+    for name, values in expected.to_dict().items():
+        np.testing.assert_array_equal(got.to_dict()[name], values, err_msg=name)
+        assert got.to_dict()[name].dtype == values.dtype, name
+    if with_text and got.token_text is None:  # as streaming: no text without issues
+        assert len(got) == 0
+    elif with_text:
+        words = [f"s{s}t{t}" for s, t in zip(got.sentence.tolist(), got.token.tolist())]
+        assert got.token_text.tolist() == words
+
+
+def _expected(labels, probs, offsets, **opts):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return find_issues_in_memory(Ragged(labels, offsets), Ragged(probs, offsets), **opts)
+
+
+def _found(data, **opts):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return find_issues(data, tokens="tokens", **opts)
+
+
+# ---------------------------------------------------------------------------------------
+# Many random cases, synchronous scheduler
+
+
+@settings(deadline=None, max_examples=40)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n_sentences=st.integers(1, 80),
+    n_classes=st.integers(2, 5),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    span=st.booleans(),
+    filter_by=st.sampled_from(options.FILTER_BY),
+    rank_by=st.sampled_from(options.RANK_BY),
+    frac_noise=st.sampled_from([1.0, 0.6]),
+    min_examples=st.integers(0, 3),
+    ties=st.sampled_from(["position", "position", "numpy"]),
+    kind=st.sampled_from(["delayed", "dataframe"]),
+    data=st.data(),
+)
+def test_partitions_give_the_in_memory_result(
+    seed, n_sentences, n_classes, dtype, span, filter_by, rank_by, frac_noise, min_examples, ties,
+    kind, data,
+):  # fmt: skip
+    labels, probs, offsets = _dataset(seed, n_sentences, n_classes, dtype, span)
+    if np.unique(labels).size < 2:
+        return
+    n_partitions = data.draw(st.integers(1, 7))
+    cuts = data.draw(st.lists(st.integers(0, n_sentences), min_size=n_partitions - 1,
+                              max_size=n_partitions - 1))  # fmt: skip
+    opts = dict(
+        filter_by=filter_by,
+        return_indices_ranked_by=rank_by,
+        frac_noise=frac_noise,
+        min_examples_per_class=min_examples,
+        ties=ties,
+    )
+    expected = _expected(labels, probs, offsets, **opts)
+    partitions = _partitioned(labels, probs, offsets, cuts, kind)
+    _assert_identical(_found(partitions, scheduler="synchronous", **opts), expected)
+
+
+def test_a_float64_partition_makes_the_dataset_float64():
+    labels, probs, offsets = _dataset(3, 60, 3, np.float32, False)
+    parts = _partitioned(labels, probs, offsets, [20, 40], "delayed")
+    parts[1] = dask.delayed(_table(labels, probs.astype(np.float64), offsets, 20, 40))
+    expected = _expected(labels, probs.astype(np.float64), offsets)
+    _assert_identical(_found(parts, scheduler="synchronous"), expected)
+
+
+def test_a_bag_of_records_and_an_empty_dataset():
+    labels, probs, offsets = _dataset(5, 40, 2, np.float64, True)
+    records = [
+        {"labels": labels[a:b].tolist(), "probs": probs[a:b].tolist(), "tokens": [
+            f"s{i}t{j}" for j in range(b - a)]}
+        for i, (a, b) in enumerate(zip(offsets[:-1], offsets[1:]))
+    ]  # fmt: skip
+    bag = dask.bag.from_sequence(records, npartitions=3)
+    _assert_identical(_found(bag, scheduler="synchronous"), _expected(labels, probs, offsets))
+    assert len(_found([], scheduler="synchronous")) == 0
+
+
+def test_a_column_of_lists_made_strings_by_dask_is_named():
+    frame = pd.DataFrame({"labels": [[0, 1], [1]], "probs": [[0.1, 0.9], [0.8]]})
+    with pytest.raises(InvalidInputError, match="'labels' holds strings") as error:
+        find_issues(dd.from_pandas(frame, npartitions=1), scheduler="synchronous")
+    assert error.value.field == "labels"
+
+
+def test_task_says_span_or_token():
+    labels, probs, offsets = _dataset(6, 30, 2, np.float64, True)
+    parts = _partitioned(labels, probs, offsets, [10], "delayed")
+    expected = _expected(labels, probs, offsets, span=True)
+    _assert_identical(_found(parts, task="span", scheduler="synchronous"), expected)
+    with pytest.raises(InvalidInputError):
+        _found(parts, task="token", scheduler="synchronous")
+
+
+# ---------------------------------------------------------------------------------------
+# Exactness of the class sums through Dask partitions
+
+
+@settings(deadline=None, max_examples=25)
+@given(seed=st.integers(0, 2**32 - 1), dtype=st.sampled_from([np.float32, np.float64]),
+       data=st.data())  # fmt: skip
+def test_class_thresholds_through_partitions_are_np_mean(seed, dtype, data):
+    rng = np.random.default_rng(seed)
+    n_sentences = int(rng.integers(1, 400))
+    labels, probs, offsets = _dataset(seed, n_sentences, int(rng.integers(2, 5)), dtype, False)
+    if np.unique(labels).size < 2:
+        return
+    cuts = data.draw(st.lists(st.integers(0, n_sentences), max_size=6))
+    partitions = _partitions(_partitioned(labels, probs, offsets, cuts, "delayed"), [])
+    job = _Job("confident_learning", 1.0, None, 1, "position",
+               ("labels", "probs", None), None, "self_confidence")  # fmt: skip
+    states = _Runner(job, partitions, "synchronous").passes()
+    next(states)
+    state = next(states)  # after the class means
+    counts = np.bincount(labels, minlength=probs.shape[1])
+    means = np.array(
+        [probs[labels == k, k].mean() if counts[k] else 0 for k in range(len(counts))], dtype
+    )
+    expected = thresholds_from_means(means, counts) - FLOATING_POINT_COMPARISON
+    np.testing.assert_array_equal(state.margin_thresholds, expected)
+
+
+# ---------------------------------------------------------------------------------------
+# Errors
+
+
+def _nonempty_from(offsets, sentence: int) -> int:
+    while offsets[sentence + 1] == offsets[sentence]:
+        sentence += 1
+    return sentence
+
+
+def test_a_bad_value_in_a_late_partition_names_the_global_sentence():
+    labels, probs, offsets = _dataset(7, 90, 3, np.float64, False)
+    probs = probs.copy()
+    sentence = _nonempty_from(offsets, 75)
+    probs[int(offsets[sentence]), 0] = 1.7
+    with pytest.raises(InvalidInputError) as in_memory:
+        _expected(labels, probs, offsets)
+    parts = _partitioned(labels, probs, offsets, [30, 30, 60], "delayed")
+    with pytest.raises(InvalidInputError) as on_dask:
+        _found(parts, scheduler="synchronous")
+    assert on_dask.value.location == in_memory.value.location
+    assert on_dask.value.sentence >= 60
+
+
+def test_a_partition_with_other_classes_is_named():
+    labels, probs, offsets = _dataset(8, 40, 3, np.float64, False)
+    other_labels, other_probs, other_offsets = _dataset(8, 10, 4, np.float64, False)
+    parts = [
+        dask.delayed(_table(labels, probs, offsets, 0, 40)),
+        dask.delayed(_table(other_labels, other_probs, other_offsets, 0, 10)),
+    ]
+    with pytest.raises(InvalidInputError, match="sentence 40") as error:
+        _found(parts, scheduler="synchronous")
+    assert error.value.sentence == 40
+
+
+_READS: dict = {}
+
+
+def _changing(table: pa.Table, key: str) -> pa.Table:
+    """The table the first time, another one (a label changed) every later time."""
+    _READS[key] = _READS.get(key, 0) + 1
+    if _READS[key] == 1:
+        return table
+    labels = table.column("labels").combine_chunks()
+    flat = labels.values.to_numpy().copy()
+    flat[0] = 1 - flat[0]
+    changed = pa.ListArray.from_arrays(labels.offsets, pa.array(flat))
+    return table.set_column(0, "labels", changed)
+
+
+def test_a_partition_that_changes_between_passes_is_named():
+    labels, probs, offsets = _dataset(9, 60, 2, np.float64, True)
+    parts = _partitioned(labels, probs, offsets, [25, 45], "delayed")
+    parts[2] = dask.delayed(_changing, pure=False)(_table(labels, probs, offsets, 45, 60), "c")
+    with pytest.raises(InvalidInputError, match="partition 2 .from sentence 45.") as error:
+        _found(parts, scheduler="synchronous")
+    assert error.value.sentence == 45
+
+
+# ---------------------------------------------------------------------------------------
+# On a cluster of two worker processes
+
+
+@pytest.fixture(scope="module")
+def client():
+    cluster = distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        silence_logs=logging.ERROR,
+        timeout="60s",
+    )
+    try:
+        with distributed.Client(cluster, timeout="60s") as client:
+            yield client
+    finally:
+        cluster.close(timeout=30)
+
+
+def _slowly(table: pa.Table, seconds: float) -> pa.Table:
+    time.sleep(seconds)
+    return table
+
+
+@pytest.mark.parametrize("filter_by", options.FILTER_BY)
+def test_a_cluster_gives_the_in_memory_result(client, filter_by):
+    labels, probs, offsets = _dataset(11, 400, 4, np.float32, False)
+    parts = _partitioned(labels, probs, offsets, [50, 50, 200, 333], "delayed")
+    # The first partitions finish last.
+    parts[0] = dask.delayed(_slowly)(parts[0], 0.3)
+    parts[1] = dask.delayed(_slowly)(parts[1], 0.1)
+    expected = _expected(labels, probs, offsets, filter_by=filter_by)
+    _assert_identical(_found(parts, filter_by=filter_by, scheduler=client), expected)
+
+
+def test_a_cluster_reads_a_parquet_directory(client, tmp_path):
+    labels, probs, offsets = _dataset(12, 300, 2, np.float64, True)
+    for n, (a, b) in enumerate([(0, 120), (120, 121), (121, 300)]):
+        pq.write_table(_table(labels, probs, offsets, a, b), tmp_path / f"part{n}.parquet")
+    data = dd.read_parquet(str(tmp_path), dtype_backend="pyarrow")
+    expected = _expected(labels, probs, offsets, filter_by="both")
+    _assert_identical(_found(data, filter_by="both", scheduler=client), expected)
+
+
+def test_an_error_on_a_worker_arrives_with_its_attributes(client):
+    labels, probs, offsets = _dataset(13, 50, 2, np.float64, True)
+    labels = labels.copy()
+    sentence = _nonempty_from(offsets, 41)
+    labels[int(offsets[sentence])] = 5
+    parts = _partitioned(labels, probs, offsets, [20, 40], "delayed")
+    with pytest.raises(InvalidInputError) as error:
+        _found(parts, scheduler=client)
+    assert (error.value.field, error.value.sentence, error.value.token) == ("labels", sentence, 0)
+
+
+def _dies_once(table: pa.Table, marker: str) -> pa.Table:
+    """The table, after killing the worker process the first time it runs anywhere."""
+    import os
+
+    if not os.path.exists(marker):
+        open(marker, "w").close()
+        os._exit(1)  # the cluster retries the task on a (restarted) worker
+    return table
+
+
+def test_a_worker_killed_during_a_run_gives_the_identical_answer(client, tmp_path):
+    labels, probs, offsets = _dataset(14, 200, 3, np.float64, False)
+    parts = _partitioned(labels, probs, offsets, [70, 140], "delayed")
+    parts[1] = dask.delayed(_dies_once)(parts[1], str(tmp_path / "died"))
+    expected = _expected(labels, probs, offsets, filter_by="both")
+    _assert_identical(_found(parts, filter_by="both", scheduler=client), expected)
+    assert (tmp_path / "died").exists()
