@@ -137,10 +137,15 @@ def test_issues_from_token_scores_matches_oracle(case, kind):
     # cleanlab uses Python's stable sorted(): exact equality, ties by position
     assert got == expected
     assert all(type(i) is int and type(j) is int for i, j in got)
+    # A Ragged holds the scores in their dtype, as per-sentence arrays do (a float32
+    # score is compared in float32; Python floats from "lists" compare in float64).
     ragged = Ragged(token_scores, offsets)
+    expected_in_dtype = cl_rank.issues_from_scores(
+        sentence_scores, token_scores=nested(token_scores, offsets, "arrays"), threshold=threshold
+    )
     assert (
         sf_rank.issues_from_scores(sentence_scores, token_scores=ragged, threshold=threshold)
-        == expected
+        == expected_in_dtype
     )
 
 
