@@ -16,10 +16,10 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TextIO
 
-from ..cli import writers
+from ..cli.writers import AtomicOutput, Target, _keep_mode, refuse_inputs, target
 
 
-class AtomicText(writers.AtomicOutput):
+class AtomicText(AtomicOutput):
     """An :class:`~spanfast.cli.writers.AtomicOutput` whose content is written by a function."""
 
     def write_text(self, produce: Callable[[TextIO], None]) -> None:
@@ -34,7 +34,7 @@ class AtomicText(writers.AtomicOutput):
                 with open(target, "w", encoding="utf-8", newline="\n") as stream:
                     produce(stream)
                 if self.partial is not None:
-                    writers._keep_mode(path, self.partial)
+                    _keep_mode(path, self.partial)
                     os.replace(self.partial, path)
         except OSError as error:
             if path is None:
@@ -43,11 +43,11 @@ class AtomicText(writers.AtomicOutput):
         self.written = True
 
 
-def text_target(out: Any, form: str, inputs: Iterable[Any] = ()) -> writers.Target:
+def text_target(out: Any, form: str, inputs: Iterable[Any] = ()) -> Target:
     """The checked output ``out`` (``-`` for stdout), refusing to overwrite any of ``inputs``."""
     # writers.target checks the path (directory exists, not a directory) for any format.
-    output = dataclasses.replace(writers.target(os.fspath(out), "jsonl"), format=form)
-    writers.refuse_inputs(output, [Path(p) for p in inputs], None)
+    output = dataclasses.replace(target(os.fspath(out), "jsonl"), format=form)
+    refuse_inputs(output, [Path(p) for p in inputs], None)
     return output
 
 
