@@ -80,6 +80,30 @@ class LabelIssues:
 
         return pa.table(self.to_dict())
 
+    def _repr_html_(self) -> str:
+        """A compact table of the top 20 issues for notebooks (every value HTML-escaped)."""
+        import html
+
+        top = min(len(self), 20)
+        columns = self.to_dict()
+        head = "".join(f"<th>{html.escape(name)}</th>" for name in columns)
+        rows = []
+        for n in range(top):
+            cells = []
+            for name, values in columns.items():
+                value = values[n]
+                text = f"{value:.4g}" if name == "score" else str(value)
+                cells.append(f"<td>{html.escape(text)}</td>")
+            rows.append("<tr>" + "".join(cells) + "</tr>")
+        caption = f"{len(self)} label issues" + (
+            f", top {top}, most likely mislabeled first" if len(self) > top else ""
+        )
+        return (
+            f"<table><caption>{html.escape(caption)}</caption><tr>{head}</tr>"
+            + "".join(rows)
+            + "</table>"
+        )
+
 
 def issues_from_positions(
     positions: np.ndarray,

@@ -19,7 +19,8 @@ from collections.abc import Iterator, Sequence
 from typing import NoReturn
 
 from ..errors import KernelCacheWarning
-from . import demo, scan
+from . import demo, export, scan
+from . import report as report_command
 from .errors import (
     EXIT_BROKEN_PIPE,
     EXIT_INTERRUPTED,
@@ -30,7 +31,7 @@ from .errors import (
     report,
 )
 
-COMMANDS = (demo, scan)
+COMMANDS = (demo, scan, report_command, export)
 
 
 class _Parser(argparse.ArgumentParser):

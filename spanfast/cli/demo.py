@@ -29,6 +29,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         metavar="N",
         help="number of issues to display, most likely mislabeled first (default: 10)",
     )
+    demo.add_argument(
+        "--html", metavar="FILE.html", help="also write the HTML report of the issues to FILE.html"
+    )
     add_no_color(demo)
     demo.set_defaults(run=run, parser=demo)
 
@@ -89,6 +92,8 @@ def run(args: argparse.Namespace) -> int:
         + ", ".join(f"#{i} {sentence_scores[i]:.4f}" for i in worst)
     )
 
+    if args.html is not None:
+        _write_html(args.html, example)
     shown = min(args.top, len(issues))
     if shown == 0:
         return 0
@@ -103,3 +108,25 @@ def run(args: argparse.Namespace) -> int:
         color=use_color(args.no_color, sys.stdout),
     )
     return 0
+
+
+def _write_html(out: str, example: object) -> None:
+    """The HTML report of the example (through the atomic writer)."""
+    from spanfast.report import to_html
+    from spanfast.report._atomic import AtomicText, text_target
+    from spanfast.results import find_issues
+
+    output = text_target(out, "html")
+    with AtomicText(output) as destination:
+        issues = find_issues(example.labels, example.pred_probs)
+        page = to_html(
+            issues,
+            example.tokens,
+            labels=example.labels,
+            pred_probs=example.pred_probs,
+            title="spanfast demo: the bundled example",
+            run_info={"command": "spanfast demo", "input": "bundled example (planted mistakes)"},
+        )
+        destination.write_text(lambda stream: stream.write(page))
+    if output.path is not None:
+        print(f"Wrote the HTML report to {out}")

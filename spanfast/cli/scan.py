@@ -130,6 +130,12 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         action="store_true",
         help=".npz input: load object arrays, which are pickled (only for files you trust)",
     )
+    scan.add_argument(
+        "--html",
+        metavar="FILE.html",
+        help="also write the HTML report of the issues to FILE.html (Parquet input is then "
+        "read whole)",
+    )
     add_no_color(scan)
     scan.set_defaults(run=run, parser=scan)
 
@@ -149,8 +155,18 @@ def run(args: argparse.Namespace) -> int:
         if output.format == "parquet":
             readers.require_pyarrow(args.out, "writing .parquet")
 
+    html_output = None
+    if args.html is not None:
+        from .report import output_target
+
+        html_output = output_target(args.html, "html", files, directory)
     with writers.AtomicOutput(output) if output else contextlib.nullcontext() as destination:
         issues, data, row_counts = _find(kind, files, directory, columns, args)
+        if html_output is not None:
+            from .report import read_whole, write_report
+
+            whole = data if data is not None else read_whole(input_path, columns, args)
+            write_report(html_output, issues, whole, args, NAME)
         if destination is not None:
             _write(destination, issues, args)
         else:

@@ -1,0 +1,232 @@
+"""Flagged sentences as annotation tasks: Label Studio, Prodigy, doccano.
+
+Each flagged sentence becomes one task, most likely mislabeled first. The
+text is the tokens joined by single spaces; a token's character offsets are
+``start = sum(len(t) + 1 for t in tokens[:i])`` and ``end = start + len(token)``,
+in Unicode code points (Python string indices), so ``text[start:end]`` is the
+token and a span's offsets slice exactly its tokens. The given spans are the
+annotation to correct; the model's spans are the prediction.
+
+- Label Studio: a JSON list of tasks, ``data.text``, the given spans as an
+  annotation and the predicted ones as a prediction with the sentence score
+  (lower is worse, so sorting by prediction score puts the worst first);
+  ``labels`` results for a ``<Labels name="label" toName="text">`` config.
+- Prodigy: JSON Lines in the ``ner_manual`` format: ``text``, ``tokens``
+  (text, start, end, id, ws), ``spans`` (start, end, token_start, token_end
+  inclusive, label) and the issue in ``meta``.
+- doccano: JSON Lines for sequence labeling, ``text`` and
+  ``label: [[start, end, LABEL], ...]``.
+
+Every task also carries the sentence's index in the dataset (``meta.sentence``,
+or ``sentence`` in doccano), so that corrections can be applied back.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any, TextIO
+
+from .report.sentences import Sentence, flagged_sentences
+
+FORMATS = ("label-studio", "prodigy", "doccano")
+MODEL_VERSION = "spanfast"
+ISSUE_KIND = "token label"
+
+
+def token_offsets(tokens: list[str]) -> tuple[str, list[tuple[int, int]]]:
+    """The text (tokens joined by single spaces) and each token's (start, end).
+
+    Examples
+    --------
+    >>> token_offsets(["Ada", "Lovelace", "."])
+    ('Ada Lovelace .', [(0, 3), (4, 12), (13, 14)])
+    """
+    spans, position = [], 0
+    for token in tokens:
+        spans.append((position, position + len(token)))
+        position += len(token) + 1
+    return " ".join(tokens), spans
+
+
+def _char_spans(record: Sentence, spans: list[tuple[int, int, str]], text: str, offsets: list):
+    """(start, end, text, label, token_start, token_end_inclusive) of token spans."""
+    out = []
+    for first, stop, label in spans:
+        start, end = offsets[first][0], offsets[stop - 1][1]
+        out.append((start, end, text[start:end], label, first, stop - 1))
+    return out
+
+
+def _issues(record: Sentence) -> list[dict[str, Any]]:
+    return [
+        {
+            "token": token,
+            "text": record.tokens[token],
+            "kind": ISSUE_KIND,
+            "score": score,
+            "given": given,
+            "predicted": predicted,
+        }
+        for token, score, given, predicted in record.flagged
+    ]
+
+
+def label_studio_task(record: Sentence) -> dict[str, Any]:
+    """One Label Studio task."""
+    text, offsets = token_offsets(record.tokens)
+
+    def results(spans: list, prefix: str) -> list[dict[str, Any]]:
+        return [
+            {
+                "id": f"{prefix}{n}",
+                "from_name": "label",
+                "to_name": "text",
+                "type": "labels",
+                "value": {"start": start, "end": end, "text": span_text, "labels": [label]},
+            }
+            for n, (start, end, span_text, label, _, _) in enumerate(
+                _char_spans(record, spans, text, offsets)
+            )
+        ]
+
+    return {
+        "data": {"text": text},
+        "annotations": [{"result": results(record.given, "given")}],
+        "predictions": [
+            {
+                "model_version": MODEL_VERSION,
+                "score": record.score,
+                "result": results(record.predicted, "pred"),
+            }
+        ],
+        "meta": {"sentence": record.sentence, "score": record.score, "issues": _issues(record)},
+    }
+
+
+def prodigy_task(record: Sentence) -> dict[str, Any]:
+    """One Prodigy ``ner_manual`` task."""
+    text, offsets = token_offsets(record.tokens)
+    last = len(record.tokens) - 1
+    worst = record.flagged[0]
+    return {
+        "text": text,
+        "tokens": [
+            {"text": token, "start": start, "end": end, "id": n, "ws": n != last}
+            for n, (token, (start, end)) in enumerate(zip(record.tokens, offsets))
+        ],
+        "spans": [
+            {"start": start, "end": end, "token_start": first, "token_end": final, "label": label}
+            for start, end, _, label, first, final in _char_spans(
+                record, record.given, text, offsets
+            )
+        ],
+        "meta": {
+            "sentence": record.sentence,
+            "kind": ISSUE_KIND,
+            "score": record.score,
+            "given": worst[2],
+            "predicted": worst[3],
+            "issues": _issues(record),
+        },
+    }
+
+
+def doccano_task(record: Sentence) -> dict[str, Any]:
+    """One doccano sequence-labeling line (``sentence`` is kept as metadata)."""
+    text, offsets = token_offsets(record.tokens)
+    return {
+        "text": text,
+        "label": [
+            [start, end, label]
+            for start, end, _, label, _, _ in _char_spans(record, record.given, text, offsets)
+        ],
+        "sentence": record.sentence,
+        "score": record.score,
+    }
+
+
+_BUILDERS = {"label-studio": label_studio_task, "prodigy": prodigy_task, "doccano": doccano_task}
+
+
+def to_tasks(
+    issues: Any,
+    tokens: Any,
+    *,
+    to: str,
+    labels: Any,
+    pred_probs: Any,
+    class_names: Any = None,
+) -> list[dict[str, Any]]:
+    """The flagged sentences as tasks of one tool, worst first.
+
+    Parameters
+    ----------
+    issues : LabelIssues
+        From :func:`spanfast.results.find_issues`.
+    tokens, labels, pred_probs
+        The data the issues were found in (per-sentence token text, labels, probabilities).
+    to : {"label-studio", "prodigy", "doccano"}
+        The tool.
+    class_names : sequence of str, optional
+        Class names (BIO tags are exported as entity types).
+
+    Returns
+    -------
+    list of dict
+        One task per flagged sentence.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from spanfast.results import find_issues
+    >>> labels = [[0, 1, 1], [0, 0, 1]]
+    >>> probs = [np.array([0.1, 0.9, 0.05]), np.array([0.2, 0.1, 0.95])]
+    >>> tasks = to_tasks(find_issues(labels, probs), [["Hi", "Ada", "L."], ["a", "b", "c"]],
+    ...                  to="doccano", labels=labels, pred_probs=probs, class_names=["O", "PER"])
+    >>> tasks[0]["text"], tasks[0]["label"]
+    ('Hi Ada L.', [[3, 9, 'PER']])
+    """
+    if to not in _BUILDERS:
+        raise ValueError(f"to must be one of {', '.join(FORMATS)}, got {to!r}")
+    records, _ = flagged_sentences(
+        issues, tokens, labels=labels, pred_probs=pred_probs, class_names=class_names
+    )
+    build = _BUILDERS[to]
+    return [build(record) for record in records]
+
+
+def _lines(tasks: list[dict[str, Any]]) -> Iterator[str]:
+    for task in tasks:
+        yield json.dumps(task, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def write_tasks(stream: TextIO, tasks: list[dict[str, Any]], to: str) -> None:
+    """Label Studio: one JSON list; Prodigy and doccano: JSON Lines."""
+    if to == "label-studio":
+        json.dump(tasks, stream, ensure_ascii=False, allow_nan=False, indent=1)
+        stream.write("\n")
+        return
+    stream.writelines(_lines(tasks))
+
+
+def write_export(path: Any, issues: Any, tokens: Any, *, to: str, **options: Any) -> int:
+    """Write :func:`to_tasks` to ``path`` atomically; the number of tasks.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file to write (``-`` for stdout).
+    issues, tokens, to, **options
+        As :func:`to_tasks` takes them.
+
+    Returns
+    -------
+    int
+        The number of tasks written.
+    """
+    from .report._atomic import write_text_file
+
+    tasks = to_tasks(issues, tokens, to=to, **options)
+    write_text_file(path, lambda stream: write_tasks(stream, tasks, to), form=to)
+    return len(tasks)

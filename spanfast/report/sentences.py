@@ -1,0 +1,282 @@
+"""The flagged sentences of a result, as the report and the exports show them.
+
+One record per sentence that holds at least one issue, worst first (in the
+order its first issue has in the ranked issues): the tokens, the given and the
+predicted spans, and the issues inside it. Spans are formed once here, for
+both the HTML report and the annotation-tool exports:
+
+- span data (one probability per token): runs of label 1 (given) and runs of
+  ``p > 0.5`` (predicted);
+- token data (K probabilities per token): runs of the same non-zero class, or,
+  when the class names are BIO/IOB2 tags (``O``, ``B-X``, ``I-X``), entities
+  decoded from the tags (a ``B-`` tag or a change of type starts a new one).
+
+Spans are found with array operations over all tokens at once; only the
+per-sentence records are built in Python.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..errors import InvalidInputError
+
+SPAN_CLASS_NAMES = ("O", "SPAN")
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One flagged sentence.
+
+    Attributes
+    ----------
+    sentence : int
+        Its index in the dataset.
+    score : float
+        Its sentence score when known, else the score of its worst issue.
+    tokens : list of str
+    given, predicted : list of (start, end, label)
+        Spans as token indices, ``end`` exclusive, with the class name.
+    flagged : list of (token, score, given_label, predicted_label)
+        The issues in the sentence, in rank order, labels as class names.
+    """
+
+    sentence: int
+    score: float
+    tokens: list[str]
+    given: list[tuple[int, int, str]]
+    predicted: list[tuple[int, int, str]]
+    flagged: list[tuple[int, float, str, str]]
+
+
+def class_names_for(span: bool, n_classes: int, class_names: Any = None) -> list[str]:
+    """The names shown for the classes: the given ones, else ``O``/``SPAN`` or ``0..K-1``."""
+    if class_names is not None:
+        names = [str(name) for name in class_names]
+        if len(names) < n_classes:
+            raise InvalidInputError(
+                f"class_names has {len(names)} names for {n_classes} classes", field="class_names"
+            )
+        return names
+    return list(SPAN_CLASS_NAMES) if span else [str(k) for k in range(n_classes)]
+
+
+def is_bio(class_names: list[str]) -> bool:
+    """Whether the class names are BIO tags (``O`` and ``B-``/``I-`` prefixed types)."""
+    prefixed = [name for name in class_names if name != "O"]
+    return bool(prefixed) and all(name[:2] in ("B-", "I-") for name in prefixed)
+
+
+def _runs(
+    kinds: np.ndarray, begins: np.ndarray, offsets: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(start, end, kind) of the runs of equal non-negative ``kinds``, over flat tokens.
+
+    A run starts where the kind changes, where ``begins`` is set, or at a
+    sentence's first token; tokens of kind -1 belong to no span.
+    """
+    n = kinds.shape[0]
+    if n == 0:
+        empty = np.zeros(0, np.int64)
+        return empty, empty, empty
+    starts_sentence = np.zeros(n, bool)
+    starts_sentence[offsets[:-1][offsets[:-1] < n]] = True
+    changes = np.ones(n, bool)
+    changes[1:] = kinds[1:] != kinds[:-1]
+    boundary = changes | begins | starts_sentence
+    inside = kinds >= 0
+    start = np.flatnonzero(boundary & inside)
+    # A run ends before the next boundary or outside token.
+    stop_marks = np.flatnonzero(np.append(boundary[1:] | ~inside[1:], True)) + 1
+    end = stop_marks[np.searchsorted(stop_marks, start, side="right")]
+    end = np.minimum(end, n)
+    return start.astype(np.int64), end.astype(np.int64), kinds[start].astype(np.int64)
+
+
+def _kinds(classes: np.ndarray, names: list[str], bio: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Per-token span kind (-1 outside) and whether the token begins a span."""
+    classes = np.asarray(classes, np.int64)
+    if not bio:
+        kinds = np.where(classes == 0, -1, classes)
+        return kinds, np.zeros(classes.shape[0], bool)
+    types = sorted({name[2:] for name in names if name != "O"})
+    type_of = np.array([types.index(name[2:]) if name != "O" else -1 for name in names], np.int64)
+    begin_of = np.array([name.startswith("B-") for name in names], bool)
+    return type_of[classes], begin_of[classes]
+
+
+def span_tables(
+    labels: np.ndarray,
+    probs: np.ndarray,
+    offsets: np.ndarray,
+    names: list[str],
+) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...], list[str]]:
+    """Given and predicted spans over all tokens: ((start, end, kind) x 2, kind names)."""
+    span = probs.ndim == 1
+    if span:
+        given_classes = labels
+        predicted_classes = (probs > 0.5).astype(np.int64)
+    else:
+        given_classes = labels
+        predicted_classes = np.argmax(probs, axis=1)
+    bio = not span and is_bio(names)
+    kind_names = sorted({name[2:] for name in names if name != "O"}) if bio else names
+    given = _runs(*_kinds(given_classes, names, bio), offsets)
+    predicted = _runs(*_kinds(predicted_classes, names, bio), offsets)
+    return given, predicted, kind_names
+
+
+def _in_sentence(table: tuple[np.ndarray, ...], start: int, stop: int, names: list[str]):
+    """The spans of one sentence (flat token range [start, stop)), as local token indices."""
+    span_start, span_end, kind = table
+    first, last = np.searchsorted(span_start, [start, stop])
+    return [
+        (a - start, b - start, names[k])
+        for a, b, k in zip(
+            span_start[first:last].tolist(), span_end[first:last].tolist(), kind[first:last].tolist()
+        )
+    ]
+
+
+def flagged_sentences(
+    issues: Any,
+    tokens: Any,
+    *,
+    labels: Any = None,
+    pred_probs: Any = None,
+    class_names: Any = None,
+    limit: int | None = None,
+) -> tuple[list[Sentence], dict[str, Any]]:
+    """The flagged sentences, worst first, and what was found out about the data.
+
+    Parameters
+    ----------
+    issues : LabelIssues
+        The issues (``spanfast.results.find_issues``).
+    tokens : nested list of str, Ragged, or column
+        The token text of every sentence.
+    labels, pred_probs : optional
+        The data the issues were found in; without them no spans are drawn.
+    class_names : sequence of str, optional
+        Names of the classes (BIO tags are decoded into entities).
+    limit : int, optional
+        Keep only the first ``limit`` sentences.
+
+    Returns
+    -------
+    (list of Sentence, dict)
+        The records and ``{"task", "n_sentences", "n_tokens", "class_names"}``.
+    """
+    from ..io import as_ragged
+
+    token_ragged = as_ragged(tokens, name="tokens")
+    token_offsets = np.asarray(token_ragged.offsets, np.int64)
+    n_sentences = token_offsets.shape[0] - 1
+    sentence = np.asarray(issues.sentence, np.int64)
+    token = np.asarray(issues.token, np.int64)
+    _check_positions(sentence, token, token_offsets)
+
+    info: dict[str, Any] = {"n_sentences": n_sentences, "n_tokens": int(token_offsets[-1])}
+    given_table = predicted_table = None
+    if labels is not None or pred_probs is not None:
+        if labels is None or pred_probs is None:
+            raise InvalidInputError("labels and pred_probs are given together", field="labels")
+        from .._input.checked import labels_and_probabilities
+
+        data = labels_and_probabilities(labels, pred_probs, span=None)
+        if not np.array_equal(np.asarray(data.offsets), token_offsets):
+            raise InvalidInputError(
+                "tokens and labels have different sentence lengths", field="tokens"
+            )
+        span = data.probs.ndim == 1
+        n_classes = 2 if span else data.probs.shape[1]
+        names = class_names_for(span, n_classes, class_names)
+        given_table, predicted_table, kind_names = span_tables(
+            np.asarray(data.labels), np.asarray(data.probs), token_offsets, names
+        )
+        info.update(task="span" if span else "token", class_names=names)
+    else:
+        n_classes = int(max(issues.given_label.max(initial=0), issues.predicted_label.max(initial=0))) + 1
+        names = class_names_for(n_classes <= 2, max(n_classes, 2), class_names)
+        kind_names = names
+        info.update(task="unknown", class_names=names)
+
+    order = _sentences_in_rank_order(sentence)
+    if limit is not None:
+        order = order[:limit]
+    sentence_scores = getattr(issues, "sentence_scores", None)
+    issue_rows = _issue_rows_by_sentence(sentence)
+    records = []
+    values = token_ragged.values
+    scores = np.asarray(issues.score, np.float64)
+    given_label = np.asarray(issues.given_label, np.int64)
+    predicted_label = np.asarray(issues.predicted_label, np.int64)
+    for index in order.tolist():
+        start, stop = int(token_offsets[index]), int(token_offsets[index + 1])
+        rows = issue_rows[index]
+        flagged = [
+            (int(token[r]), float(scores[r]), names[given_label[r]], names[predicted_label[r]])
+            for r in rows
+        ]
+        score = (
+            float(sentence_scores[index])
+            if sentence_scores is not None
+            else min(item[1] for item in flagged)
+        )
+        records.append(
+            Sentence(
+                sentence=index,
+                score=score,
+                tokens=[str(text) for text in values[start:stop].tolist()],
+                given=[] if given_table is None else _in_sentence(given_table, start, stop, kind_names),
+                predicted=[]
+                if predicted_table is None
+                else _in_sentence(predicted_table, start, stop, kind_names),
+                flagged=flagged,
+            )
+        )
+    return records, info
+
+
+def _check_positions(sentence: np.ndarray, token: np.ndarray, offsets: np.ndarray) -> None:
+    """Every issue names a sentence and a token that the tokens hold."""
+    n_sentences = offsets.shape[0] - 1
+    outside = np.flatnonzero((sentence < 0) | (sentence >= n_sentences))
+    if outside.size:
+        row = int(outside[0])
+        raise InvalidInputError(
+            f"issue {row} is in sentence {int(sentence[row])}, but the tokens have "
+            f"{n_sentences} sentences",
+            field="tokens",
+            sentence=int(sentence[row]),
+        )
+    lengths = offsets[sentence + 1] - offsets[sentence]
+    outside = np.flatnonzero((token < 0) | (token >= lengths))
+    if outside.size:
+        row = int(outside[0])
+        raise InvalidInputError(
+            f"issue {row} is token {int(token[row])} of sentence {int(sentence[row])}, which has "
+            f"{int(lengths[row])} tokens",
+            field="tokens",
+            sentence=int(sentence[row]),
+            token=int(token[row]),
+        )
+
+
+def _sentences_in_rank_order(sentence: np.ndarray) -> np.ndarray:
+    """The distinct sentences, in the order of their first (worst) issue."""
+    unique, first = np.unique(sentence, return_index=True)
+    return unique[np.argsort(first, kind="stable")]
+
+
+def _issue_rows_by_sentence(sentence: np.ndarray) -> dict[int, list[int]]:
+    """Issue rows of each sentence, in rank order."""
+    order = np.argsort(sentence, kind="stable")
+    grouped = sentence[order]
+    cuts = np.flatnonzero(np.diff(grouped)) + 1
+    groups = np.split(order, cuts)
+    keys = grouped[np.append(0, cuts)] if grouped.size else []
+    return {int(key): rows.tolist() for key, rows in zip(keys, groups)}
