@@ -326,5 +326,8 @@ def naive_span_issues(
                 min(c / b, 1.0) if b > 0 else 1.0
                 for c, b in zip(confidences, best_probability[i][start:end])
             )
-            rows.append((i, start, end, kind, gt, pt, min(confidences), ratio))
+            if kind == "malformed":  # forbidden by the scheme: certain
+                rows.append((i, start, end, kind, gt, pt, 0.0, 0.0))
+            else:
+                rows.append((i, start, end, kind, gt, pt, min(confidences), ratio))
     return rows

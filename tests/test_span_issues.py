@@ -267,7 +267,7 @@ def test_bad_input_span_data_and_options():
 
 
 def test_empty_and_all_outside():
-    issues = find_span_issues([[], [0, 0]], [np.zeros(0), np.array([0.1, 0.2])])
+    issues = find_span_issues([[], [0, 0]], [np.zeros(0), np.array([0.1, 0.2])], filter_by=None)
     assert len(issues) == 0 and list(issues) == []
     assert issues.to_pandas().shape == (0, 7)
 

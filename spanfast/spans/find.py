@@ -57,7 +57,8 @@ def find_span_issues(
     score_method : {"likelihood_ratio", "min_self_confidence"}
         How an issue over tokens ``start:end`` is scored: ``prod p(given tag) /
         p(argmax tag)`` over those tokens, or the minimum ``p(given tag)``
-        (cleanlab's self-confidence, pooled as its ``"min"`` sentence score).
+        (cleanlab's self-confidence, pooled as its ``"min"`` sentence score). A
+        malformed entity scores 0: the scheme forbids it, whatever the model says.
 
     Returns
     -------
@@ -101,7 +102,7 @@ def find_span_issues(
     >>> issues = find_span_issues(tags, probs, class_names=names, filter_by=None)
     >>> [(i.sentence, i.start, i.end, i.kind, i.given_label, i.predicted_label)
     ...  for i in issues]
-    [(0, 3, 4, 'type', 'LOC', 'PER'), (1, 1, 2, 'malformed', 'PER', 'PER')]
+    [(1, 1, 2, 'malformed', 'PER', 'PER'), (0, 3, 4, 'type', 'LOC', 'PER')]
     """
     data, scheme_tags = checked_input(labels, pred_probs, class_names, scheme, task)
     if score_method not in SCORE_METHODS:
@@ -254,6 +255,8 @@ def _find_span_issues(
         given_type, predicted_type = given_type[keep], predicted_type[keep]
     lowest, ratio = span_scores(self_confidence, best, start, end)
     score = ratio if score_method == "likelihood_ratio" else lowest
+    # A tag sequence the scheme forbids is a mistake whatever the model says.
+    score[kind == MALFORMED] = 0.0
     order = np.lexsort((kind, end, start, score))
     start, end, kind, score = start[order], end[order], kind[order], score[order]
     sentence, local_start = sentence_and_token(data.offsets, start)
