@@ -4,6 +4,11 @@ input, and ``spanfast demo --spans``."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 from naive import naive_entities, naive_span_issues
@@ -276,3 +281,60 @@ def test_exported_from_spanfast():
     import spanfast
 
     assert spanfast.find_span_issues is find_span_issues
+
+
+def test_bundled_example_meets_the_target():
+    """Higher recall at k than the grouped token issues, and the kind right for >= 90%."""
+    from spanfast.data import load_tagged_example
+    from spanfast.spans.measure import baseline_issues, evaluate
+
+    example = load_tagged_example()
+    issues = find_span_issues(example.labels, example.pred_probs, class_names=example.class_names)
+    lines = evaluate([(r.sentence, r.start, r.end, r.kind) for r in issues], example.planted)
+    baseline = evaluate(
+        baseline_issues(example.labels, example.pred_probs, class_names=example.class_names),
+        example.planted,
+    )[-1]
+    everything = lines[-1]
+    assert all(line.planted > 0 for line in lines)  # every kind is planted
+    assert everything.found > baseline.found
+    assert everything.kind_right >= 0.9 * everything.found
+
+
+def test_baseline_groups_flagged_tokens_into_entities():
+    from spanfast.spans.measure import baseline_issues
+
+    names = BIO
+    labels = [[0, 1, 2, 0], [0, 0, 0]]
+    probs = [_one_hot([0, 0, 0, 0], 7, 0.99), _one_hot([0, 3, 0], 7, 0.99)]
+    # sentence 0: both tokens of the given PER flagged -> one row for the given entity;
+    # sentence 1: the flagged token lies in a predicted ORG entity only
+    assert sorted(baseline_issues(labels * 20, probs * 20, class_names=names))[:2] == [
+        (0, 1, 3, None),
+        (1, 1, 2, None),
+    ]
+
+
+def test_demo_spans_prints_the_table():
+    import spanfast
+
+    # the copy of spanfast under test, installed or not
+    root = str(Path(spanfast.__file__).resolve().parents[1])
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "spanfast", "demo", "--spans", "--top", "3", "--no-color"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    for word in ("missed", "spurious", "boundary+type", "malformed", "baseline", "kind right"):
+        assert word in out
+    all_line = next(line for line in out.splitlines() if line.startswith("all "))
+    assert "%" in all_line
+    assert out.count(" [[ ") == 3  # the three issues, each span marked
