@@ -11,7 +11,7 @@ from .._input.checked import Checked, labels_and_probabilities
 from .._positions import sentence_and_token
 from ..errors import InvalidInputError, InvalidOptionError
 from .formation import Spans, form_spans, match
-from .kernels import span_scores
+from .kernels import argmax_and_best, span_scores
 from .schemes import Tags, check_scheme, span_tags, token_tags
 from .table import KINDS, SpanIssues
 
@@ -233,8 +233,8 @@ def _token_probabilities(data: Checked) -> tuple[np.ndarray, np.ndarray, np.ndar
         inside = data.probs > 0.5  # argmax of [1 - p, p], first index on a tie
         best = np.where(inside, data.probs, 1 - data.probs)
         return self_confidence, best, inside.astype(np.int8)
-    argmax = np.argmax(data.probs, axis=1)
-    return self_confidence, np.take_along_axis(data.probs, argmax[:, None], 1)[:, 0], argmax
+    argmax, best = argmax_and_best(data.probs)  # np.argmax(axis=1) on short rows: 4x slower
+    return self_confidence, best, argmax
 
 
 def _find_span_issues(

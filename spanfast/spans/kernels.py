@@ -49,3 +49,19 @@ def span_scores(self_confidence, best_probability, starts, ends):
         lowest[r] = low
         ratio[r] = np.exp(log_ratio)
     return lowest, ratio
+
+
+@kernel
+def argmax_and_best(probs):
+    """Per row of ``probs`` (T, K): the first index of the maximum, and the maximum."""
+    n, K = probs.shape
+    argmax = np.empty(n, np.int64)
+    best = np.empty(n, probs.dtype)
+    for t in range(n):
+        top = 0
+        for k in range(1, K):
+            if probs[t, k] > probs[t, top]:
+                top = k
+        argmax[t] = top
+        best[t] = probs[t, top]
+    return argmax, best
