@@ -26,6 +26,7 @@ _EXPORTS = {
     "display_issues": "span_classification",
     "find_issues": "results",
     "find_label_issues": "span_classification",
+    "find_span_issues": "spans",
     "get_label_quality_scores": "span_classification",
 }
 

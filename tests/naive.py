@@ -240,3 +240,94 @@ def adjusted_probabilities(P, thresholds) -> list[list[float]]:
         adjusted = [float(p) - t + shift for p, t in zip(row(P, i), thresholds.tolist())]
         out.append([a / sum(adjusted) for a in adjusted])
     return out
+
+
+# ---- span-level issues (compared in test_span_issues.py) -------------------------------
+
+
+def naive_entities(tag_names: list[str], scheme: str) -> list[list]:
+    """Entities ``[start, end, type, malformed]`` of one sentence's tag names.
+
+    ``scheme`` is "IO", "BIO" or "BIOES" (tags then use B/I/E/S prefixes). Read token
+    by token: a tag continues the entity of the token before when that token's tag
+    is open (B or I; any inside tag in IO) of the same type and this one is I (or
+    E); a forbidden I/E right after an entity token joins that entity (malformed);
+    any other inside tag begins an entity (malformed if it is I or E outside IO).
+    """
+    entities: list[list] = []
+    previous = None  # (prefix, type) of the token before, None for O / start
+    for j, name in enumerate(tag_names):
+        if name == "O":
+            if previous is not None and scheme == "BIOES" and previous[0] in "BI":
+                entities[-1][3] = True
+            previous = None
+            continue
+        prefix, kind = name.split("-", 1)
+        continuing = prefix in ("I", "E")
+        opened = previous is not None and (scheme == "IO" or previous[0] in "BI")
+        if continuing and opened and previous[1] == kind:
+            entities[-1][1] = j + 1
+        elif continuing and scheme != "IO" and previous is not None:
+            entities[-1][1] = j + 1
+            entities[-1][3] = True
+        else:
+            if previous is not None and scheme == "BIOES" and previous[0] in "BI":
+                entities[-1][3] = True
+            entities.append([j, j + 1, kind, continuing and scheme != "IO"])
+        previous = (prefix, kind)
+    if previous is not None and scheme == "BIOES" and previous[0] in "BI":
+        entities[-1][3] = True
+    return entities
+
+
+def naive_span_issues(
+    given_names: list[list[str]],
+    predicted_names: list[list[str]],
+    scheme: str,
+    self_confidence: list[list[float]],
+    best_probability: list[list[float]],
+) -> list[tuple]:
+    """Rows ``(sentence, start, end, kind, given, predicted, min_self_confidence,
+    likelihood_ratio)`` of every disagreement, unordered; one sentence at a time."""
+    rows = []
+    for i, (given_tags, predicted_tags) in enumerate(zip(given_names, predicted_names)):
+        given = naive_entities(given_tags, scheme)
+        predicted = naive_entities(predicted_tags, scheme)
+        pairs = []
+        for g, (gs, ge, gt, _) in enumerate(given):
+            for p, (ps, pe, pt, _) in enumerate(predicted):
+                overlap = min(ge, pe) - max(gs, ps)
+                if overlap > 0:
+                    pairs.append((-overlap, gt != pt, gs, ps, g, p))
+        partner: dict[int, int] = {}
+        for *_, g, p in sorted(pairs):
+            if g not in partner and p not in partner.values():
+                partner[g] = p
+        found = []
+        for g, (gs, ge, gt, bad) in enumerate(given):
+            if g not in partner:
+                found.append((gs, ge, "spurious", gt, None))
+            else:
+                ps, pe, pt, _ = predicted[partner[g]]
+                if (gs, ge) != (ps, pe):
+                    kind = "boundary" if gt == pt else "boundary+type"
+                    found.append((min(gs, ps), max(ge, pe), kind, gt, pt))
+                elif gt != pt:
+                    found.append((gs, ge, "type", gt, pt))
+            if bad:
+                pt = predicted[partner[g]][2] if g in partner else None
+                found.append((gs, ge, "malformed", gt, pt))
+        for p, (ps, pe, pt, _) in enumerate(predicted):
+            if p not in partner.values():
+                found.append((ps, pe, "missed", None, pt))
+        for start, end, kind, gt, pt in found:
+            confidences = self_confidence[i][start:end]
+            ratio = math.prod(
+                min(c / b, 1.0) if b > 0 else 1.0
+                for c, b in zip(confidences, best_probability[i][start:end])
+            )
+            if kind == "malformed":  # forbidden by the scheme: certain
+                rows.append((i, start, end, kind, gt, pt, 0.0, 0.0))
+            else:
+                rows.append((i, start, end, kind, gt, pt, min(confidences), ratio))
+    return rows

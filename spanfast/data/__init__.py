@@ -15,7 +15,7 @@ from importlib import resources
 
 import numpy as np
 
-__all__ = ["ExampleSpans", "load_example"]
+__all__ = ["ExampleSpans", "TaggedExample", "load_example", "load_tagged_example"]
 
 _FILENAME = "example_spans.npz"
 
@@ -121,3 +121,75 @@ def load_example() -> ExampleSpans:
         flat_planted=flat_planted,
         offsets=offsets,
     )
+
+
+_TAGGED_FILENAME = "example_tags.npz"
+
+
+@dataclass(frozen=True)
+class TaggedExample:
+    """The bundled BIO example (PER / ORG / LOC) with planted entity-level mistakes.
+
+    Attributes
+    ----------
+    tokens : list of list of str
+        The words of each sentence.
+    labels : list of numpy.ndarray
+        Given tags (int64 class ids into ``class_names``), mistakes planted.
+    true_labels : list of numpy.ndarray
+        The tags before the mistakes were planted.
+    pred_probs : list of numpy.ndarray
+        ``(n_tokens, 7)`` float32 probabilities of a simulated model per sentence.
+    class_names : tuple of str
+        ``("O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC")``.
+    planted : list of tuple
+        ``(sentence, start, end, kind)`` of every planted mistake (end exclusive;
+        the union of the true and the given extent), kinds as in
+        :func:`spanfast.find_span_issues`.
+    """
+
+    tokens: list[list[str]]
+    labels: list[np.ndarray]
+    true_labels: list[np.ndarray]
+    pred_probs: list[np.ndarray]
+    class_names: tuple[str, ...]
+    planted: list[tuple[int, int, int, str]]
+
+    @property
+    def n_tokens(self) -> int:
+        """Number of tokens over all sentences."""
+        return sum(len(t) for t in self.tokens)
+
+
+def load_tagged_example() -> TaggedExample:
+    """Load the BIO-tagged example bundled with spanfast (``_make_tagged_example``).
+
+    Returns
+    -------
+    TaggedExample
+        Tokens, given and true tags, model probabilities and the planted mistakes;
+        ``labels``, ``pred_probs`` and ``class_names`` go straight to
+        :func:`spanfast.find_span_issues`.
+
+    Examples
+    --------
+    >>> from spanfast.data import load_tagged_example
+    >>> example = load_tagged_example()
+    >>> len(example.tokens), example.pred_probs[0].shape[1], example.planted[0][3] in (
+    ...     "missed", "spurious", "boundary", "type", "boundary+type", "malformed")
+    (500, 7, True)
+    """
+    from ._make_tagged_example import CLASS_NAMES, KINDS
+
+    raw = resources.files(__name__).joinpath(_TAGGED_FILENAME).read_bytes()
+    with np.load(io.BytesIO(raw), allow_pickle=False) as archive:
+        flat_tokens = np.char.decode(archive["tokens"], "utf-8").tolist()
+        offsets = archive["offsets"].astype(np.int64)
+        cuts = offsets[1:-1]
+        labels = np.split(archive["labels"].astype(np.int64), cuts)
+        true_labels = np.split(archive["true_labels"].astype(np.int64), cuts)
+        pred_probs = np.split(archive["probs"].astype(np.float32), cuts)
+        planted = [(i, s, e, KINDS[k]) for i, s, e, k in archive["planted"].tolist()]
+    bounds = offsets.tolist()
+    tokens = [flat_tokens[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    return TaggedExample(tokens, labels, true_labels, pred_probs, CLASS_NAMES, planted)
