@@ -1,0 +1,171 @@
+"""Pipelines: record identity, sentence scores out of core, tables, dataset inputs (issue 16)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from spanfast.errors import InvalidInputError, InvalidOptionError
+from spanfast.results import find_issues_in_table
+from spanfast.streaming import find_label_issues_in_batches, find_label_issues_parquet
+
+ROOT = Path(__file__).resolve().parents[1]
+SCORING = [
+    {},
+    {"token_score_method": "normalized_margin", "sentence_score_method": "softmin"},
+    {"sentence_score_method": "softmin", "temperature": 0.7},
+    {"token_score_method": "confidence_weighted_entropy", "sentence_score_method": "softmin"},
+]
+
+
+def _table(n_sentences: int = 240, n_classes: int = 3, seed: int = 0, dtype=np.float64):
+    rng = np.random.default_rng(seed)
+    lengths = rng.integers(0, 18, n_sentences)
+    lengths[5:9] = 0  # empty sentences score 1 wherever they fall
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
+    n_tokens = int(offsets[-1])
+    if n_classes == 2:
+        probs = pa.array(rng.random(n_tokens).astype(dtype))
+    else:
+        flat = rng.dirichlet(np.ones(n_classes), n_tokens).astype(dtype).ravel()
+        probs = pa.FixedSizeListArray.from_arrays(pa.array(flat), n_classes)
+    words = pa.array([f"w{i}" for i in range(n_tokens)])
+    return pa.table(
+        {
+            "doc": [f"doc-{i:04d}" for i in range(n_sentences)],
+            "part": (np.arange(n_sentences) * 7 + 3).astype(np.int64),
+            "labels": pa.ListArray.from_arrays(
+                offsets, pa.array(rng.integers(0, n_classes, n_tokens))
+            ),
+            "probs": pa.ListArray.from_arrays(offsets, probs),
+            "words": pa.ListArray.from_arrays(offsets, words),
+        }
+    )
+
+
+def _assert_same(got, expected, *, extra=()):
+    """Every column of ``expected`` (issues and sentences) equal in ``got``, dtype too."""
+    got_columns = got.to_dict()
+    for name, values in expected.to_dict().items():
+        np.testing.assert_array_equal(got_columns[name], values, err_msg=name)
+        assert got_columns[name].dtype == values.dtype, name
+    assert set(got_columns) - set(expected.to_dict()) == set(extra)
+    assert got.sentence_scores.dtype == expected.sentence_scores.dtype
+    np.testing.assert_array_equal(got.sentence_scores, expected.sentence_scores)  # bit for bit
+
+
+def _write_parts(table, directory: Path, cuts=(0, 70, 71, 180), name="part-{}.parquet"):
+    directory.mkdir(parents=True, exist_ok=True)
+    ends = list(cuts[1:]) + [table.num_rows]
+    paths = []
+    for number, (start, end) in enumerate(zip(cuts, ends)):
+        path = directory / name.format(number)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(table.slice(start, end - start), path, row_group_size=23)
+        paths.append(path)
+    return paths
+
+
+# -- 1. record identity, 2. sentence scores: in memory = streamed = Dask ---------------------
+
+
+@pytest.mark.parametrize("options", SCORING)
+def test_parquet_ids_and_sentence_scores_equal_in_memory(tmp_path, options):
+    table = _table()
+    expected = find_issues_in_table(table, tokens="words", id=["doc", "part"], **options)
+    _write_parts(table, tmp_path)
+    streamed = find_label_issues_parquet(
+        tmp_path,
+        labels="labels",
+        probs="probs",
+        tokens="words",
+        id=["doc", "part"],
+        batch_size=17,
+        **options,
+    )
+    _assert_same(streamed, expected, extra={"file", "row_in_file"})
+    # The ids are those of the source rows each issue is in.
+    rows = table.take(pa.array(streamed.sentence)).to_pydict()
+    assert streamed.ids["doc"].tolist() == rows["doc"]
+    assert streamed.ids["part"].tolist() == rows["part"]
+    # file / row_in_file name the row the sentence was read from.
+    starts = {
+        "part-0.parquet": 0,
+        "part-1.parquet": 70,
+        "part-2.parquet": 71,
+        "part-3.parquet": 180,
+    }
+    columns = streamed.to_dict()
+    located = [starts[f] + r for f, r in zip(columns["file"], columns["row_in_file"])]
+    assert located == streamed.sentence.tolist()
+
+
+def test_float32_batches_promoted_like_concatenation():
+    first, second = _table(seed=1, dtype=np.float32), _table(seed=2)
+    whole = pa.concat_tables([first.cast(second.schema), second])
+    expected = find_issues_in_table(whole, id="doc")
+
+    def batches():
+        for table in (first, second):
+            yield table["labels"], table["probs"], None, {"doc": table["doc"]}
+
+    _assert_same(find_label_issues_in_batches(batches), expected)
+
+
+def test_dask_ids_and_sentence_scores_equal_in_memory():
+    pd = pytest.importorskip("pandas")
+    dd = pytest.importorskip("dask.dataframe")
+    from spanfast.dask import find_issues
+
+    table = _table(n_classes=2)
+    options = {"sentence_score_method": "softmin", "temperature": 0.3}
+    expected = find_issues_in_table(table, id=["doc", "part"], **options)
+    frame = dd.from_pandas(table.to_pandas(types_mapper=pd.ArrowDtype), npartitions=7)
+    got = find_issues(frame, id=["doc", "part"], scheduler="synchronous", **options)
+    _assert_same(got, expected)
+    for name, values in expected.sentence_ids.items():
+        np.testing.assert_array_equal(got.sentence_ids[name], values)
+
+
+def test_null_id_names_the_row_and_duplicates_are_carried(tmp_path):
+    table = _table(n_sentences=60)
+    doc = table["doc"].to_pylist()
+    doc[41] = None
+    nulls = table.set_column(0, "doc", pa.array(doc))
+    _write_parts(nulls, tmp_path, cuts=(0, 30))
+    with pytest.raises(InvalidInputError) as raised:
+        find_label_issues_parquet(tmp_path, labels="labels", probs="probs", id="doc")
+    assert (raised.value.field, raised.value.sentence) == ("doc", 41)
+
+    same = table.set_column(0, "doc", pa.array(["one"] * 60))
+    issues = find_issues_in_table(same, id="doc")
+    assert set(issues.ids["doc"].tolist()) == {"one"}
+
+
+def test_id_options_are_checked():
+    table = _table(n_sentences=20)
+    with pytest.raises(InvalidOptionError, match="result column"):
+        find_issues_in_table(table, id="sentence")
+    with pytest.raises(InvalidOptionError, match="twice"):
+        find_issues_in_table(table, id=["doc", "doc"])
+    with pytest.raises(InvalidInputError, match="no column 'nope'"):
+        find_issues_in_table(table, id="nope")
+    with pytest.raises(InvalidInputError, match="scalar"):
+        find_issues_in_table(table, id="words")
+
+
+def test_sentence_rows_ranked_and_in_order():
+    issues = find_issues_in_table(_table(), id="doc")
+    in_order = issues.sentences("position")
+    assert in_order["sentence"].tolist() == list(range(240))
+    assert in_order["doc"][17] == "doc-0017"
+    assert in_order["n_issues"].sum() == len(issues)
+    np.testing.assert_array_equal(in_order["n_issues"], np.bincount(issues.sentence, minlength=240))
+    ranked = issues.sentences("rank")
+    assert np.all(np.diff(ranked["score"]) >= 0)
+    for name in ranked:  # the same rows, reordered together
+        np.testing.assert_array_equal(ranked[name], in_order[name][ranked["sentence"]])
