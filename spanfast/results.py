@@ -75,6 +75,26 @@ class LabelIssues:
         columns.update(self.ids)
         return columns
 
+    def class_counts(self) -> dict[str, np.ndarray]:
+        """Issues per (given label, predicted label) swap, most frequent first.
+
+        Returns
+        -------
+        dict of arrays
+            ``given_label``, ``predicted_label``, ``num_label_issues``: the counts of
+            :func:`spanfast.token_classification.summary.common_label_issues` (with
+            labels and pred_probs) summed over the tokens; equal counts ordered by
+            (given, predicted).
+        """
+        pairs = np.stack([self.given_label, self.predicted_label], axis=1).reshape(-1, 2)
+        unique, counts = np.unique(pairs, axis=0, return_counts=True)
+        order = np.argsort(-counts, kind="stable")
+        return {
+            "given_label": unique[order, 0].astype(np.int64),
+            "predicted_label": unique[order, 1].astype(np.int64),
+            "num_label_issues": counts[order].astype(np.int64),
+        }
+
     @property
     def ids(self) -> dict[str, np.ndarray]:
         """The id columns of each issue's sentence (empty without ``id=``)."""

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import gzip
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -169,3 +174,146 @@ def test_sentence_rows_ranked_and_in_order():
     assert np.all(np.diff(ranked["score"]) >= 0)
     for name in ranked:  # the same rows, reordered together
         np.testing.assert_array_equal(ranked[name], in_order[name][ranked["sentence"]])
+
+
+# -- the command line: --id, --sentences, --order, --summary ----------------------------
+
+
+def _scan(*args, cwd=None, stdin=None):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-m", "spanfast", "scan", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        input=stdin,
+    )
+
+
+def _jsonl(path: Path) -> list[dict]:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as lines:
+        return [json.loads(line) for line in lines]
+
+
+def test_scan_directory_ids_file_and_row_in_file(tmp_path):
+    table = _table()
+    _write_parts(table, tmp_path / "data")
+    out = tmp_path / "issues.jsonl"
+    done = _scan(
+        tmp_path / "data",
+        "--labels",
+        "labels",
+        "--probs",
+        "probs",
+        "--id",
+        "doc",
+        "--id",
+        "part",
+        "--out",
+        out,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    rows = _jsonl(out)
+    expected = find_issues_in_table(table, id=["doc", "part"])
+    assert [r["sentence"] for r in rows] == expected.sentence.tolist()
+    source = table.to_pydict()
+    starts = {
+        "part-0.parquet": 0,
+        "part-1.parquet": 70,
+        "part-2.parquet": 71,
+        "part-3.parquet": 180,
+    }
+    for row in rows:
+        assert row["doc"] == source["doc"][row["sentence"]]
+        assert row["part"] == source["part"][row["sentence"]]
+        assert starts[row["file"]] + row["row_in_file"] == row["sentence"]
+
+
+@pytest.mark.parametrize("order", ["rank", "position"])
+def test_scan_sentences_equal_in_memory(tmp_path, order):
+    table = _table()
+    _write_parts(table, tmp_path / "data")
+    out = tmp_path / "sentences.jsonl"
+    done = _scan(
+        tmp_path / "data",
+        "--labels",
+        "labels",
+        "--probs",
+        "probs",
+        "--id",
+        "doc",
+        "--sentences",
+        "--order",
+        order,
+        "--sentence-score-method",
+        "softmin",
+        "--temperature",
+        "0.5",
+        "--out",
+        out,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Wrote 240 of 240 sentences" in done.stdout
+    expected = find_issues_in_table(
+        table, id="doc", sentence_score_method="softmin", temperature=0.5
+    ).sentences(order)
+    rows = _jsonl(out)
+    assert list(rows[0]) == ["sentence", "score", "n_issues", "doc", "file", "row_in_file"]
+    for name in ("sentence", "score", "n_issues", "doc"):
+        assert [r[name] for r in rows] == expected[name].tolist(), name
+
+
+def test_scan_summary_counts_are_common_label_issues(tmp_path):
+    from spanfast.token_classification.summary import common_label_issues
+
+    table = _table(n_sentences=80)
+    pq.write_table(table, tmp_path / "data.parquet")
+    done = _scan(
+        tmp_path / "data.parquet",
+        "--labels",
+        "labels",
+        "--probs",
+        "probs",
+        "--summary",
+        "--out",
+        "-",
+    )
+    assert done.returncode == 0, done.stderr
+    issues = find_issues_in_table(table)
+    frame = common_label_issues(
+        issues.to_tuples(),
+        table["words"].to_pylist(),
+        labels=table["labels"].to_pylist(),
+        pred_probs=[np.array(p) for p in table["probs"].to_pylist()],
+        verbose=False,
+        top=0,
+    )
+    totals = frame.groupby(["given_label", "predicted_label"])["num_label_issues"].sum()
+    lines = done.stderr.splitlines()  # stdout holds the issues
+    assert lines[0] == f"{len(issues)} label issues by (given label, predicted label):"
+    printed = {}
+    for line in lines[1:]:
+        pair, n = line.split(":")
+        given, predicted = pair.split("->")
+        printed[(int(given.split()[-1]), int(predicted.split()[-1]))] = int(n)
+    assert printed == {key: int(n) for key, n in totals.items()}
+    assert len(done.stdout.splitlines()) == len(issues)
+
+
+def test_scan_missing_and_null_id_one_line_exit_2(tmp_path):
+    table = _table(n_sentences=50)
+    doc = table["doc"].to_pylist()
+    doc[37] = None
+    pq.write_table(table.set_column(0, "doc", pa.array(doc)), tmp_path / "data.parquet")
+    missing = _scan(
+        tmp_path / "data.parquet", "--labels", "labels", "--probs", "probs", "--id", "key"
+    )
+    assert missing.returncode == 2 and missing.stdout == ""
+    assert len(missing.stderr.splitlines()) == 1
+    assert "column 'key'" in missing.stderr and "no such column" in missing.stderr
+    null = _scan(tmp_path / "data.parquet", "--labels", "labels", "--probs", "probs", "--id", "doc")
+    assert null.returncode == 2 and len(null.stderr.splitlines()) == 1
+    assert "column 'doc', row 37" in null.stderr and "null" in null.stderr
