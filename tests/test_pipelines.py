@@ -317,3 +317,78 @@ def test_scan_missing_and_null_id_one_line_exit_2(tmp_path):
     null = _scan(tmp_path / "data.parquet", "--labels", "labels", "--probs", "probs", "--id", "doc")
     assert null.returncode == 2 and len(null.stderr.splitlines()) == 1
     assert "column 'doc', row 37" in null.stderr and "null" in null.stderr
+
+
+# -- 4. outputs: pyarrow's CSV writer, compressed by extension, stdout --------------------
+
+
+@pytest.mark.parametrize(
+    "name", ["issues.csv.gz", "issues.jsonl.gz", "issues.csv", "issues.jsonl.zst"]
+)
+def test_scan_compressed_outputs_round_trip(tmp_path, name):
+    import pyarrow.csv
+
+    table = _table(n_sentences=90)
+    pq.write_table(table, tmp_path / "data.parquet")
+    out = tmp_path / name
+    done = _scan(
+        tmp_path / "data.parquet",
+        "--labels",
+        "labels",
+        "--probs",
+        "probs",
+        "--tokens",
+        "words",
+        "--id",
+        "doc",
+        "--out",
+        out,
+    )
+    assert done.returncode == 0, done.stderr
+    expected = find_issues_in_table(table, tokens="words", id="doc").to_dict()
+    if ".csv" in name:
+        if name.endswith(".gz"):
+            assert out.read_bytes()[:2] == b"\x1f\x8b"  # gzip, by the extension
+        read = pyarrow.csv.read_csv(out).to_pydict()  # pyarrow decompresses by extension
+    else:
+        with pa.CompressedInputStream(
+            pa.OSFile(str(out)), name.rsplit(".", 1)[1].replace("gz", "gzip").replace("zst", "zstd")
+        ) as stream:
+            rows = [json.loads(line) for line in stream.read().decode().splitlines()]
+        read = {key: [row[key] for row in rows] for key in rows[0]}
+    assert list(read) == list(expected)
+    for key, values in expected.items():
+        assert read[key] == values.tolist(), key
+
+
+def test_scan_csv_to_stdout_and_parquet_not_compressed(tmp_path):
+    table = _table(n_sentences=40)
+    pq.write_table(table, tmp_path / "data.parquet")
+    done = _scan(
+        tmp_path / "data.parquet",
+        "--labels",
+        "labels",
+        "--probs",
+        "probs",
+        "--out",
+        "-",
+        "--out-format",
+        "csv",
+        "--top",
+        "5",
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "sentence,token,score,given_label,predicted_label"
+    assert len(lines) == 6
+    refused = _scan(
+        tmp_path / "data.parquet",
+        "--labels",
+        "labels",
+        "--probs",
+        "probs",
+        "--out",
+        tmp_path / "x.parquet.gz",
+    )
+    assert refused.returncode == 2 and len(refused.stderr.splitlines()) == 1
+    assert "x.parquet.gz" in refused.stderr
