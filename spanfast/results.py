@@ -9,7 +9,8 @@ sentence; ``to_pandas()`` / ``to_arrow()`` make one table.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections import namedtuple
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -62,6 +63,74 @@ class LabelIssues:
 
     def __len__(self) -> int:
         return int(self.sentence.shape[0])
+
+    # -- a table: rows, slices, equality, a summary --------------------------------------
+
+    def __iter__(self) -> Iterator[tuple]:
+        """The issues as named tuples (``issue.sentence``, ``issue.score``, ...), in rank order."""
+        row = self._row_type()
+        return (row(*values) for values in zip(*(v.tolist() for v in self.to_dict().values())))
+
+    def __getitem__(self, key: Any) -> Any:
+        """``issues[n]``: one row (a named tuple); a slice, an integer array or a boolean
+        mask: a LabelIssues of those rows (sentence scores, token scores and ids kept)."""
+        if isinstance(key, (int, np.integer)):
+            n = int(key)
+            if not -len(self) <= n < len(self):
+                raise IndexError(f"issue {n} of {len(self)}")
+            return self._row_type()(
+                *(v[n].item() if hasattr(v[n], "item") else v[n] for v in self.to_dict().values())
+            )
+        rows = {name: getattr(self, name)[key] for name in COLUMNS}
+        text = None if self.token_text is None else self.token_text[key]
+        return replace(self, **rows, token_text=text)
+
+    def head(self, n: int = 5) -> LabelIssues:
+        """The first ``n`` issues (the most likely mislabeled)."""
+        return self[:n]
+
+    def _row_type(self) -> type:
+        return namedtuple("Issue", list(self.to_dict()), rename=True)
+
+    def __eq__(self, other: object) -> bool:
+        """Equal by value: the same issue columns, sentence scores, token scores and ids."""
+        if not isinstance(other, LabelIssues):
+            return NotImplemented
+        mine, theirs = self.to_dict(), other.to_dict()
+        if list(mine) != list(theirs) or not all(_same(mine[name], theirs[name]) for name in mine):
+            return False
+        for name in ("sentence_scores", "token_scores"):
+            a, b = getattr(self, name), getattr(other, name)
+            if (a is None) != (b is None):
+                return False
+            if isinstance(a, Ragged):
+                if not (_same(a.values, b.values) and _same(a.offsets, b.offsets)):
+                    return False
+            elif a is not None and not _same(a, b):
+                return False
+        ids, other_ids = self.sentence_ids or {}, other.sentence_ids or {}
+        return list(ids) == list(other_ids) and all(_same(ids[n], other_ids[n]) for n in ids)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable arrays: not hashable
+
+    def __repr__(self) -> str:
+        """A summary: how many issues, in how many sentences, and per (given, predicted)."""
+        counts = self.class_counts()
+        pairs = [f"{g}->{p}: {n}" for g, p, n in zip(*(v.tolist() for v in counts.values()))]
+        shown = ", ".join(pairs[:6]) + (f", ... ({len(pairs)} pairs)" if len(pairs) > 6 else "")
+        where = len(np.unique(self.sentence))
+        scored = "" if self.sentence_scores is None else f" of {len(self.sentence_scores)}"
+        return (
+            f"<LabelIssues: {len(self)} issues in {where}{scored} sentences"
+            + (f"; by given->predicted label: {shown}" if pairs else "")
+            + ">"
+        )
+
+    def to_polars(self) -> Any:
+        """A ``polars.DataFrame`` with one row per issue (from the Arrow table)."""
+        import polars as pl
+
+        return pl.from_arrow(self.to_arrow())
 
     def to_tuples(self) -> list[tuple[int, int]]:
         """The issues as cleanlab's list of ``(sentence, token)`` tuples."""
@@ -168,6 +237,14 @@ class LabelIssues:
             + "".join(rows)
             + "</table>"
         )
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Arrays equal by value and dtype (NaN equal to NaN)."""
+    a, b = np.asarray(a), np.asarray(b)
+    if a.dtype != b.dtype or a.shape != b.shape:
+        return False
+    return bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
 
 
 def issues_from_positions(

@@ -392,3 +392,50 @@ def test_scan_csv_to_stdout_and_parquet_not_compressed(tmp_path):
     )
     assert refused.returncode == 2 and len(refused.stderr.splitlines()) == 1
     assert "x.parquet.gz" in refused.stderr
+
+
+# -- 4. LabelIssues as a table ----------------------------------------------------------
+
+
+def test_label_issues_rows_slices_equality_and_repr():
+    table = _table(n_sentences=120)
+    issues = find_issues_in_table(table, tokens="words", id="doc")
+    rows = list(issues)
+    assert len(rows) == len(issues)
+    first = rows[0]
+    assert first == issues[0]
+    assert (first.sentence, first.token) == issues.to_tuples()[0]
+    assert first.doc == table["doc"][first.sentence].as_py()
+    assert first.token_text == table["words"][first.sentence][first.token].as_py()
+    assert issues[-1] == rows[-1]
+    with pytest.raises(IndexError):
+        issues[len(issues)]
+
+    top = issues.head(7)
+    assert len(top) == 7 and top.to_tuples() == issues.to_tuples()[:7]
+    assert top == issues[:7] and top != issues
+    assert top.ids["doc"].tolist() == issues.ids["doc"][:7].tolist()
+    mask = issues.given_label == 1
+    assert issues[mask].given_label.tolist() == [1] * int(mask.sum())
+    assert top.sentence_scores is issues.sentence_scores
+
+    again = find_issues_in_table(table, tokens="words", id="doc")
+    assert again == issues and again is not issues
+    other = find_issues_in_table(table, tokens="words", id="doc", sentence_score_method="softmin")
+    assert other != issues  # same issues, other sentence scores
+
+    text = repr(issues)
+    assert f"{len(issues)} issues in {len(np.unique(issues.sentence))} of 120 sentences" in text
+    counts = issues.class_counts()
+    assert f"{counts['given_label'][0]}->{counts['predicted_label'][0]}: " in text
+    assert counts["num_label_issues"].sum() == len(issues)
+
+
+def test_label_issues_to_polars():
+    pl = pytest.importorskip("polars")
+    issues = find_issues_in_table(_table(n_sentences=50), id=["doc", "part"])
+    frame = issues.to_polars()
+    assert isinstance(frame, pl.DataFrame)
+    assert frame.columns == list(issues.to_dict())
+    assert frame["doc"].to_list() == issues.ids["doc"].tolist()
+    assert frame["score"].to_list() == issues.score.tolist()
