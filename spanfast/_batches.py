@@ -17,13 +17,14 @@ from typing import Any
 
 import numpy as np
 
-from . import _numpy_order, core, plans
+from . import _numpy_order, _sentences, core, plans
 from ._input.checked import Checked, check_tokens_aligned, labels_and_probabilities
 from ._input.where import numbered_from
 from ._kernels.checksum import checksum
 from ._kernels.confident_joint import argmax_rows
 from ._positions import order_by_score, sentence_and_token
 from .errors import InvalidInputError
+from .options import DEFAULT_TEMPERATURE
 from .ragged import Ragged
 from .results import COLUMNS, LabelIssues
 
@@ -180,6 +181,34 @@ def empty_columns(n_classes: int, span: bool, dtype: Any, rank_by: str) -> dict[
     empty = {name: np.empty(0, np.int64) for name in COLUMNS}
     empty["score"] = core.label_quality_scores(np.empty(0, np.int8), empty_probs, method=rank_by)
     return empty
+
+
+@dataclass(frozen=True)
+class Scoring:
+    """How sentences are scored (the options of ``get_label_quality_scores``).
+
+    Token scores are a pure function of a token, so sentence scores are a pure
+    function of one batch of whole sentences: computed batch by batch (in the last
+    pass, once the dataset's dtype is known), joined in order, they are those of
+    the in-memory run, bit for bit.
+    """
+
+    token_score_method: str = "self_confidence"
+    sentence_score_method: str = "min"
+    temperature: float = DEFAULT_TEMPERATURE
+
+    def sentence_scores(self, data: Checked, n_classes: int, span: bool, dtype: Any) -> np.ndarray:
+        """The scores of a batch's sentences (its dtype promoted to the dataset's)."""
+        if data.n_tokens:
+            token_scores = core._scores(data, self.token_score_method)
+        else:  # empty sentences only: the dtype the scores of the others have
+            empty_probs = np.empty((0,) if span else (0, n_classes), dtype)
+            token_scores = core.label_quality_scores(
+                np.empty(0, np.int8), empty_probs, method=self.token_score_method
+            )
+        return _sentences._sentence_scores(
+            token_scores, data.offsets, self.sentence_score_method, self.temperature
+        )
 
 
 def empty_issues() -> LabelIssues:

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -42,6 +42,7 @@ import numpy as np
 from . import plans
 from ._batches import (
     Found,
+    Scoring,
     TokenBatch,
     batch_layout,
     changed_error,
@@ -52,8 +53,15 @@ from ._batches import (
     empty_issues,
     layout_error,
 )
+from ._records import batch_ids, concat_ids, id_names
 from .errors import InvalidInputError, InvalidInputTypeError, InvalidOptionError
-from .options import check_filter_options, check_ties
+from .options import (
+    DEFAULT_TEMPERATURE,
+    check_filter_options,
+    check_score_options,
+    check_sentence_score_method,
+    check_ties,
+)
 from .results import LabelIssues
 
 __all__ = ["find_issues"]
@@ -67,6 +75,7 @@ def find_issues(
     probs: str = "probs",
     tokens: str | None = None,
     *,
+    id: str | Sequence[str] | None = None,
     task: str | None = None,
     return_indices_ranked_by: str = "self_confidence",
     filter_by: str = "prune_by_noise_rate",
@@ -74,6 +83,9 @@ def find_issues(
     num_to_remove_per_class: Sequence[int] | None = None,
     min_examples_per_class: int = 1,
     ties: str = "position",
+    token_score_method: str = "self_confidence",
+    sentence_score_method: str = "min",
+    temperature: float = DEFAULT_TEMPERATURE,
     scheduler: Any = None,
 ) -> LabelIssues:
     """Label issues of a Dask collection, identical to the in-memory result.
@@ -90,12 +102,19 @@ def find_issues(
         The columns of per-token labels and probabilities.
     tokens : str, optional
         The column of token text (``token_text`` of the result).
+    id : str or list of str, optional
+        Columns carried unchanged into every issue and sentence row (record identity:
+        each partition's come back to the client, one value per sentence; a null is an
+        error naming the sentence, duplicates are carried as they are).
     task : {None, "span", "token"}
         ``"span"``: one probability per token; ``"token"``: K per token; None: read
         from the data.
     return_indices_ranked_by, filter_by, frac_noise, num_to_remove_per_class, \
 min_examples_per_class, ties
         As in :func:`spanfast.streaming.find_label_issues_in_batches`.
+    token_score_method, sentence_score_method, temperature
+        How ``sentence_scores`` are computed, as in :func:`spanfast.results.find_issues`
+        (per partition in the last pass; bit-identical to the in-memory run).
     scheduler : optional
         Passed to ``dask.compute`` (e.g. ``"synchronous"``); default: Dask's (the
         distributed client, when there is one).
@@ -104,7 +123,8 @@ min_examples_per_class, ties
     -------
     LabelIssues
         The issue columns of :func:`spanfast.results.find_issues` on the whole data,
-        in its order, with global sentence numbers (``token_text`` when ``tokens``).
+        in its order, with global sentence numbers (``token_text`` when ``tokens``),
+        the sentence scores and the id columns of every sentence.
     """
     if return_indices_ranked_by is None:
         raise InvalidOptionError("return_indices_ranked_by must name a score to rank by.")
@@ -118,6 +138,8 @@ min_examples_per_class, ties
         stacklevel=2,
     )
     check_ties(ties)
+    check_sentence_score_method(sentence_score_method)
+    check_score_options(token_score_method, False)
     job = _Job(
         filter_by=filter_by,
         frac_noise=frac_noise,
@@ -129,8 +151,11 @@ min_examples_per_class, ties
         columns=(labels, probs, tokens),
         span=_TASKS[task],
         rank_by=return_indices_ranked_by,
+        ids=id_names(id),
+        scoring=Scoring(token_score_method, sentence_score_method, temperature),
     )
-    return _Runner(job, _partitions(data, [c for c in job.columns if c]), scheduler).run()
+    lists = [c for c in job.columns if c]
+    return _Runner(job, _partitions(data, lists, list(job.ids)), scheduler).run()
 
 
 @dataclass(frozen=True)
@@ -145,6 +170,8 @@ class _Job:
     columns: tuple  # (labels, probs, tokens or None)
     span: bool | None
     rank_by: str
+    ids: tuple = ()
+    scoring: Scoring = Scoring()
 
     @property
     def plan(self) -> plans.Plan:
@@ -189,7 +216,11 @@ class _Runner:
         states = list(self.passes())
         if not states:
             return empty_issues()
-        return self.found.select(states[-1].positions, self.job.ties)
+        return replace(
+            self.found.select(states[-1].positions, self.job.ties),
+            sentence_scores=np.concatenate(self.sentence_scores),
+            sentence_ids=concat_ids(self.ids, self.job.ids),
+        )
 
     def passes(self) -> Iterator[plans.State]:
         """The state after each pass (none for a dataset without tokens); the flagged
@@ -213,21 +244,28 @@ class _Runner:
             (i, int(first_sentences[i]), int(first_tokens[i]), s.sums) for i, s in enumerate(sized)
         ]
         task = dask.delayed(_later_pass, pure=True)
+        dataset = (n_classes, span, dtype)
+        self.sentence_scores: list = []
+        self.ids: list = []
         for pass_number, one_pass in enumerate(plan.passes[1:], start=2):
             shared = dask.delayed(state, traverse=False)  # one copy per worker, not per task
             results = self._compute(
                 [
-                    task(p, job, pass_number, at, dtype, shared)
+                    task(p, job, pass_number, at, dataset, shared)
                     for p, at in zip(self.partitions, where)
                 ]
             )
             partials = []
             for result in results:  # in partition order, whatever order they finished in
-                if result is not None:
-                    partial, flagged = result
+                partial, flagged, sentences = result
+                if partial is not None:
                     partials.append(partial)
-                    if flagged is not None:
-                        self.found.add(flagged)
+                if flagged is not None:
+                    self.found.add(flagged)
+                if sentences is not None:
+                    self.sentence_scores.append(sentences[0])
+                    if job.ids:
+                        self.ids.append(sentences[1])
             one_pass.finish(_merge_in_order(one_pass, partials), state)
             yield state
 
@@ -270,13 +308,16 @@ def _merge_in_order(one_pass: plans.Pass, partials: list) -> Any:
 
 
 def _checked(partition: Any, job: _Job, first_sentence: int, index: int) -> tuple:
-    labels, probs, tokens = _columns(partition, job.columns, index)
-    return check_batch(labels, probs, tokens, first_sentence, job.span), tokens
+    labels, probs, tokens, ids = _columns(partition, job.columns, index, job.ids)
+    data = check_batch(labels, probs, tokens, first_sentence, job.span)
+    if ids is not None:
+        ids = batch_ids(ids, data.n_sentences, first_sentence)
+    return data, tokens, ids
 
 
 def _first_pass(partition: Any, job: _Job, index: int) -> _Sized:
     try:
-        data, tokens = _checked(partition, job, 0, index)
+        data, tokens, _ = _checked(partition, job, 0, index)
     except InvalidInputError:  # its sentence numbers are local: the client asks again
         return _Sized(0, failed=True)
     partial = None
@@ -294,10 +335,12 @@ def _first_pass(partition: Any, job: _Job, index: int) -> _Sized:
 
 
 def _later_pass(
-    partition: Any, job: _Job, pass_number: int, where: tuple, dtype: Any, state: plans.State
-) -> tuple | None:
+    partition: Any, job: _Job, pass_number: int, where: tuple, dataset: tuple, state: plans.State
+) -> tuple:
+    """(partial, flagged details, (sentence scores, ids) in the last pass) of a partition."""
     index, first_sentence, first_token, sums = where
-    data, tokens = _checked(partition, job, first_sentence, index)
+    n_classes, span, dtype = dataset
+    data, tokens, ids = _checked(partition, job, first_sentence, index)
     error = changed_error(
         index,
         first_sentence,
@@ -309,32 +352,36 @@ def _later_pass(
     )
     if error is not None:
         raise error
-    if data.n_tokens == 0:
-        return None
-    if data.probs.dtype != dtype:  # as np.concatenate: float64 if any partition is
+    if data.n_tokens and data.probs.dtype != dtype:  # as np.concatenate: float64 if any is
         data = data.promoted(dtype)
+    sentences = None
+    if pass_number == len(job.plan.passes):
+        sentences = (job.scoring.sentence_scores(data, n_classes, span, dtype), ids)
+    if data.n_tokens == 0:
+        return None, None, sentences
     batch = TokenBatch(data, index, first_sentence, first_token, tokens=tokens)
     one_pass = job.plan.passes[pass_number - 1]
     partial = one_pass.step(batch, state)
     flagged = one_pass.flagged(partial)
     local = None if flagged is None else flagged.positions - first_token
     if local is None or local.shape[0] == 0:
-        return partial, None
-    return partial, details(batch, local, job.rank_by, with_text=tokens is not None)
+        return partial, None, sentences
+    return partial, details(batch, local, job.rank_by, with_text=tokens is not None), sentences
 
 
 # ---------------------------------------------------------------------------------------
 # Collections and partitions
 
 
-def _partitions(data: Any, columns: list) -> list:
-    """One ``dask.delayed`` per partition, in dataset order."""
+def _partitions(data: Any, columns: list, ids: list | None = None) -> list:
+    """One ``dask.delayed`` per partition, in dataset order (only the columns used)."""
+    ids = ids or []
     import dask
     import dask.bag
     import dask.dataframe
 
     if isinstance(data, dask.dataframe.DataFrame):
-        missing = [c for c in columns if c not in data.columns]
+        missing = [c for c in columns + ids if c not in data.columns]
         if missing:
             raise InvalidInputError(f"no column {missing[0]!r}", field=missing[0])
         for name in columns:
@@ -346,7 +393,7 @@ def _partitions(data: Any, columns: list) -> list:
                     "dtype_backend='pyarrow')) or turn that option off",
                     field=name,
                 )
-        return list(data[columns].to_delayed())
+        return list(data[columns + ids].to_delayed())
     if isinstance(data, dask.bag.Bag):
         return list(data.to_delayed())
     if isinstance(data, (list, tuple)):
@@ -369,12 +416,13 @@ def _is_string(dtype: Any) -> bool:
     return isinstance(dtype, pd.StringDtype)
 
 
-def _columns(partition: Any, names: tuple, index: int) -> tuple:
-    """``(labels, probs, tokens or None)`` of one partition (tokens as an Arrow list)."""
+def _columns(partition: Any, names: tuple, index: int, ids: tuple = ()) -> tuple:
+    """``(labels, probs, tokens or None, ids or None)`` of one partition (tokens as an
+    Arrow list, ids a dict of columns)."""
     if isinstance(partition, list):  # a Bag's partition
-        partition = _from_records(partition, names)
+        partition = _from_records(partition, names + ids)
     columns = []
-    for name in names:
+    for name in names + ids:
         if name is None:
             columns.append(None)
             continue
@@ -387,7 +435,8 @@ def _columns(partition: Any, names: tuple, index: int) -> tuple:
         columns.append(column)
     if columns[2] is not None:
         columns[2] = _arrow_list(columns[2])
-    return tuple(columns)
+    id_columns = dict(zip(ids, columns[3:])) if ids else None
+    return (*columns[:3], id_columns)
 
 
 def _from_records(items: list, names: tuple) -> Any:

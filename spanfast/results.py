@@ -9,7 +9,9 @@ sentence; ``to_pandas()`` / ``to_arrow()`` make one table.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import namedtuple
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -18,7 +20,8 @@ from . import _sentences, core
 from ._input.checked import labels_and_probabilities
 from ._kernels.confident_joint import argmax_rows
 from ._positions import sentence_and_token
-from .errors import InvalidOptionError
+from ._records import id_names, id_values
+from .errors import InvalidInputError, InvalidOptionError
 from .options import DEFAULT_TEMPERATURE, check_score_options, check_sentence_score_method
 from .ragged import Ragged
 
@@ -43,6 +46,9 @@ class LabelIssues:
         One score per token, per sentence, when computed.
     token_text : object array or None
         The token string of each issue, when tokens were given.
+    sentence_ids : dict of arrays, or None
+        The id columns (``id=``) of every sentence, when given; each issue's are
+        :attr:`ids`, and they are written beside the issue columns.
     """
 
     sentence: np.ndarray
@@ -53,9 +59,78 @@ class LabelIssues:
     sentence_scores: np.ndarray | None = None
     token_scores: Ragged | None = None
     token_text: np.ndarray | None = None
+    sentence_ids: dict[str, np.ndarray] | None = None
 
     def __len__(self) -> int:
         return int(self.sentence.shape[0])
+
+    # -- a table: rows, slices, equality, a summary --------------------------------------
+
+    def __iter__(self) -> Iterator[tuple]:
+        """The issues as named tuples (``issue.sentence``, ``issue.score``, ...), in rank order."""
+        row = self._row_type()
+        return (row(*values) for values in zip(*(v.tolist() for v in self.to_dict().values())))
+
+    def __getitem__(self, key: Any) -> Any:
+        """``issues[n]``: one row (a named tuple); a slice, an integer array or a boolean
+        mask: a LabelIssues of those rows (sentence scores, token scores and ids kept)."""
+        if isinstance(key, (int, np.integer)):
+            n = int(key)
+            if not -len(self) <= n < len(self):
+                raise IndexError(f"issue {n} of {len(self)}")
+            return self._row_type()(
+                *(v[n].item() if hasattr(v[n], "item") else v[n] for v in self.to_dict().values())
+            )
+        rows = {name: getattr(self, name)[key] for name in COLUMNS}
+        text = None if self.token_text is None else self.token_text[key]
+        return replace(self, **rows, token_text=text)
+
+    def head(self, n: int = 5) -> LabelIssues:
+        """The first ``n`` issues (the most likely mislabeled)."""
+        return self[:n]
+
+    def _row_type(self) -> type:
+        return namedtuple("Issue", list(self.to_dict()), rename=True)
+
+    def __eq__(self, other: object) -> bool:
+        """Equal by value: the same issue columns, sentence scores, token scores and ids."""
+        if not isinstance(other, LabelIssues):
+            return NotImplemented
+        mine, theirs = self.to_dict(), other.to_dict()
+        if list(mine) != list(theirs) or not all(_same(mine[name], theirs[name]) for name in mine):
+            return False
+        for name in ("sentence_scores", "token_scores"):
+            a, b = getattr(self, name), getattr(other, name)
+            if (a is None) != (b is None):
+                return False
+            if isinstance(a, Ragged):
+                if not (_same(a.values, b.values) and _same(a.offsets, b.offsets)):
+                    return False
+            elif a is not None and not _same(a, b):
+                return False
+        ids, other_ids = self.sentence_ids or {}, other.sentence_ids or {}
+        return list(ids) == list(other_ids) and all(_same(ids[n], other_ids[n]) for n in ids)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable arrays: not hashable
+
+    def __repr__(self) -> str:
+        """A summary: how many issues, in how many sentences, and per (given, predicted)."""
+        counts = self.class_counts()
+        pairs = [f"{g}->{p}: {n}" for g, p, n in zip(*(v.tolist() for v in counts.values()))]
+        shown = ", ".join(pairs[:6]) + (f", ... ({len(pairs)} pairs)" if len(pairs) > 6 else "")
+        where = len(np.unique(self.sentence))
+        scored = "" if self.sentence_scores is None else f" of {len(self.sentence_scores)}"
+        return (
+            f"<LabelIssues: {len(self)} issues in {where}{scored} sentences"
+            + (f"; by given->predicted label: {shown}" if pairs else "")
+            + ">"
+        )
+
+    def to_polars(self) -> Any:
+        """A ``polars.DataFrame`` with one row per issue (from the Arrow table)."""
+        import polars as pl
+
+        return pl.from_arrow(self.to_arrow())
 
     def to_tuples(self) -> list[tuple[int, int]]:
         """The issues as cleanlab's list of ``(sentence, token)`` tuples."""
@@ -66,7 +141,66 @@ class LabelIssues:
         columns = {name: getattr(self, name) for name in COLUMNS}
         if self.token_text is not None:
             columns["token_text"] = self.token_text
+        columns.update(self.ids)
         return columns
+
+    def class_counts(self) -> dict[str, np.ndarray]:
+        """Issues per (given label, predicted label) swap, most frequent first.
+
+        Returns
+        -------
+        dict of arrays
+            ``given_label``, ``predicted_label``, ``num_label_issues``: the counts of
+            :func:`spanfast.token_classification.summary.common_label_issues` (with
+            labels and pred_probs) summed over the tokens; equal counts ordered by
+            (given, predicted).
+        """
+        pairs = np.stack([self.given_label, self.predicted_label], axis=1).reshape(-1, 2)
+        unique, counts = np.unique(pairs, axis=0, return_counts=True)
+        order = np.argsort(-counts, kind="stable")
+        return {
+            "given_label": unique[order, 0].astype(np.int64),
+            "predicted_label": unique[order, 1].astype(np.int64),
+            "num_label_issues": counts[order].astype(np.int64),
+        }
+
+    @property
+    def ids(self) -> dict[str, np.ndarray]:
+        """The id columns of each issue's sentence (empty without ``id=``)."""
+        if not self.sentence_ids:
+            return {}
+        return {name: values[self.sentence] for name, values in self.sentence_ids.items()}
+
+    def sentences(self, order: str = "rank") -> dict[str, np.ndarray]:
+        """One row per sentence: ``sentence``, ``score``, ``n_issues`` and the id columns.
+
+        Parameters
+        ----------
+        order : {"rank", "position"}, default "rank"
+            Lowest sentence score first (equal scores in position order), or in
+            dataset order.
+
+        Returns
+        -------
+        dict of arrays
+            The columns, all of one length (the number of sentences).
+        """
+        if self.sentence_scores is None:
+            raise InvalidOptionError("these results have no sentence scores.")
+        if order not in ("rank", "position"):
+            raise InvalidOptionError(f"order must be 'rank' or 'position', not {order!r}.")
+        scores = np.asarray(self.sentence_scores)
+        n_sentences = scores.shape[0]
+        columns = {
+            "sentence": np.arange(n_sentences, dtype=np.int64),
+            "score": scores,
+            "n_issues": np.bincount(self.sentence, minlength=n_sentences).astype(np.int64),
+            **(self.sentence_ids or {}),
+        }
+        if order == "position":
+            return columns
+        rank = np.argsort(scores, kind="stable")  # NaN last; ties in position order
+        return {name: values[rank] for name, values in columns.items()}
 
     def to_pandas(self) -> Any:
         """A ``pandas.DataFrame`` with one row per issue."""
@@ -103,6 +237,14 @@ class LabelIssues:
             + "".join(rows)
             + "</table>"
         )
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Arrays equal by value and dtype (NaN equal to NaN)."""
+    a, b = np.asarray(a), np.asarray(b)
+    if a.dtype != b.dtype or a.shape != b.shape:
+        return False
+    return bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
 
 
 def issues_from_positions(
@@ -152,6 +294,7 @@ def find_issues(
     sentence_score_method: str = "min",
     temperature: float = DEFAULT_TEMPERATURE,
     ties: str = "position",
+    id: Mapping[str, Any] | None = None,
 ) -> LabelIssues:
     """Find label issues and score sentences, returning arrays.
 
@@ -170,6 +313,11 @@ num_to_remove_per_class, min_examples_per_class, confident_joint
         :func:`spanfast.token_classification.rank.get_label_quality_scores`.
     ties : {"position", "numpy"}, default "position"
         As in :func:`spanfast.core.find_label_issues`.
+    id : mapping of column name to per-sentence values, optional
+        Record identity: one value per sentence for each name, carried unchanged
+        into every issue row (:attr:`LabelIssues.ids`) and every sentence row. Nulls
+        are an error; duplicates are carried as they are (:mod:`spanfast._records`).
+        With a table, :func:`find_issues_in_table` takes the id columns by name.
 
     Returns
     -------
@@ -220,4 +368,81 @@ num_to_remove_per_class, min_examples_per_class, confident_joint
         **{name: getattr(issues, name) for name in COLUMNS},
         sentence_scores=sentence_scores,
         token_scores=Ragged(token_scores, data.offsets),
+        sentence_ids=_sentence_ids(id, data.n_sentences),
     )
+
+
+def _sentence_ids(id: Mapping[str, Any] | None, n_sentences: int) -> dict | None:
+    """The checked id columns of ``find_issues(id=...)``, one value per sentence."""
+    if id is None:
+        return None
+    if not isinstance(id, Mapping):
+        raise InvalidOptionError(
+            "find_issues takes id= as a mapping of column name to values; to name columns "
+            "of a table use find_issues_in_table(table, ..., id=...)."
+        )
+    columns = {name: id_values(id[name], name) for name in id_names(list(id))}
+    for name, values in columns.items():
+        if values.shape[0] != n_sentences:
+            raise InvalidInputError(
+                f"id column {name!r} has {values.shape[0]} values for {n_sentences} sentences",
+                field=name,
+            )
+    return columns
+
+
+def find_issues_in_table(
+    table: Any,
+    labels: str = "labels",
+    probs: str = "probs",
+    tokens: str | None = None,
+    *,
+    id: str | Sequence[str] | None = None,
+    **options: Any,
+) -> LabelIssues:
+    """:func:`find_issues` on the columns of a table, with its id and token columns.
+
+    The same arguments as :func:`spanfast.dask.find_issues` and
+    :func:`spanfast.streaming.find_label_issues_parquet` (a table, column names),
+    so one call reads the same in memory, streamed and on Dask.
+
+    Parameters
+    ----------
+    table : pyarrow Table or RecordBatch, pandas or polars DataFrame, ``datasets.Dataset``
+        One row per sentence, as :func:`spanfast.io.columns_from_table` reads.
+    labels, probs : str
+        The list columns of per-token labels and probabilities.
+    tokens : str, optional
+        The list column of token text (``token_text`` of the result).
+    id : str or list of str, optional
+        Columns carried unchanged into every issue and sentence row.
+    **options
+        The options of :func:`find_issues`.
+
+    Returns
+    -------
+    LabelIssues
+        As :func:`find_issues`, with ``token_text`` and the id columns.
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> from spanfast.results import find_issues_in_table
+    >>> table = pa.table({"doc": ["a", "b"], "labels": [[0, 0, 1, 1], [1, 1, 0]],
+    ...                   "probs": [[0.9, 0.9, 0.9, 0.1], [0.1, 0.1, 0.9]]})
+    >>> find_issues_in_table(table, id="doc").ids["doc"].tolist()
+    ['a', 'a', 'a', 'b', 'b']
+    """
+    from ._input.frames import table_column
+    from .io import columns_from_table
+
+    names = id_names(id)
+    label_column, prob_column, token_column = columns_from_table(
+        table, labels=labels, probs=probs, tokens=tokens
+    )
+    ids = {name: table_column(table, name) for name in names}
+    issues = find_issues(label_column, prob_column, id=ids if names else None, **options)
+    if token_column is None:
+        return issues
+    text = token_column.values[token_column.offsets[issues.sentence] + issues.token]
+    return replace(issues, token_text=np.asarray(text, dtype=object))

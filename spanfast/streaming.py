@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,7 @@ import numpy as np
 from . import plans
 from ._batches import (
     Found,
+    Scoring,
     TokenBatch,
     batch_layout,
     changed_error,
@@ -35,9 +37,17 @@ from ._batches import (
     layout_error,
 )
 from ._input.checked import Checked
+from ._records import batch_ids, concat_ids, id_names
+from ._records import file_and_row as file_and_row_columns
 from ._threads import concurrently
 from .errors import InvalidInputError, InvalidOptionError
-from .options import check_filter_options, check_ties
+from .options import (
+    DEFAULT_TEMPERATURE,
+    check_filter_options,
+    check_score_options,
+    check_sentence_score_method,
+    check_ties,
+)
 from .results import LabelIssues
 
 # progress(pass_number, n_passes, sentences_done)
@@ -54,6 +64,9 @@ def find_label_issues_in_batches(
     min_examples_per_class: int = 1,
     progress: Progress | None = None,
     ties: str = "position",
+    token_score_method: str = "self_confidence",
+    sentence_score_method: str = "min",
+    temperature: float = DEFAULT_TEMPERATURE,
 ) -> LabelIssues:
     """Label issues of a dataset read in batches, identical to the in-memory result.
 
@@ -63,8 +76,11 @@ def find_label_issues_in_batches(
         Each call returns a fresh iterable over the dataset's batches, in the
         same order every time: ``(labels, pred_probs)`` or ``(labels,
         pred_probs, tokens)`` per batch, whole sentences each, in any form the
-        other functions accept (a Ragged or Arrow list array is zero-copy).
-        It is called once per pass (3 to 5 times).
+        other functions accept (a Ragged or Arrow list array is zero-copy); or
+        ``(labels, pred_probs, tokens, ids)`` with ``tokens`` None or a column and
+        ``ids`` a mapping of id column name to one value per sentence, carried into
+        the result (:attr:`~spanfast.results.LabelIssues.sentence_ids`; every batch
+        names the same columns). It is called once per pass (3 to 5 times).
     return_indices_ranked_by, filter_by, frac_noise, num_to_remove_per_class, min_examples_per_class
         As in :func:`spanfast.token_classification.filter.find_label_issues`.
     progress : callable, optional
@@ -73,11 +89,17 @@ def find_label_issues_in_batches(
         As in :func:`spanfast.core.find_label_issues`. ``"numpy"`` sorts every class
         as cleanlab does, which needs the whole dataset's labels and probabilities in
         memory in the last pass (cleanlab's own memory), not one batch.
+    token_score_method, sentence_score_method, temperature
+        How ``sentence_scores`` are computed, as in :func:`spanfast.results.find_issues`
+        (computed batch by batch in the last pass; bit-identical to the in-memory run).
 
     Returns
     -------
     LabelIssues
-        Issue columns in rank order (``token_text`` filled when tokens were given).
+        Issue columns in rank order (``token_text`` filled when tokens were given),
+        the sentence scores (one per sentence, kept in memory, as the ids are), and the
+        id columns of every sentence when the batches carry them; no token scores
+        (they are as large as the data).
     """
     if return_indices_ranked_by is None:
         raise InvalidOptionError("return_indices_ranked_by must name a score to rank by.")
@@ -89,6 +111,9 @@ def find_label_issues_in_batches(
         stacklevel=2,
     )
     check_ties(ties)
+    check_sentence_score_method(sentence_score_method)
+    check_score_options(token_score_method, False)
+    scoring = Scoring(token_score_method, sentence_score_method, temperature)
     plan = plans.plan_for(
         filter_by,
         frac_noise=frac_noise,
@@ -96,7 +121,7 @@ def find_label_issues_in_batches(
         min_examples_per_class=min_examples_per_class,
         ties=ties,
     )
-    run = _Run(read_batches, progress, n_passes=len(plan.passes))
+    run = _Run(read_batches, progress, n_passes=len(plan.passes), scoring=scoring)
     state = plan.start()
     found = None
     for one_pass in plan.passes:
@@ -115,7 +140,15 @@ def find_label_issues_in_batches(
             found = Found(
                 empty_columns(run.n_classes, run.span, run.dtype, return_indices_ranked_by)
             )
-    return found.select(state.positions, ties)
+    return replace(
+        found.select(state.positions, ties),
+        sentence_scores=_concat_scores(run.sentence_scores),
+        sentence_ids=concat_ids(run.ids, run.id_names or ()),
+    )
+
+
+def _concat_scores(parts: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate(parts) if parts else np.empty(0)
 
 
 class _Run:
@@ -126,8 +159,12 @@ class _Run:
     batch; later passes verify every batch against it and promote float32 batches.
     """
 
-    def __init__(self, read_batches, progress, n_passes: int) -> None:
+    def __init__(self, read_batches, progress, n_passes: int, scoring: Scoring) -> None:
         self._read = read_batches
+        self._scoring = scoring
+        self.sentence_scores: list[np.ndarray] = []  # per batch, in the last pass
+        self.ids: list[dict] = []  # per batch, in the last pass
+        self.id_names: tuple | None = None
         self._progress = progress
         self.n_passes = n_passes
         self.pass_number = 0
@@ -146,6 +183,7 @@ class _Run:
         for index, raw in enumerate(self._read()):
             labels, pred_probs, *rest = raw
             tokens = rest[0] if rest else None
+            ids = rest[1] if len(rest) > 1 else None
             data = check_batch(labels, pred_probs, tokens, first_sentence)
             self._check_consistent(data, first_sentence)
             # The checksum runs on a second core while the plan's step runs; kernels
@@ -158,12 +196,14 @@ class _Run:
                     f"batches disagree on tokens: the batch starting at sentence {first_sentence} "
                     + ("has none" if tokens is None else "has them but earlier ones do not")
                 )
+            if data.n_tokens and self.pass_number > 1 and data.probs.dtype != self.dtype:
+                data = data.promoted(self.dtype)
+            if self.pass_number == self.n_passes:
+                self._keep_sentences(data, ids, first_sentence)
             if data.n_tokens == 0:  # nothing to count or flag; keep the sentence numbering
                 self._verify()
                 first_sentence += data.n_sentences
                 continue
-            if self.pass_number > 1 and data.probs.dtype != self.dtype:
-                data = data.promoted(self.dtype)
             yield TokenBatch(data, index, first_sentence, first_token, tokens=tokens)
             self._verify()  # in case the caller did not
             first_sentence += data.n_sentences
@@ -178,6 +218,23 @@ class _Run:
                 f"sentences and {first_token} tokens, pass 1 read {self.n_sentences} and "
                 f"{self.n_tokens} (a batched source must give the same batches on every pass)"
             )
+
+    def _keep_sentences(self, data: Checked, ids: Any, first_sentence: int) -> None:
+        """The sentence scores and ids of a batch of the last pass."""
+        self.sentence_scores.append(
+            self._scoring.sentence_scores(data, self.n_classes, self.span, self.dtype)
+        )
+        names = () if ids is None else tuple(ids)
+        if self.id_names is None:
+            self.id_names = names
+        elif names != self.id_names:
+            raise InvalidInputError(
+                f"batches disagree on ids: the batch starting at sentence {first_sentence} "
+                f"has {list(names)}, earlier ones {list(self.id_names)}",
+                sentence=first_sentence,
+            )
+        if names:
+            self.ids.append(batch_ids(ids, data.n_sentences, first_sentence))
 
     def verified(self, step: Callable, batch: TokenBatch, state: plans.State) -> Any:
         """``step(batch, state)`` of the batch just read, once its checksum matches pass 1's."""
@@ -233,6 +290,8 @@ def find_label_issues_parquet(
     tokens: str | None = None,
     batch_size: int = 65_536,
     progress: Progress | None = None,
+    id: str | Sequence[str] | None = None,
+    file_and_row: bool | None = None,
     **options: Any,
 ) -> LabelIssues:
     """Label issues of Parquet data larger than memory, read in batches of sentences.
@@ -249,19 +308,32 @@ def find_label_issues_parquet(
         Rows per batch.
     progress : callable, optional
         As in :func:`find_label_issues_in_batches`.
+    id : str or list of str, optional
+        Columns carried unchanged into every issue and sentence row (record identity;
+        a null id is an error naming file and row, duplicates are carried as they are).
+    file_and_row : bool, optional
+        Add the id columns ``file`` (the path relative to the directory given) and
+        ``row_in_file``; by default when ``paths`` is a directory.
     **options
         The options of :func:`find_label_issues_in_batches`.
 
     Returns
     -------
     LabelIssues
-        The same issues as :func:`spanfast.results.find_issues` on the whole data.
+        The same issues and sentence scores as :func:`spanfast.results.find_issues`
+        on the whole data (rows in file order, then row order), with the id columns.
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     files = _parquet_files(paths)
-    columns = [labels, probs] + ([tokens] if tokens else [])
+    names = id_names(id)
+    columns = [labels, probs] + ([tokens] if tokens else []) + list(names)
+    directory = os.fspath(paths) if isinstance(paths, (str, os.PathLike)) else None
+    directory = directory if directory is not None and os.path.isdir(directory) else None
+    if file_and_row is None:
+        file_and_row = directory is not None
+    with_ids = bool(names) or file_and_row
 
     def read_batches() -> Iterator[tuple]:
         for path in files:
@@ -273,10 +345,19 @@ def find_label_issues_parquet(
                         f"{path}: no column {missing[0]!r}", field=missing[0], file=path
                     )
                 record_batches = parquet_file.iter_batches(batch_size=batch_size, columns=columns)
+                relative = os.path.relpath(path, directory) if directory else path
+                row_in_file = 0
                 for record_batch in record_batches:
                     batch = [record_batch.column(labels), record_batch.column(probs)]
-                    if tokens:
-                        batch.append(record_batch.column(tokens))
+                    batch.append(record_batch.column(tokens) if tokens else None)
+                    if with_ids:
+                        ids = {name: record_batch.column(name) for name in names}
+                        if file_and_row:
+                            ids.update(
+                                file_and_row_columns(relative, record_batch.num_rows, row_in_file)
+                            )
+                        batch.append(ids)
+                    row_in_file += record_batch.num_rows
                     yield tuple(batch)
             except (OSError, pa.ArrowException) as error:  # a damaged file: say which
                 raise InvalidInputError(

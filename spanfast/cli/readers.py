@@ -30,11 +30,12 @@ class Columns:
     labels: str
     probs: str
     tokens: str | None
+    ids: tuple[str, ...] = ()
 
     @property
     def names(self) -> list[str]:
-        """The columns to read, labels first."""
-        return [self.labels, self.probs] + ([self.tokens] if self.tokens else [])
+        """The columns to read, labels first, the id columns last."""
+        return [self.labels, self.probs] + ([self.tokens] if self.tokens else []) + list(self.ids)
 
 
 def input_files(path: Path) -> tuple[str, list[Path]]:
@@ -104,6 +105,7 @@ def checked_columns(path: Path, raw: dict[str, Any], columns: Columns) -> dict[s
     n_classes = 2 if span else probs.values.shape[1]
     checked(columns.labels, lambda: check_label_range(labels, n_classes, span=span))
     data = {"labels": labels, "probs": probs, "tokens": None}
+    data["ids"] = {name: raw[name] for name in columns.ids}  # checked by find_issues
     if columns.tokens:
         tokens = checked(
             columns.tokens, lambda: as_ragged(raw[columns.tokens], name=columns.tokens)

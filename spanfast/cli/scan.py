@@ -17,10 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from spanfast.options import FILTER_BY, RANK_BY, TIES
+from spanfast.options import DEFAULT_TEMPERATURE, FILTER_BY, RANK_BY, TIES
 
 from . import readers, writers
-from .errors import EXIT_ISSUES_FOUND, EXIT_OK, InputError, UsageError, located
+from .errors import EXIT_ISSUES_FOUND, EXIT_OK, UsageError, located
 from .options import add_no_color, non_negative_int, positive_int, use_color
 from .progress import progress_bar
 
@@ -66,6 +66,54 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         "--tokens",
         metavar="COL",
         help="column of per-token text: shown with each issue, written as token_text",
+    )
+    scan.add_argument(
+        "--id",
+        action="append",
+        default=[],
+        metavar="COL",
+        help="a column identifying the row (repeatable), carried unchanged into every output "
+        "row; a null id is an error, duplicates are carried as they are. A directory input "
+        "also gives the columns file (path relative to the directory) and row_in_file",
+    )
+    scan.add_argument(
+        "--sentences",
+        action="store_true",
+        help="write (or print) one row per sentence instead of per issue: sentence, score, "
+        "n_issues and the id columns",
+    )
+    scan.add_argument(
+        "--order",
+        choices=("rank", "position"),
+        default="rank",
+        help="--sentences: lowest sentence score first (rank, default) or in dataset order",
+    )
+    scan.add_argument(
+        "--summary",
+        action="store_true",
+        help="also print the number of issues per (given label, predicted label) pair, most "
+        "frequent first (common_label_issues' counts summed over tokens); on stderr with "
+        "--out -",
+    )
+    scan.add_argument(
+        "--token-score-method",
+        choices=RANK_BY,
+        default="self_confidence",
+        metavar="METHOD",
+        help="token score pooled into sentence scores, as get_label_quality_scores' "
+        "token_score_method (default: self_confidence)",
+    )
+    scan.add_argument(
+        "--sentence-score-method",
+        choices=("min", "softmin"),
+        default="min",
+        help="how token scores pool into a sentence score (default: min)",
+    )
+    scan.add_argument(
+        "--temperature",
+        type=float,
+        default=DEFAULT_TEMPERATURE,
+        help=f"softmin temperature (default: {DEFAULT_TEMPERATURE})",
     )
     scan.add_argument(
         "--out",
@@ -144,7 +192,9 @@ def run(args: argparse.Namespace) -> int:
     """Run ``spanfast scan``; its exit status (errors propagate to main's reporter)."""
     if args.out_format is not None and args.out is None:
         raise UsageError(f"spanfast {NAME}", "--out-format needs --out")
-    columns = readers.Columns(args.labels, args.probs, args.tokens)
+    if args.sentences and args.html is not None:
+        raise UsageError(f"spanfast {NAME}", "--sentences and --html: run them separately")
+    columns = readers.Columns(args.labels, args.probs, args.tokens, tuple(args.id))
     input_path = Path(args.input)
     kind, files = readers.input_files(input_path)
     directory = input_path if input_path.is_dir() else None
@@ -169,8 +219,14 @@ def run(args: argparse.Namespace) -> int:
             write_report(html_output, issues, whole, args, NAME)
         if destination is not None:
             _write(destination, issues, args)
+        elif args.sentences:
+            _show_sentences(issues, args)
         else:
             _show(issues, data, files, row_counts, columns, args)
+        if args.summary:
+            _summary(
+                issues, sys.stderr if output is not None and output.path is None else sys.stdout
+            )
     return EXIT_ISSUES_FOUND if args.fail_on_issues and len(issues) else EXIT_OK
 
 
@@ -185,7 +241,7 @@ def _find(
         row_counts = readers.parquet_row_counts(files, columns)
         with progress_bar(int(row_counts.sum())) as progress:
             try:
-                issues = _find_in_parquet(files, columns, args, progress)
+                issues = _find_in_parquet(files, directory, columns, args, progress)
             except (InvalidInputError, InvalidOptionError) as error:
                 raise located(
                     error,
@@ -205,39 +261,48 @@ def _find(
     try:
         issues = _find_in_memory(data, args)
     except (InvalidInputError, InvalidOptionError) as error:
-        raise InputError(path, str(error)) from None
+        raise located(error, files=[path], columns=columns) from None
     return issues, data, None
 
 
-def _find_in_parquet(files: list[Path], columns: readers.Columns, args: Any, progress: Any) -> Any:
+def _find_in_parquet(
+    files: list[Path], directory: Path | None, columns: readers.Columns, args: Any, progress: Any
+) -> Any:
     """Label issues of Parquet files, streamed in batches by spanfast.streaming."""
     from spanfast.streaming import find_label_issues_parquet
 
     options = {} if args.batch_size is None else {"batch_size": args.batch_size}
     return find_label_issues_parquet(
-        [os.fspath(path) for path in files],
+        # a directory as such: its file column is then relative to it
+        os.fspath(directory) if directory is not None else [os.fspath(path) for path in files],
         labels=columns.labels,
         probs=columns.probs,
         tokens=columns.tokens,
-        filter_by=args.filter_by,
-        return_indices_ranked_by=args.rank_by,
-        ties=args.ties,
+        id=list(columns.ids),
+        file_and_row=directory is not None,
         progress=progress,
+        **_options(args),
         **options,
     )
+
+
+def _options(args: Any) -> dict[str, Any]:
+    """The options of find_issues that the command line sets."""
+    return {
+        "filter_by": args.filter_by,
+        "return_indices_ranked_by": args.rank_by,
+        "ties": args.ties,
+        "token_score_method": args.token_score_method,
+        "sentence_score_method": args.sentence_score_method,
+        "temperature": args.temperature,
+    }
 
 
 def _find_in_memory(data: dict[str, Any], args: Any) -> Any:
     """Label issues of checked data, with the token text of each when tokens were given."""
     from spanfast.results import find_issues
 
-    issues = find_issues(
-        data["labels"],
-        data["probs"],
-        filter_by=args.filter_by,
-        return_indices_ranked_by=args.rank_by,
-        ties=args.ties,
-    )
+    issues = find_issues(data["labels"], data["probs"], id=data["ids"] or None, **_options(args))
     if data["tokens"] is not None:
         tokens = data["tokens"]
         text = tokens.values[tokens.offsets[issues.sentence] + issues.token]
@@ -253,12 +318,52 @@ def _issue_columns(issues: Any, top: int | None) -> dict[str, np.ndarray]:
     return columns
 
 
+def _sentence_columns(issues: Any, top: int | None, order: str) -> dict[str, np.ndarray]:
+    """One row per sentence, the first ``top`` when given."""
+    columns = issues.sentences(order)
+    if top is not None:
+        columns = {name: values[:top] for name, values in columns.items()}
+    return columns
+
+
 def _write(destination: writers.AtomicOutput, issues: Any, args: Any) -> None:
-    """Write the issues to --out, and say so unless the issues went to stdout."""
-    destination.write(_issue_columns(issues, args.top))
+    """Write the issues (or sentences) to --out, and say so unless they went to stdout."""
+    if args.sentences:
+        rows = _sentence_columns(issues, args.top, args.order)
+        total, what = len(issues.sentence_scores), "sentences"
+    else:
+        rows, total, what = _issue_columns(issues, args.top), len(issues), "label issues"
+    destination.write(rows)
     if destination.output.path is not None:
-        shown = len(issues) if args.top is None else min(args.top, len(issues))
-        print(f"Wrote {shown} of {len(issues)} label issues to {args.out}")
+        print(f"Wrote {len(rows['sentence'])} of {total} {what} to {args.out}")
+
+
+def _show_sentences(issues: Any, args: Any) -> None:
+    """Print the lowest-scoring (or first) sentences as a table."""
+    top = DEFAULT_TOP if args.top is None else args.top
+    rows = _sentence_columns(issues, top, args.order)
+    n_sentences = len(issues.sentence_scores)
+    first = "lowest score first" if args.order == "rank" else "in order"
+    print(
+        f"{n_sentences} sentences, {len(issues)} label issues; top {len(rows['sentence'])}, {first}:"
+    )
+    if len(rows["sentence"]):
+        print()
+        cells = [
+            [f"{v:.6g}" if name == "score" else str(v) for v in values.tolist()]
+            for name, values in rows.items()
+        ]
+        widths = [max(map(len, [name, *column])) for name, column in zip(rows, cells)]
+        for row in [list(rows), *zip(*cells)]:
+            print("  ".join(cell.rjust(width) for cell, width in zip(row, widths)))
+
+
+def _summary(issues: Any, stream: Any) -> None:
+    """One line per (given, predicted) label pair with its number of issues."""
+    counts = issues.class_counts()
+    print(f"{len(issues)} label issues by (given label, predicted label):", file=stream)
+    for given, predicted, n in zip(*(values.tolist() for values in counts.values())):
+        print(f"  given {given} -> predicted {predicted}: {n}", file=stream)
 
 
 def _show(

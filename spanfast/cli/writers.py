@@ -13,7 +13,6 @@ read. Messages name the output as the user gave it, never the partial file.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import json
 import os
@@ -21,13 +20,15 @@ import stat
 from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TextIO
+from typing import Any
 
 import numpy as np
 
 from .errors import OutputError
 
 OUTPUT_FORMATS = ("jsonl", "csv", "parquet")
+# Compressed text outputs, by the file name's last extension (pyarrow's codecs).
+COMPRESSIONS = {".gz": "gzip", ".zst": "zstd", ".bz2": "bz2"}
 STDOUT = "-"
 _PARTIAL_INFIX = ".spanfast-"
 _PARTIAL_SUFFIX = ".partial"
@@ -40,6 +41,7 @@ class Target:
     given: str
     path: Path | None
     format: str
+    compression: str | None = None  # a pyarrow codec name, from the extension
 
     @property
     def in_place(self) -> bool:
@@ -58,12 +60,19 @@ def target(out: str, out_format: str | None) -> Target:
         return Target(out, None, form)
     given = Path(out)
     suffix = given.suffix.lower()
+    compression = COMPRESSIONS.get(suffix)
+    if compression is not None:
+        suffix = given.with_suffix("").suffix.lower()  # issues.csv.gz: csv, gzip
     form = out_format or suffix.lstrip(".")
     if form not in OUTPUT_FORMATS:
         raise OutputError(
             out,
             f"unknown output format {suffix or '(no extension)'!r}: expected .parquet, .csv or "
-            ".jsonl, or name one with --out-format",
+            ".jsonl (also .csv.gz, .jsonl.gz, .zst, .bz2), or name one with --out-format",
+        )
+    if compression is not None and form == "parquet":
+        raise OutputError(
+            out, "Parquet compresses its own columns: name the file .parquet, not compressed"
         )
     if given.is_dir():
         raise OutputError(out, "is a directory; name a file to write")
@@ -72,7 +81,7 @@ def target(out: str, out_format: str | None) -> Target:
         raise OutputError(out, "the directory to write to does not exist")
     if not path.parent.is_dir():
         raise OutputError(out, f"{given.parent} is not a directory")
-    return Target(out, path, form)
+    return Target(out, path, form, compression)
 
 
 def refuse_inputs(output: Target, inputs: Iterable[Path], directory: Path | None) -> None:
@@ -183,14 +192,11 @@ class AtomicOutput:
         """Write one row per issue, then move the file into place."""
         try:
             if self.output.path is None:
-                import sys
-
-                write_rows(sys.stdout, self.output.format, columns)
-                sys.stdout.flush()
+                _write_stdout(self.output.format, columns)
             elif self.partial is None:
-                _write_file(self.output.path, self.output.format, columns)
+                _write_file(self.output.path, self.output, columns)
             else:
-                _write_file(self.partial, self.output.format, columns)
+                _write_file(self.partial, self.output, columns)
                 _keep_mode(self.output.path, self.partial)
                 os.replace(self.partial, self.output.path)
         except OSError as error:
@@ -228,32 +234,76 @@ def _keep_mode(old: Path, new: Path) -> None:
         pass
 
 
-def _write_file(path: Path, form: str, columns: dict[str, np.ndarray]) -> None:
-    """Write the issue columns to ``path`` in format ``form``."""
-    if form == "parquet":
-        import pyarrow as pa
+def _write_file(path: Path, output: Target, columns: dict[str, np.ndarray]) -> None:
+    """Write the columns to ``path`` in the output's format, compressed if it says so."""
+    import pyarrow as pa
+
+    if output.format == "parquet":
         import pyarrow.parquet as pq
 
-        table = pa.table(
-            {
-                name: pa.array(values.tolist(), pa.string()) if values.dtype == object else values
-                for name, values in columns.items()
-            }
-        )
-        pq.write_table(table, path)
+        pq.write_table(arrow_table(columns), path)
         return
-    with open(path, "w", encoding="utf-8", newline="") as stream:
-        write_rows(stream, form, columns)
+    # Python's file (its errors are OSErrors with errno and strerror), pyarrow's codec.
+    with open(path, "wb") as stream:
+        if output.compression is None:
+            write_rows(stream, output.format, columns)
+            return
+        with pa.CompressedOutputStream(stream, output.compression) as sink:
+            write_rows(sink, output.format, columns)
 
 
-def write_rows(stream: TextIO, form: str, columns: dict[str, Any]) -> None:
-    """One row per issue as CSV (with a header) or JSON Lines."""
+def _write_stdout(form: str, columns: dict[str, Any]) -> None:
+    """The rows to stdout, as bytes after whatever was printed as text.
+
+    Written in pipe-sized pieces: one large write to a pipe whose reader has gone
+    returns a short count instead of failing, and the closed pipe must be noticed
+    (exit 141).
+    """
+    import io
+    import sys
+
+    buffer = io.BytesIO()
+    write_rows(buffer, form, columns)
+    rendered = buffer.getbuffer()
+    sys.stdout.flush()
+    binary = getattr(sys.stdout, "buffer", None)
+    if binary is None:  # a text-only stdout (an embedding application)
+        sys.stdout.write(bytes(rendered).decode("utf-8"))
+    else:
+        for start in range(0, len(rendered), _PIPE_CHUNK):
+            binary.write(rendered[start : start + _PIPE_CHUNK])
+            binary.flush()
+    sys.stdout.flush()
+
+
+_PIPE_CHUNK = 1 << 16
+
+
+def arrow_table(columns: dict[str, Any]) -> Any:
+    """The columns as a pyarrow Table (object columns of text as strings)."""
+    import pyarrow as pa
+
+    return pa.table(
+        {
+            name: pa.array(values.tolist(), pa.string()) if values.dtype == object else values
+            for name, values in columns.items()
+        }
+    )
+
+
+def write_rows(sink: Any, form: str, columns: dict[str, Any]) -> None:
+    """One row per issue to a binary sink: CSV with a header (pyarrow's writer), or
+    JSON Lines (pyarrow has no JSON writer: the standard library's encoder, one line
+    per row, floats as Python's shortest round-trip repr)."""
+    if form == "csv":
+        import pyarrow.csv
+
+        # A bare header, as before (and as csv.writer): quoted only if a name needs it.
+        plain = not any(set(name) & set(',"\r\n') for name in columns)
+        options = pyarrow.csv.WriteOptions(quoting_header="none" if plain else "needed")
+        pyarrow.csv.write_csv(arrow_table(columns), sink, options)
+        return
     names = list(columns)
     rows = zip(*(values.tolist() for values in columns.values()))
-    if form == "csv":
-        writer = csv.writer(stream)
-        writer.writerow(names)
-        writer.writerows(rows)
-        return
-    for row in rows:
-        stream.write(json.dumps(dict(zip(names, row)), ensure_ascii=False) + "\n")
+    text = "".join(json.dumps(dict(zip(names, row)), ensure_ascii=False) + "\n" for row in rows)
+    sink.write(text.encode("utf-8"))
