@@ -12,8 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from ._facades import issue_tuples, quality_scores
-from ._input.checked import labels_and_probabilities
+from . import _multispan
+from ._facades import issue_tuples, quality_scores, span_data
+from ._input.checked import CheckedSpans
 from ._token_scores import TokenScores
 
 
@@ -47,7 +48,9 @@ def find_label_issues(
     >>> find_label_issues(labels, pred_probs)
     [(0, 0), (0, 1), (0, 3), (1, 0), (1, 1)]
     """
-    data = labels_and_probabilities(labels, pred_probs, span=True)
+    data = span_data(labels, pred_probs)
+    if isinstance(data, CheckedSpans):
+        return _multispan.issues_by_class(data, ties)
     return issue_tuples(data, "self_confidence", False, {}, ties)
 
 
