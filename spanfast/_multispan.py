@@ -79,17 +79,10 @@ def find_positions(data: CheckedSpans, ties: str = "position") -> tuple[np.ndarr
     np.cumsum(n_relevant, out=group_start[1:])
     positions, margins, candidate = multispan.gather_relevant(P, Y, margin, min_margin, group_start)
 
-    groups = np.repeat(np.arange(2 * C), n_relevant)
-    order = np.lexsort((positions, -margins, groups))  # per group: largest margin first
-    rank = np.arange(order.shape[0]) - group_start[groups[order]]
-    kept = order[(rank < capacity[groups[order]]) & candidate[order]]
-    span_class = groups[kept] // 2
-    positions = positions[kept]
-    given = Y[positions, span_class]
-    column = P[positions, span_class]
-    self_confidence = np.where(given == 1, column, P.dtype.type(1) - column)
-    ranked = np.lexsort((positions, self_confidence, span_class))
-    return span_class[ranked] + 1, positions[ranked]
+    span_class, positions = multispan.cut_and_rank(
+        P, Y, positions, margins, candidate, group_start, capacity
+    )
+    return span_class + 1, positions
 
 
 def _cut_sizes(raw_joints: np.ndarray, counts: np.ndarray) -> np.ndarray:

@@ -71,22 +71,42 @@ def joint_and_relevant(P, Y, margin_thresholds, min_margin):
     binary class the number of tokens whose margin is at least ``min_margin``."""
     T, C = P.shape
     one = P.dtype.type(1)
-    counts = np.zeros((C, 2, 2), np.int64)
-    n_relevant = np.zeros(2 * C, np.int64)
+    # Per-class rows, indexed by class only, so that the loop over classes vectorizes.
+    threshold_0 = margin_thresholds[:, 0].copy()
+    threshold_1 = margin_thresholds[:, 1].copy()
+    min_margin_0 = min_margin[0::2].copy()
+    min_margin_1 = min_margin[1::2].copy()
+    n_counted = np.zeros(C, np.int64)
+    n_counted_given_1 = np.zeros(C, np.int64)
+    n_guess_1 = np.zeros(C, np.int64)
+    n_guess_1_given_1 = np.zeros(C, np.int64)
+    n_relevant_0 = np.zeros(C, np.int64)
+    n_relevant_1 = np.zeros(C, np.int64)
     for i in range(T):
         for c in range(C):
             p = P[i, c]
             q = one - p
-            y = np.int64(Y[i, c])
-            confident_0 = q >= margin_thresholds[c, 0]
-            confident_1 = p >= margin_thresholds[c, 1]
+            given_1 = Y[i, c] != 0
+            confident_0 = q >= threshold_0[c]
+            confident_1 = p >= threshold_1[c]
+            counted = confident_0 | confident_1
             # One confident class is the guess; with both, the argmax (class 0 on ties).
-            guess = np.int64(confident_1 & ((not confident_0) | (p > q)))
-            if confident_0 | confident_1:
-                counts[c, guess, y] += 1
-            noise_margin = q - p if y else p - q
-            if noise_margin >= min_margin[2 * c + y]:
-                n_relevant[2 * c + y] += 1
+            guess_1 = confident_1 & ((not confident_0) | (p > q))
+            n_counted[c] += counted
+            n_counted_given_1[c] += counted & given_1
+            n_guess_1[c] += guess_1
+            n_guess_1_given_1[c] += guess_1 & given_1
+            n_relevant_0[c] += (not given_1) & ((p - q) >= min_margin_0[c])
+            n_relevant_1[c] += given_1 & ((q - p) >= min_margin_1[c])
+    counts = np.empty((C, 2, 2), np.int64)
+    n_relevant = np.empty(2 * C, np.int64)
+    for c in range(C):
+        counts[c, 1, 1] = n_guess_1_given_1[c]
+        counts[c, 1, 0] = n_guess_1[c] - n_guess_1_given_1[c]
+        counts[c, 0, 1] = n_counted_given_1[c] - n_guess_1_given_1[c]
+        counts[c, 0, 0] = n_counted[c] - n_counted_given_1[c] - counts[c, 1, 0]
+        n_relevant[2 * c] = n_relevant_0[c]
+        n_relevant[2 * c + 1] = n_relevant_1[c]
     return counts, n_relevant
 
 
@@ -121,3 +141,66 @@ def gather_relevant(P, Y, margin, min_margin, group_start):
                 candidate[at] = disagrees
                 fill[b] = at + 1
     return positions, margins, candidate
+
+
+@kernel
+def cut_and_rank(P, Y, positions, margins, candidate, group_start, capacity):
+    """The noise-rate cut of every binary class on its gathered tokens (the
+    ``capacity[b]`` largest margins, ties by position), less the tokens whose
+    prediction is their label; then each span class's issues ranked by
+    self-confidence, ties by position. Returns (span class index, position) arrays,
+    grouped by span class."""
+    n_groups = group_start.shape[0] - 1
+    C = n_groups // 2
+    keep = np.zeros(positions.shape[0], np.bool_)
+    n_kept = np.zeros(C, np.int64)
+    for b in range(n_groups):
+        lo = group_start[b]
+        hi = group_start[b + 1]
+        m = capacity[b]
+        if hi - lo <= m:
+            for a in range(lo, hi):
+                keep[a] = candidate[a]
+        elif m > 0:
+            # The m-th largest margin, then ties at it taken in position order.
+            boundary = -np.partition(-margins[lo:hi], m - 1)[m - 1]
+            n_above = 0
+            for a in range(lo, hi):
+                n_above += margins[a] > boundary
+            n_on_boundary = m - n_above
+            for a in range(lo, hi):
+                if margins[a] > boundary:
+                    keep[a] = candidate[a]
+                elif margins[a] == boundary and n_on_boundary > 0:
+                    keep[a] = candidate[a]
+                    n_on_boundary -= 1
+        for a in range(lo, hi):
+            n_kept[b // 2] += keep[a]
+    span_class = np.empty(n_kept.sum(), np.int64)
+    ranked = np.empty(n_kept.sum(), np.int64)
+    one = P.dtype.type(1)
+    out = 0
+    for c in range(C):
+        # The kept tokens labelled 0 and labelled 1, each in position order, merged.
+        found = np.empty(n_kept[c], np.int64)
+        n = 0
+        a, a_end = group_start[2 * c], group_start[2 * c + 1]
+        b, b_end = a_end, group_start[2 * c + 2]
+        while a < a_end or b < b_end:
+            if b >= b_end or (a < a_end and positions[a] < positions[b]):
+                take, a = a, a + 1
+            else:
+                take, b = b, b + 1
+            if keep[take]:
+                found[n] = positions[take]
+                n += 1
+        scores = np.empty(n, P.dtype)
+        for r in range(n):
+            p = P[found[r], c]
+            scores[r] = p if Y[found[r], c] else one - p
+        order = np.argsort(scores, kind="mergesort")
+        for r in range(n):
+            span_class[out] = c
+            ranked[out] = found[order[r]]
+            out += 1
+    return span_class, ranked
