@@ -153,3 +153,45 @@ def quality_scores_by_class(
             for c in range(1, C + 1)
         },
     )
+
+
+_SPAN_DEFAULTS = {
+    "return_indices_ranked_by": "self_confidence",
+    "rank_by_kwargs": None,
+    "filter_by": "prune_by_noise_rate",
+    "frac_noise": 1.0,
+    "num_to_remove_per_class": None,
+    "min_examples_per_class": 1,
+    "confident_joint": None,
+}
+
+
+def issue_columns(data: CheckedSpans, ties: str, options: dict) -> dict[str, np.ndarray]:
+    """The issue columns of every span class (grouped by class, 1..C, each in rank order):
+    ``span_class``, ``sentence``, ``token``, ``score``, ``given_label``, ``predicted_label``
+    (0/1 within the class). With the span façade's defaults, the three-pass path;
+    with other ``filter_by`` options, the single-class plan on each column."""
+    if all(options.get(name, value) == value for name, value in _SPAN_DEFAULTS.items()):
+        span_class, positions = find_positions(data, ties)
+        column = data.probs[positions, span_class - 1]
+        given = data.labels[positions, span_class - 1].astype(np.int64)
+        scores = np.where(given == 1, column, data.probs.dtype.type(1) - column)
+    else:
+        found = [
+            core._find(data.column(c), ties=ties, **options) for c in range(1, data.n_classes + 1)
+        ]
+        span_class = np.repeat(np.arange(1, data.n_classes + 1), [f[0].shape[0] for f in found])
+        positions = np.concatenate([f[0] for f in found])
+        scores = np.concatenate([f[1] for f in found])
+        column = data.probs[positions, span_class - 1]
+        given = data.labels[positions, span_class - 1].astype(np.int64)
+    sentence, token = sentence_and_token(data.offsets, positions)
+    one = data.probs.dtype.type(1)
+    return {
+        "span_class": span_class.astype(np.int64),
+        "sentence": sentence.astype(np.int64),
+        "token": token.astype(np.int64),
+        "score": scores,
+        "given_label": given,
+        "predicted_label": (column > one - column).astype(np.int64),  # argmax of [1-p, p]
+    }

@@ -260,3 +260,64 @@ def test_a_class_covering_every_token_is_cleanlabs_error():
     assert caught.value.class_ == 1
     with pytest.raises(ValueError, match="at least 2 classes"):
         cleanlab_span.find_label_issues([[1, 1], [1]], [p[:, 0] for p in probs])
+
+
+def test_display_issues_names_the_span_class(capsys):
+    tokens = [["a", "b", "c", "d"], ["e", "f", "g"]]
+    labels = [[[0], [1, 2], [1, 3], [0]], [[1], [2, 3], [3]]]
+    pred_probs = [
+        np.array([[0.9, 0.2, 0.3], [0.9, 0.9, 0.2], [0.9, 0.1, 0.7], [0.1, 0.1, 0.1]]),
+        np.array([[0.1, 0.9, 0.1], [0.1, 0.9, 0.9], [0.1, 0.9, 0.9]]),
+    ]
+    issues = spans.find_label_issues(labels, pred_probs)
+    spans.display_issues(
+        issues, tokens, labels=labels, pred_probs=pred_probs, class_names=["PER", "ORG", "LOC"]
+    )
+    out = capsys.readouterr().out
+    assert out.count("Span class: PER") == out.count("Span class: ORG") == 1
+    assert "Span class: LOC" not in out  # no issues
+    per, org = out.split("Span class: ORG")
+    assert "Token: a\nGiven label: 0, predicted label according to provided pred_probs: 1" in per
+    assert "Token: g\nGiven label: 0, predicted label according to provided pred_probs: 1" in org
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_find_issues_task_span_has_a_span_class_column(dtype):
+    from spanfast.results import find_issues
+
+    id_lists, matrices, probs = make_data(77, 5, dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        found = spans.find_label_issues(id_lists, probs)
+        issues = find_issues(id_lists, probs, task="span")
+        assert find_issues(matrices, probs, span=True).to_tuples() == issues.to_tuples()
+        cl = find_issues(matrices, probs, task="span", filter_by="confident_learning")
+    table = issues.to_pandas()
+    assert list(table.columns[:3]) == ["span_class", "sentence", "token"]
+    for c in range(1, 6):
+        rows = table[table.span_class == c]
+        assert list(zip(rows.sentence, rows.token)) == found[c]
+        labels_c, probs_c = column(matrices, probs, c)
+        assert rows.given_label.tolist() == [labels_c[i][j] for i, j in found[c]]
+        assert rows.score.tolist() == [self_confidence(labels_c, probs_c, x) for x in found[c]]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            single = find_issues(labels_c, probs_c, filter_by="confident_learning")
+        assert cl.to_pandas().query(f"span_class == {c}")[
+            ["sentence", "token"]
+        ].to_numpy().tolist() == [list(x) for x in single.to_tuples()]
+    assert issues.sentence_scores.shape == (len(probs), 5)
+    assert issues.token_scores.values.shape == (sum(map(len, probs)), 5)
+
+
+def test_find_issues_never_guesses_span_from_a_2d_shape():
+    from spanfast.errors import InvalidOptionError
+    from spanfast.results import find_issues
+
+    labels = [[0, 1, 1], [1, 0]]
+    issues = find_issues(labels, GOOD_PROBS)  # (T, 2): token data, two classes
+    assert issues.span_class is None
+    with pytest.raises(InvalidOptionError):
+        find_issues(labels, GOOD_PROBS, task="spans")
+    with pytest.raises(InvalidOptionError):
+        find_issues(labels, GOOD_PROBS, task="token", span=True)
