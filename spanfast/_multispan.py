@@ -33,6 +33,7 @@ from ._input.checked import Checked, CheckedSpans
 from ._kernels import multispan
 from ._kernels.running_sum import RunningSums
 from ._positions import sentence_and_token
+from ._threads import concurrently
 from ._token_scores import TokenScores
 from .errors import InvalidInputError
 from .options import FLOATING_POINT_COMPARISON, check_ties
@@ -60,12 +61,13 @@ def find_positions(data: CheckedSpans, ties: str = "position") -> tuple[np.ndarr
     P, Y = data.probs, data.labels
     margin = P.dtype.type(FLOATING_POINT_COMPARISON)
 
+    # Two cores: the candidates on the worker while the class sums walk their trees;
+    # then each half of the tokens counted (counts add up) and gathered (each half
+    # writes its own slots of every group, in order): the same result either way.
+    candidates = concurrently(None, multispan.candidate_margins, P, Y, margin)
     sums = RunningSums(counts, P.dtype)
-    min_margin = np.full(2 * C, np.inf, P.dtype)
-    n_candidates = np.zeros(2 * C, np.int64)
-    multispan.class_sums_and_candidates(
-        P, Y, sums.frames, sums.cursor, sums.partial, sums.leaf, margin, min_margin, n_candidates
-    )
+    multispan.class_sums(P, Y, sums.frames, sums.cursor, sums.partial, sums.leaf)
+    min_margin, _ = candidates()
     means = sums.means()
     margin_thresholds = np.empty((C, 2), np.float64)
     for c in range(C):  # two numbers per class, each in the dtype NumPy gives it
@@ -73,12 +75,38 @@ def find_positions(data: CheckedSpans, ties: str = "position") -> tuple[np.ndarr
         thresholds = _counts.thresholds_from_means(means[pair], counts[pair])
         margin_thresholds[c] = thresholds - FLOATING_POINT_COMPARISON
 
-    raw_joints, n_relevant = multispan.joint_and_relevant(P, Y, margin_thresholds, min_margin)
+    half = data.n_tokens // 2
+    halves = ((0, half), (half, data.n_tokens))
+    (lo, hi), (lo_2, hi_2) = halves
+    second = concurrently(
+        None,
+        multispan.joint_and_relevant,
+        P[lo_2:hi_2],
+        Y[lo_2:hi_2],
+        margin_thresholds,
+        min_margin,
+    )
+    raw_joints, n_relevant_first = multispan.joint_and_relevant(
+        P[lo:hi], Y[lo:hi], margin_thresholds, min_margin
+    )
+    raw_second, n_relevant_second = second()
+    raw_joints = raw_joints + raw_second
     capacity = _cut_sizes(raw_joints, counts)
     group_start = np.zeros(2 * C + 1, np.int64)
-    np.cumsum(n_relevant, out=group_start[1:])
-    positions, margins, candidate = multispan.gather_relevant(P, Y, margin, min_margin, group_start)
-
+    np.cumsum(n_relevant_first + n_relevant_second, out=group_start[1:])
+    n = int(group_start[-1])
+    positions = np.empty(n, np.int64)
+    margins = np.empty(n, P.dtype)
+    candidate = np.empty(n, np.bool_)
+    fills = (group_start[:-1], group_start[:-1] + n_relevant_first)
+    second = concurrently(
+        None, multispan.gather_relevant, P[lo_2:hi_2], Y[lo_2:hi_2], margin, min_margin,
+        fills[1], lo_2, positions, margins, candidate,
+    )  # fmt: skip
+    multispan.gather_relevant(
+        P[lo:hi], Y[lo:hi], margin, min_margin, fills[0], lo, positions, margins, candidate
+    )
+    second()
     span_class, positions = multispan.cut_and_rank(
         P, Y, positions, margins, candidate, group_start, capacity
     )

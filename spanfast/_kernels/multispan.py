@@ -26,25 +26,20 @@ _ZERO = np.int64(0)
 
 
 @kernel
-def class_sums_and_candidates(
-    P, Y, frames, cursor, partial, leaf, margin, min_margin, n_candidates
-):
+def class_sums(P, Y, frames, cursor, partial, leaf):
     """Feed each binary class's given-label probabilities to its running sum (the
-    :class:`RunningSums` state over 2C classes); for every binary class, count the
-    candidates and keep their smallest noise-rate margin in ``min_margin``."""
+    :class:`RunningSums` state over 2C classes), in position order."""
     T, C = P.shape
     one = P.dtype.type(1)
     for i in range(T):
         for c in range(C):
             p = P[i, c]
-            q = one - p
             y = np.int64(Y[i, c])
             b = 2 * c + y
-            given = p if y else q
             t = cursor[b, _LEAF_SEEN]
             n = cursor[b, _LEAF_SIZE]
             if t < n:
-                leaf[b, t] = given
+                leaf[b, t] = p if y else one - p
                 cursor[b, _LEAF_SEEN] = t + 1
                 if t + 1 == n:
                     partial[b, cursor[b, _N_PARTIAL]] = _block_sum(leaf[b], _ZERO, n)
@@ -52,16 +47,33 @@ def class_sums_and_candidates(
                     _next_leaf(b, frames, cursor, partial)
             else:
                 cursor[b, _EXTRA] += 1
-            if y:
-                disagrees = q >= p + margin
-                noise_margin = q - p
-            else:
-                disagrees = p > q + margin
-                noise_margin = p - q
-            if disagrees:
-                n_candidates[b] += 1
-                if noise_margin < min_margin[b]:
-                    min_margin[b] = noise_margin
+
+
+@kernel
+def candidate_margins(P, Y, margin):
+    """Per binary class, the smallest noise-rate margin of its candidates (+inf if it
+    has none) and their number."""
+    T, C = P.shape
+    one = P.dtype.type(1)
+    inf = P.dtype.type(np.inf)
+    min_margin_0 = np.full(C, inf)
+    min_margin_1 = np.full(C, inf)
+    n_candidates = np.zeros(2 * C, np.int64)
+    for i in range(T):
+        for c in range(C):
+            p = P[i, c]
+            q = one - p
+            if Y[i, c]:
+                if q >= p + margin:
+                    min_margin_1[c] = min(min_margin_1[c], q - p)
+                    n_candidates[2 * c + 1] += 1
+            elif p > q + margin:
+                min_margin_0[c] = min(min_margin_0[c], p - q)
+                n_candidates[2 * c] += 1
+    min_margin = np.empty(2 * C, P.dtype)
+    min_margin[0::2] = min_margin_0
+    min_margin[1::2] = min_margin_1
+    return min_margin, n_candidates
 
 
 @kernel
@@ -111,17 +123,14 @@ def joint_and_relevant(P, Y, margin_thresholds, min_margin):
 
 
 @kernel
-def gather_relevant(P, Y, margin, min_margin, group_start):
-    """The tokens :func:`joint_and_relevant` counted, grouped by binary class (position
-    order within a group): their positions, noise-rate margins, and whether each
-    is a candidate."""
+def gather_relevant(P, Y, margin, min_margin, fill, first_position, positions, margins, candidate):
+    """Write the tokens :func:`joint_and_relevant` counted into ``positions``,
+    ``margins`` and ``candidate`` (whether each is a candidate), grouped by binary
+    class from ``fill[b]`` on, in position order (rows of ``P`` are tokens
+    ``first_position`` onwards)."""
     T, C = P.shape
     one = P.dtype.type(1)
-    n = group_start[-1]
-    positions = np.empty(n, np.int64)
-    margins = np.empty(n, P.dtype)
-    candidate = np.empty(n, np.bool_)
-    fill = group_start[:-1].copy()
+    fill = fill.copy()
     for i in range(T):
         for c in range(C):
             p = P[i, c]
@@ -136,11 +145,10 @@ def gather_relevant(P, Y, margin, min_margin, group_start):
                 noise_margin = p - q
             if noise_margin >= min_margin[b]:
                 at = fill[b]
-                positions[at] = i
+                positions[at] = first_position + i
                 margins[at] = noise_margin
                 candidate[at] = disagrees
                 fill[b] = at + 1
-    return positions, margins, candidate
 
 
 @kernel
