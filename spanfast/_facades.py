@@ -7,8 +7,15 @@ from typing import Any
 
 import numpy as np
 
-from . import _sentences, core
-from ._input.checked import Checked, check_tokens_aligned, labels_and_probabilities
+from . import _multispan, _sentences, core
+from ._input.checked import (
+    Checked,
+    CheckedSpans,
+    as_probabilities,
+    check_tokens_aligned,
+    labels_and_probabilities,
+)
+from ._input.span_classes import span_classes_checked
 from ._positions import sentence_and_token
 from ._token_scores import TokenScores
 from .options import (
@@ -45,6 +52,16 @@ def issue_tuples(
     return _sentences._issue_tuples(*sentence_and_token(data.offsets, positions))
 
 
+def span_data(labels: Any, pred_probs: Any) -> Checked | CheckedSpans:
+    """Checked span data: single-class (1-D probabilities per sentence) or several span
+    classes ((T, C) probabilities per sentence, labels in any of the forms of
+    :mod:`spanfast._input.span_classes`)."""
+    probs = as_probabilities(pred_probs, span=None, check_values=False)
+    if probs.values.ndim == 1:
+        return labels_and_probabilities(labels, probs, span=True)
+    return span_classes_checked(labels, probs)
+
+
 def quality_scores(
     labels: Any,
     pred_probs: Any,
@@ -58,16 +75,28 @@ def quality_scores(
     """cleanlab's ``get_label_quality_scores`` of either kind of data."""
     check_sentence_score_method(sentence_score_method)
     check_score_options(token_score_method, False)
-    data = labels_and_probabilities(labels, pred_probs, span=span)
-    token_scores = core._scores(data, token_score_method)
+    if span:
+        data = span_data(labels, pred_probs)
+    else:
+        data = labels_and_probabilities(labels, pred_probs, span=False)
     temperature = (sentence_score_kwargs or {}).get("temperature", DEFAULT_TEMPERATURE)
+    if isinstance(data, CheckedSpans):
+        tokens = _aligned_tokens(tokens, data.offsets)
+        return _multispan.quality_scores_by_class(
+            data, token_score_method, sentence_score_method, temperature, tokens
+        )
+    token_scores = core._scores(data, token_score_method)
     sentence_scores = _sentences._sentence_scores(
         token_scores, data.offsets, sentence_score_method, temperature
     )
+    tokens = _aligned_tokens(tokens, data.offsets)
+    return sentence_scores, TokenScores(token_scores, data.offsets, tokens)
+
+
+def _aligned_tokens(tokens: Any, offsets: np.ndarray) -> Any:
     # cleanlab indexes the Series by `tokens` only when it is a non-empty list.
     if tokens is not None and len(tokens) > 0:
         token_lengths = np.fromiter(map(len, tokens), np.int64, count=len(tokens))
-        check_tokens_aligned(token_lengths, data.offsets)
-    else:
-        tokens = None
-    return sentence_scores, TokenScores(token_scores, data.offsets, tokens)
+        check_tokens_aligned(token_lengths, offsets)
+        return tokens
+    return None

@@ -21,6 +21,7 @@ scores), so that sentence-level output has them too.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -148,3 +149,22 @@ def batch_ids(columns: Any, n_sentences: int, first_sentence: int) -> dict[str, 
             )
         ids[name] = values
     return ids
+
+
+def sentence_ids(id: Mapping[str, Any] | None, n_sentences: int) -> dict | None:
+    """The checked id columns of ``find_issues(id=...)``, one value per sentence."""
+    if id is None:
+        return None
+    if not isinstance(id, Mapping):
+        raise InvalidOptionError(
+            "find_issues takes id= as a mapping of column name to values; to name columns "
+            "of a table use find_issues_in_table(table, ..., id=...)."
+        )
+    columns = {name: id_values(id[name], name) for name in id_names(list(id))}
+    for name, values in columns.items():
+        if values.shape[0] != n_sentences:
+            raise InvalidInputError(
+                f"id column {name!r} has {values.shape[0]} values for {n_sentences} sentences",
+                field=name,
+            )
+    return columns

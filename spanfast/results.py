@@ -16,12 +16,13 @@ from typing import Any
 
 import numpy as np
 
-from . import _sentences, core
-from ._input.checked import labels_and_probabilities
+from . import _multispan, _sentences, core
+from ._facades import span_data
+from ._input.checked import CheckedSpans, labels_and_probabilities
 from ._kernels.confident_joint import argmax_rows
 from ._positions import sentence_and_token
-from ._records import id_names, id_values
-from .errors import InvalidInputError, InvalidOptionError
+from ._records import id_names, sentence_ids
+from .errors import InvalidOptionError
 from .options import DEFAULT_TEMPERATURE, check_score_options, check_sentence_score_method
 from .ragged import Ragged
 
@@ -49,6 +50,9 @@ class LabelIssues:
     sentence_ids : dict of arrays, or None
         The id columns (``id=``) of every sentence, when given; each issue's are
         :attr:`ids`, and they are written beside the issue columns.
+    span_class : int64 array or None
+        With several span classes: the span class (1..C) of each issue, whose
+        binary column ``given_label`` and ``predicted_label`` (0/1) refer to.
     """
 
     sentence: np.ndarray
@@ -60,6 +64,7 @@ class LabelIssues:
     token_scores: Ragged | None = None
     token_text: np.ndarray | None = None
     sentence_ids: dict[str, np.ndarray] | None = None
+    span_class: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.sentence.shape[0])
@@ -139,6 +144,8 @@ class LabelIssues:
     def to_dict(self) -> dict[str, np.ndarray]:
         """The issue columns (with ``token_text`` when known)."""
         columns = {name: getattr(self, name) for name in COLUMNS}
+        if self.span_class is not None:
+            columns = {"span_class": self.span_class, **columns}
         if self.token_text is not None:
             columns["token_text"] = self.token_text
         columns.update(self.ids)
@@ -282,6 +289,7 @@ def find_issues(
     labels: Any,
     pred_probs: Any,
     *,
+    task: str | None = None,
     span: bool | None = None,
     return_indices_ranked_by: str = "self_confidence",
     rank_by_kwargs: dict | None = None,
@@ -302,9 +310,14 @@ def find_issues(
     ----------
     labels, pred_probs
         Per-sentence labels and probabilities in any form the other functions take.
+    task : {"span", "token"}, optional
+        Span data or token data. 1-D probabilities per sentence are span data; 2-D
+        ``(T, K)`` are token data unless ``task="span"``, when they are ``(T, C)``,
+        one independent probability per span class (the task is never guessed from
+        the shape). With several span classes the result has a ``span_class``
+        column and the sentence and token scores one column per class.
     span : bool, optional
-        Span data (one probability per token) or token data (K per token); by
-        default read from the probabilities.
+        The former name of ``task``: True is ``task="span"``, False ``task="token"``.
     return_indices_ranked_by, rank_by_kwargs, filter_by, frac_noise, \
 num_to_remove_per_class, min_examples_per_class, confident_joint
         As in :func:`spanfast.token_classification.filter.find_label_issues`.
@@ -345,7 +358,25 @@ num_to_remove_per_class, min_examples_per_class, confident_joint
         raise InvalidOptionError("return_indices_ranked_by must name a score to rank by.")
     check_sentence_score_method(sentence_score_method)
     check_score_options(token_score_method, False)
-    data = labels_and_probabilities(labels, pred_probs, span=span)
+    span = _span_task(task, span)
+    if span:
+        data = span_data(labels, pred_probs)
+    else:
+        data = labels_and_probabilities(labels, pred_probs, span=span)
+    if isinstance(data, CheckedSpans):
+        options = {
+            "return_indices_ranked_by": return_indices_ranked_by,
+            "rank_by_kwargs": rank_by_kwargs,
+            "filter_by": filter_by,
+            "frac_noise": frac_noise,
+            "num_to_remove_per_class": num_to_remove_per_class,
+            "min_examples_per_class": min_examples_per_class,
+            "confident_joint": confident_joint,
+        }
+        issues = _span_classes_issues(
+            data, ties, options, token_score_method, sentence_score_method, temperature
+        )
+        return replace(issues, sentence_ids=sentence_ids(id, data.offsets.shape[0] - 1))
     positions, position_scores = core._find(
         data,
         return_indices_ranked_by=return_indices_ranked_by,
@@ -368,27 +399,8 @@ num_to_remove_per_class, min_examples_per_class, confident_joint
         **{name: getattr(issues, name) for name in COLUMNS},
         sentence_scores=sentence_scores,
         token_scores=Ragged(token_scores, data.offsets),
-        sentence_ids=_sentence_ids(id, data.n_sentences),
+        sentence_ids=sentence_ids(id, data.n_sentences),
     )
-
-
-def _sentence_ids(id: Mapping[str, Any] | None, n_sentences: int) -> dict | None:
-    """The checked id columns of ``find_issues(id=...)``, one value per sentence."""
-    if id is None:
-        return None
-    if not isinstance(id, Mapping):
-        raise InvalidOptionError(
-            "find_issues takes id= as a mapping of column name to values; to name columns "
-            "of a table use find_issues_in_table(table, ..., id=...)."
-        )
-    columns = {name: id_values(id[name], name) for name in id_names(list(id))}
-    for name, values in columns.items():
-        if values.shape[0] != n_sentences:
-            raise InvalidInputError(
-                f"id column {name!r} has {values.shape[0]} values for {n_sentences} sentences",
-                field=name,
-            )
-    return columns
 
 
 def find_issues_in_table(
@@ -446,3 +458,34 @@ def find_issues_in_table(
         return issues
     text = token_column.values[token_column.offsets[issues.sentence] + issues.token]
     return replace(issues, token_text=np.asarray(text, dtype=object))
+
+
+def _span_task(task: str | None, span: bool | None) -> bool | None:
+    """``task`` (or its former name ``span``) as True (span), False (token) or None
+    (1-D probabilities are span data, 2-D token data)."""
+    if task not in (None, "span", "token"):
+        raise InvalidOptionError(f'task must be "span" or "token", got {task!r}.')
+    if task is None:
+        return span
+    if span is not None and span != (task == "span"):
+        raise InvalidOptionError(f"span={span!r} contradicts task={task!r}.")
+    return task == "span"
+
+
+def _span_classes_issues(
+    data: CheckedSpans, ties, options, token_score_method, sentence_score_method, temperature
+) -> LabelIssues:
+    """:func:`find_issues` of several span classes: a ``span_class`` column; sentence
+    scores ``(n_sentences, C)`` and token scores a Ragged of ``(T, C)``."""
+    columns = _multispan.issue_columns(data, ties, options)
+    sentence_scores, token_scores = _multispan.quality_scores_by_class(
+        data, token_score_method, sentence_score_method, temperature, None
+    )
+    C = data.n_classes
+    return LabelIssues(
+        **columns,
+        sentence_scores=np.stack([sentence_scores[c] for c in range(1, C + 1)], axis=1),
+        token_scores=Ragged(
+            np.stack([token_scores[c].values for c in range(1, C + 1)], axis=1), data.offsets
+        ),
+    )

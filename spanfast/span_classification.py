@@ -12,14 +12,15 @@ from typing import Any
 
 import numpy as np
 
-from ._facades import issue_tuples, quality_scores
-from ._input.checked import labels_and_probabilities
+from . import _multispan
+from ._facades import issue_tuples, quality_scores, span_data
+from ._input.checked import CheckedSpans
 from ._token_scores import TokenScores
 
 
 def find_label_issues(
     labels: list, pred_probs: list, *, ties: str = "position"
-) -> list[tuple[int, int]]:
+) -> list[tuple[int, int]] | dict[int, list[tuple[int, int]]]:
     """Identify tokens with label issues in a span classification dataset.
 
     Parameters
@@ -47,7 +48,9 @@ def find_label_issues(
     >>> find_label_issues(labels, pred_probs)
     [(0, 0), (0, 1), (0, 3), (1, 0), (1, 1)]
     """
-    data = labels_and_probabilities(labels, pred_probs, span=True)
+    data = span_data(labels, pred_probs)
+    if isinstance(data, CheckedSpans):
+        return _multispan.issues_by_class(data, ties)
     return issue_tuples(data, "self_confidence", False, {}, ties)
 
 
@@ -133,6 +136,25 @@ def display_issues(
     """
     from .token_classification.summary import _display_issues
 
+    if isinstance(issues, dict):  # several span classes: {c: [(i, j), ...]}
+        # class_names name the span classes; within a class, labels are 0/1 (named
+        # "0" and "1", which also leaves out the hint about class indices).
+        for c in sorted(issues):
+            if not len(issues[c]) or top <= 0:
+                continue
+            name = class_names[c - 1] if class_names is not None and len(class_names) else c
+            print(f"Span class: {name}")
+            _display_issues(
+                issues[c],
+                tokens,
+                labels=None if labels is None else _ClassColumn(labels, c, "labels"),
+                pred_probs=None if pred_probs is None else _ClassColumn(pred_probs, c, "probs"),
+                exclude=exclude,
+                class_names=["0", "1"],
+                top=top,
+                span=True,
+            )
+        return
     _display_issues(
         issues,
         tokens,
@@ -143,3 +165,37 @@ def display_issues(
         top=top,
         span=True,
     )
+
+
+class _ClassColumn:
+    """Span class ``c`` of per-sentence multi-class labels or probabilities, read lazily
+    as single-class span data (``view[i][j]``): a label is 1 when the token's list of
+    class ids holds ``c`` (or its 0/1 row has a 1 in column ``c - 1``, or its one id is
+    ``c``); a probability is column ``c - 1`` of the token's row."""
+
+    def __init__(self, sentences: Any, span_class: int, kind: str) -> None:
+        self.sentences, self.span_class, self.kind = sentences, span_class, kind
+
+    def __len__(self) -> int:
+        return len(self.sentences)
+
+    def __getitem__(self, i: int) -> _SentenceOfClass:
+        return _SentenceOfClass(self.sentences[i], self.span_class, self.kind)
+
+
+class _SentenceOfClass:
+    def __init__(self, sentence: Any, span_class: int, kind: str) -> None:
+        self.sentence, self.span_class, self.kind = sentence, span_class, kind
+
+    def __len__(self) -> int:
+        return len(self.sentence)
+
+    def __getitem__(self, j: int) -> Any:
+        entry = self.sentence[j]
+        if self.kind == "probs":
+            return np.asarray(entry)[self.span_class - 1]
+        if isinstance(entry, np.ndarray) and entry.ndim == 1:
+            return int(entry[self.span_class - 1])
+        if isinstance(entry, (list, tuple)):
+            return int(self.span_class in entry)
+        return int(entry == self.span_class)

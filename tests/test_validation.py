@@ -57,10 +57,7 @@ def test_none_label_is_also_a_type_error():
         ([np.array([0.1, 0.8, 1.5]), np.array([0.9, 0.2])], "sentence 0, token 2 has 1.5"),
         ([np.array([0.1, 0.8, 0.7]), np.array([0.9, -0.2])], "sentence 1, token 1 has -0.2"),
         ([[0.1, 0.8, 0.7], [0.9, None]], "sentence 1, token 1 has None"),
-        (
-            [np.array([[0.1, 0.9]] * 3), np.array([[0.9, 0.1]] * 2)],
-            "one value per token \\(sentence 0\\)",
-        ),
+        # (T, 2) rows per sentence are two span classes now (tests/test_multispan.py).
     ],
 )
 def test_bad_span_probabilities(function, probs, message):

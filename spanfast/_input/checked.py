@@ -74,6 +74,37 @@ class Checked:
         return Checked(self.labels, self.probs.astype(dtype), self.offsets)
 
 
+@dataclass(frozen=True, eq=False)
+class CheckedSpans:
+    """Several span classes at once, checked: ``labels`` (T, C) uint8 of 0/1 (token in
+    span class ``c + 1``), ``probs`` (T, C) C-contiguous native float32/float64 in
+    [0, 1] (one independent probability per class), ``offsets`` as in :class:`Checked`.
+    Made by :func:`spanfast._input.span_classes.span_classes_checked` only."""
+
+    labels: np.ndarray
+    probs: np.ndarray
+    offsets: np.ndarray
+
+    @property
+    def n_classes(self) -> int:
+        """C, the number of span classes (the width of the probabilities)."""
+        return self.probs.shape[1]
+
+    @property
+    def n_tokens(self) -> int:
+        return self.labels.shape[0]
+
+    @property
+    def n_sentences(self) -> int:
+        return self.offsets.shape[0] - 1
+
+    def column(self, span_class: int) -> Checked:
+        """Span class ``span_class`` (1..C) as single-class span data (a copy)."""
+        c = span_class - 1
+        labels = np.ascontiguousarray(self.labels[:, c]).view(np.int8)
+        return Checked(labels, np.ascontiguousarray(self.probs[:, c]), self.offsets)
+
+
 def _ragged(column: Any, *, name: str, token_ndim: int | None, small_integers: bool = False):
     if isinstance(column, Ragged):
         return column.check()
