@@ -45,6 +45,11 @@ from .errors import KernelCacheWarning  # noqa: F401 - defined there: no Numba t
 
 _JIT_OPTIONS: dict[str, Any] = {"nogil": True, "fastmath": False, "error_model": "numpy"}
 
+# Every dispatcher made by kernel(), in definition order, so that ``spanfast
+# precompile`` (and its test) can list what was compiled and what was not. Helpers
+# are not listed: their code is compiled into, and cached with, the kernels'.
+_DISPATCHERS: list[Dispatcher] = []
+
 
 def user_cache_dir() -> str | None:
     """The per-user directory spanfast caches kernels in when ``NUMBA_CACHE_DIR`` is unset.
@@ -199,6 +204,7 @@ def kernel(func: Callable) -> Callable:
     dispatcher = numba.njit(cache=False, **_JIT_OPTIONS)(func)
     if not isinstance(dispatcher, Dispatcher):  # NUMBA_DISABLE_JIT=1: the Python function
         return dispatcher
+    _DISPATCHERS.append(dispatcher)
     try:
         dispatcher._cache = _KernelCache(func)  # what cache=True does, with our cache class
     except RuntimeError:  # "cannot cache function ...: no locator available"
@@ -218,3 +224,28 @@ def helper(func: Callable) -> Callable:
     of the callee per constant.
     """
     return numba.njit(**_JIT_OPTIONS)(func)
+
+
+def kernel_modules() -> list[str]:
+    """Names of the modules that define spanfast's kernels (``spanfast._kernels.*``)."""
+    import pkgutil
+
+    from . import _kernels
+
+    return [
+        f"{_kernels.__name__}.{module.name}" for module in pkgutil.iter_modules(_kernels.__path__)
+    ]
+
+
+def compiled_kernels() -> list[Dispatcher]:
+    """Every spanfast kernel's dispatcher, with all kernel modules imported.
+
+    ``dispatcher.signatures`` lists what a dispatcher holds (compiled now or loaded
+    from the cache) and ``dispatcher.stats`` how many of those came from the cache.
+    Empty under ``NUMBA_DISABLE_JIT=1``, where there is nothing to compile.
+    """
+    import importlib
+
+    for name in kernel_modules():
+        importlib.import_module(name)
+    return list(_DISPATCHERS)

@@ -19,7 +19,7 @@ from collections.abc import Iterator, Sequence
 from typing import NoReturn
 
 from ..errors import KernelCacheWarning
-from . import demo, scan
+from . import demo, precompile, scan
 from .errors import (
     EXIT_BROKEN_PIPE,
     EXIT_INTERRUPTED,
@@ -30,7 +30,7 @@ from .errors import (
     report,
 )
 
-COMMANDS = (demo, scan)
+COMMANDS = (demo, scan, precompile)
 
 
 class _Parser(argparse.ArgumentParser):
