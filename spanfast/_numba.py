@@ -153,8 +153,16 @@ class _RecoveringCacheFile(caching.IndexDataCacheFile):
             return None  # a miss: the save after recompiling overwrites this data file
 
 
+#: The CPU a portable cache entry is compiled for (``spanfast precompile --portable``
+#: sets ``NUMBA_CPU_NAME`` to it): the baseline of the architecture, so it runs on
+#: every CPU of it. Numba keys each entry by the CPU it was compiled for (name and
+#: feature list), so an entry made on a build machine misses on any other CPU model.
+PORTABLE_CPU_NAME = "generic"
+
+
 class _KernelCache(caching.FunctionCache):
-    """A kernel's on-disk cache: spanfast's locators, and misses instead of errors."""
+    """A kernel's on-disk cache: spanfast's locators, misses instead of errors, and
+    entries compiled for this CPU first, else for :data:`PORTABLE_CPU_NAME`."""
 
     _impl_class = _KernelCacheImpl
 
@@ -172,6 +180,17 @@ class _KernelCache(caching.FunctionCache):
         except Exception as error:  # files that unpickle but do not rebuild into code
             _warn_unreadable(self._cache_file._index_path, self._cache_path, error)
             return None
+
+    def _load_overload(self, sig, target_context):
+        data = super()._load_overload(sig, target_context)
+        if data is not None or not self._enabled:
+            return data
+        key = self._index_key(sig, target_context.codegen())
+        triple, cpu_name, _ = key[1]
+        if cpu_name == PORTABLE_CPU_NAME:
+            return None
+        data = self._cache_file.load((key[0], (triple, PORTABLE_CPU_NAME, ""), key[2]))
+        return None if data is None else self._impl.rebuild(target_context, data)
 
     def save_overload(self, sig, data) -> None:
         try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import subprocess
 import sys
 import textwrap
@@ -85,11 +86,11 @@ def _env(cache_dir: Path, **extra: str) -> dict:
     return env
 
 
-def _first_calls(cache_dir: Path) -> dict:
+def _first_calls(cache_dir: Path, **env: str) -> dict:
     """What a fresh process compiled and missed in the cache while making FIRST_CALLS."""
     result = subprocess.run(
         [sys.executable, "-c", FIRST_CALLS],
-        env=_env(cache_dir),
+        env=_env(cache_dir, **env),
         capture_output=True,
         text=True,
         check=True,
@@ -101,7 +102,7 @@ def _first_calls(cache_dir: Path) -> dict:
 def precompiled(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
     cache_dir = tmp_path_factory.mktemp("precompiled-cache")
     result = subprocess.run(
-        [sys.executable, "-m", "spanfast", "precompile"],
+        [sys.executable, "-m", "spanfast", "precompile", "--portable"],
         env=_env(cache_dir),
         capture_output=True,
         text=True,
@@ -116,6 +117,7 @@ def test_precompile_exits_0_and_says_what_and_where(precompiled):
     assert result.stderr == ""  # no "not cached" kernel, no warning
     assert f"cache: {cache_dir}" in result.stdout
     assert "spanfast._kernels.selection.count_noise_rate_keys:" in result.stdout
+    assert "compiling for CPU generic" in result.stdout  # the --portable pass
     assert any(path.suffix == ".nbi" for path in cache_dir.rglob("*"))
 
 
@@ -124,6 +126,16 @@ def test_after_precompile_a_fresh_process_compiles_nothing(precompiled):
     report = _first_calls(cache_dir)
     assert report["compiled"] == []
     assert report["cache_misses"] == {}
+    assert report["cache_hits"] > 0
+
+
+@pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"), reason="an x86-64 CPU name")
+def test_on_another_cpu_the_portable_entries_are_used(precompiled):
+    # NUMBA_CPU_NAME stands in for a machine of another CPU model than the one that
+    # ran precompile: nothing in the cache was compiled for it but the portable entries.
+    cache_dir, _ = precompiled
+    report = _first_calls(cache_dir, NUMBA_CPU_NAME="x86-64-v2")
+    assert report["compiled"] == []
     assert report["cache_hits"] > 0
 
 

@@ -13,11 +13,19 @@ for float32 and float64 probabilities and for int8 and int16 labels (int16: more
 than 128 classes). int32 labels (more than 32768 classes) are left to compile on
 first use. Answers are not affected: the cache holds the same machine code the
 first call would have compiled.
+
+Numba keys a cache entry by the CPU it was compiled for, so entries made on one
+CPU model miss on another. ``--portable`` also compiles every kernel for the
+architecture's baseline CPU (``NUMBA_CPU_NAME=generic``, in a second process);
+spanfast loads those where nothing was compiled for the CPU at hand. Same
+answers (no fast-math either way), without the newer vector instructions.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
 import sys
 import time
 import warnings
@@ -52,6 +60,14 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
             "and store them in the kernel cache: NUMBA_CACHE_DIR when set, else the "
             "per-user cache directory. Later processes using that cache start without "
             "compiling. Exit status: 0, or 2 when no cache directory is writable."
+        ),
+    )
+    precompile.add_argument(
+        "--portable",
+        action="store_true",
+        help=(
+            "also compile for the baseline CPU of this architecture, used where the cache "
+            "has nothing for the CPU at hand (an image built on one machine, run on others)"
         ),
     )
     precompile.add_argument(
@@ -174,8 +190,9 @@ def _calls(is_span: bool, labels, probs, offsets) -> Iterator[Callable[[], objec
 def run(args: argparse.Namespace) -> int:
     """Compile every kernel into the cache; print what was compiled and where."""
     import numpy as np
+    from numba.core.registry import cpu_target
 
-    from .._numba import _KernelCache, cache_dir, compiled_kernels
+    from .._numba import PORTABLE_CPU_NAME, _KernelCache, cache_dir, compiled_kernels
     from .errors import CommandError
 
     started = time.perf_counter()
@@ -187,6 +204,8 @@ def run(args: argparse.Namespace) -> int:
             "no writable kernel cache directory; set NUMBA_CACHE_DIR to a writable directory",
         )
     say = (lambda *parts, **options: None) if args.quiet else print
+    cpu_name = cpu_target.target_context.codegen().magic_tuple()[1]
+    say(f"compiling for CPU {cpu_name}", flush=True)
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # too few examples of a class: the data is tiny
         for description, is_span, labels, probs, offsets in _datasets():
@@ -213,6 +232,17 @@ def run(args: argparse.Namespace) -> int:
     )
     if missing:  # a kernel no call above reaches: the list of calls needs it
         print(f"not cached (no call reaches them): {', '.join(missing)}", file=sys.stderr)
+    if args.portable and cpu_name != PORTABLE_CPU_NAME:
+        # Numba fixes the CPU target when it starts: the portable pass is another
+        # process. Not run beside this one: two processes adding entries to one
+        # kernel's index at once can lose one of them.
+        portable = subprocess.run(
+            [sys.executable, "-m", "spanfast", NAME, *(["--quiet"] if args.quiet else [])],
+            env=dict(os.environ, NUMBA_CPU_NAME=PORTABLE_CPU_NAME),
+            stdout=subprocess.DEVNULL if args.quiet else None,
+        )
+        if portable.returncode:
+            return portable.returncode
     where = {dispatcher._cache._cache_path for dispatcher in kernels}
     print(
         f"cache: {cache_dir()} ({', '.join(sorted(where)) or 'nothing to compile: JIT disabled'})"
