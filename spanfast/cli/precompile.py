@@ -197,6 +197,9 @@ def run(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     kernels = compiled_kernels()
+    if not kernels:  # NUMBA_DISABLE_JIT=1: kernels run as Python, nothing to compile
+        print(f"cache: {cache_dir()} (nothing to compile: JIT disabled)")
+        return 0
     uncached = [k for k in kernels if not isinstance(k._cache, _KernelCache)]
     if uncached:
         raise CommandError(
@@ -244,7 +247,5 @@ def run(args: argparse.Namespace) -> int:
         if portable.returncode:
             return portable.returncode
     where = {dispatcher._cache._cache_path for dispatcher in kernels}
-    print(
-        f"cache: {cache_dir()} ({', '.join(sorted(where)) or 'nothing to compile: JIT disabled'})"
-    )
+    print(f"cache: {cache_dir()} ({', '.join(sorted(where))})")
     return 0
