@@ -246,14 +246,25 @@ def helper(func: Callable) -> Callable:
 
 
 def kernel_modules() -> list[str]:
-    """Names of the modules that define spanfast's kernels (``spanfast._kernels.*``)."""
-    import pkgutil
+    """Names of the spanfast modules that define kernels (``@kernel`` in their source).
 
-    from . import _kernels
-
-    return [
-        f"{_kernels.__name__}.{module.name}" for module in pkgutil.iter_modules(_kernels.__path__)
-    ]
+    Found by reading the package's source files, so that a kernel module added
+    anywhere (not only in ``spanfast._kernels``) is precompiled and checked too.
+    """
+    package_dir = os.path.dirname(os.path.abspath(__file__))
+    package = __name__.rpartition(".")[0]
+    names = []
+    for directory, subdirectories, files in os.walk(package_dir):
+        subdirectories[:] = sorted(d for d in subdirectories if d.isidentifier())
+        for file in sorted(files):
+            if not file.endswith(".py"):
+                continue
+            with open(os.path.join(directory, file), encoding="utf-8") as source:
+                if "\n@kernel\n" not in source.read():
+                    continue
+            relative = os.path.relpath(os.path.join(directory, file[:-3]), package_dir)
+            names.append(".".join([package, *relative.split(os.sep)]))
+    return names
 
 
 def compiled_kernels() -> list[Dispatcher]:

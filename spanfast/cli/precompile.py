@@ -144,6 +144,7 @@ def _calls(is_span: bool, labels, probs, offsets) -> Iterator[Callable[[], objec
                 sentence_score_kwargs={"temperature": np.inf},
             )
         yield lambda data=data: find_issues(*data, span=is_span)
+        yield from _span_issue_calls(data, is_span, probs)
     # The flat core API takes both layouts through every filter and score.
     flat = (labels.astype(np.int64), probs)
     for filter_by in _FILTER_BY:
@@ -185,6 +186,30 @@ def _calls(is_span: bool, labels, probs, offsets) -> Iterator[Callable[[], objec
             pass
 
     yield bad_input
+
+
+# CoNLL tags for the K = 9 token data, so that entity-level issues can be formed.
+_BIO_TAGS = ("O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC")
+
+
+def _span_issue_calls(data, is_span: bool, probs) -> Iterator[Callable[[], object]]:
+    """Entity-level issues (``spanfast.spans``, where this version of spanfast has them)."""
+    import importlib.util
+
+    if importlib.util.find_spec("spanfast.spans") is None:
+        return
+    from ..spans import find_span_issues
+
+    if is_span:
+        class_names = None
+    elif probs.shape[1] == len(_BIO_TAGS):
+        class_names = list(_BIO_TAGS)
+    else:
+        return  # no tag scheme for the many-class data
+    for score_method in ("likelihood_ratio", "min_self_confidence"):
+        yield lambda score_method=score_method: find_span_issues(
+            *data, class_names=class_names, score_method=score_method
+        )
 
 
 def run(args: argparse.Namespace) -> int:
