@@ -45,6 +45,11 @@ from .errors import KernelCacheWarning  # noqa: F401 - defined there: no Numba t
 
 _JIT_OPTIONS: dict[str, Any] = {"nogil": True, "fastmath": False, "error_model": "numpy"}
 
+# Every dispatcher made by kernel(), in definition order, so that ``spanfast
+# precompile`` (and its test) can list what was compiled and what was not. Helpers
+# are not listed: their code is compiled into, and cached with, the kernels'.
+_DISPATCHERS: list[Dispatcher] = []
+
 
 def user_cache_dir() -> str | None:
     """The per-user directory spanfast caches kernels in when ``NUMBA_CACHE_DIR`` is unset.
@@ -148,8 +153,16 @@ class _RecoveringCacheFile(caching.IndexDataCacheFile):
             return None  # a miss: the save after recompiling overwrites this data file
 
 
+#: The CPU a portable cache entry is compiled for (``spanfast precompile --portable``
+#: sets ``NUMBA_CPU_NAME`` to it): the baseline of the architecture, so it runs on
+#: every CPU of it. Numba keys each entry by the CPU it was compiled for (name and
+#: feature list), so an entry made on a build machine misses on any other CPU model.
+PORTABLE_CPU_NAME = "generic"
+
+
 class _KernelCache(caching.FunctionCache):
-    """A kernel's on-disk cache: spanfast's locators, and misses instead of errors."""
+    """A kernel's on-disk cache: spanfast's locators, misses instead of errors, and
+    entries compiled for this CPU first, else for :data:`PORTABLE_CPU_NAME`."""
 
     _impl_class = _KernelCacheImpl
 
@@ -167,6 +180,17 @@ class _KernelCache(caching.FunctionCache):
         except Exception as error:  # files that unpickle but do not rebuild into code
             _warn_unreadable(self._cache_file._index_path, self._cache_path, error)
             return None
+
+    def _load_overload(self, sig, target_context):
+        data = super()._load_overload(sig, target_context)
+        if data is not None or not self._enabled:
+            return data
+        key = self._index_key(sig, target_context.codegen())
+        triple, cpu_name, _ = key[1]
+        if cpu_name == PORTABLE_CPU_NAME:
+            return None
+        data = self._cache_file.load((key[0], (triple, PORTABLE_CPU_NAME, ""), key[2]))
+        return None if data is None else self._impl.rebuild(target_context, data)
 
     def save_overload(self, sig, data) -> None:
         try:
@@ -199,6 +223,7 @@ def kernel(func: Callable) -> Callable:
     dispatcher = numba.njit(cache=False, **_JIT_OPTIONS)(func)
     if not isinstance(dispatcher, Dispatcher):  # NUMBA_DISABLE_JIT=1: the Python function
         return dispatcher
+    _DISPATCHERS.append(dispatcher)
     try:
         dispatcher._cache = _KernelCache(func)  # what cache=True does, with our cache class
     except RuntimeError:  # "cannot cache function ...: no locator available"
@@ -218,3 +243,41 @@ def helper(func: Callable) -> Callable:
     of the callee per constant.
     """
     return numba.njit(**_JIT_OPTIONS)(func)
+
+
+def kernel_modules() -> list[str]:
+    """Names of the spanfast modules that define kernels (``@kernel`` in their source).
+
+    Found by reading the package's source files, so that a kernel module added
+    anywhere (not only in ``spanfast._kernels``) is precompiled and checked too.
+    """
+    package_dir = os.path.dirname(os.path.abspath(__file__))
+    package = __name__.rpartition(".")[0]
+    names = []
+    for directory, subdirectories, files in os.walk(package_dir):
+        subdirectories[:] = sorted(d for d in subdirectories if d.isidentifier())
+        for file in sorted(files):
+            if not file.endswith(".py"):
+                continue
+            with open(os.path.join(directory, file), encoding="utf-8") as source:
+                if "\n@kernel\n" not in source.read():
+                    continue
+            relative = os.path.relpath(os.path.join(directory, file[:-3]), package_dir)
+            names.append(".".join([package, *relative.split(os.sep)]))
+    return names
+
+
+def compiled_kernels() -> list[Dispatcher]:
+    """Every spanfast kernel's dispatcher, with all kernel modules imported.
+
+    ``dispatcher.signatures`` lists what a dispatcher holds (compiled now or loaded
+    from the cache) and ``dispatcher.stats`` how many of those came from the cache.
+    Empty under ``NUMBA_DISABLE_JIT=1``, where there is nothing to compile.
+    """
+    import importlib
+
+    modules = kernel_modules()
+    for name in modules:
+        importlib.import_module(name)
+    # Only the library's own: kernel() also serves functions defined elsewhere (tests).
+    return [d for d in _DISPATCHERS if d.py_func.__module__ in modules]

@@ -1,10 +1,22 @@
 """What a user waits for in a fresh interpreter (``timeraw_``: one new process per sample).
 
-``ColdStart`` — numba's on-disk cache is warm (setup runs the same code once in
-a subprocess first): ``import`` alone, and import + span ``find_label_issues``
-on a ~7K-token dataset. The dataset is built in the child's untimed setup
-code, which also imports numpy, so the timed part is the library's import and
-its first call.
+Start-up is import + the first span or token (K = 9) ``find_label_issues`` on a
+~7K-token dataset (nested lists, cleanlab's input), timed side by side for
+spanfast and cleanlab, with spanfast's kernel cache in three states:
+
+``ColdStart`` — warm: setup runs the same code once in a subprocess first, so
+numba's on-disk cache holds what the call needs (every later process on a machine).
+Also ``import`` alone.
+
+``EmptyCacheStart`` — empty: ``NUMBA_CACHE_DIR`` is a fresh empty directory in
+every sample (a new container, CI job or cluster worker without a prepared
+cache). cleanlab has no cache; it is timed the same way.
+
+``PrecompiledStart`` — the cache filled by ``python -m spanfast precompile`` in
+setup (a container image built with it). spanfast only.
+
+The dataset is built in the child's untimed setup code, which also imports
+numpy, so the timed part is the library's import and its first call.
 
 ``ColdCompile`` — the first run on a machine: ``NUMBA_CACHE_DIR`` points at a
 fresh empty directory in every sample, and the timed code imports spanfast and
@@ -29,6 +41,17 @@ IMPORT_STATEMENTS = {
     "cleanlab": "from cleanlab.experimental import span_classification",
 }
 
+TOKEN_STATEMENTS = {
+    "spanfast": """
+        from spanfast.token_classification.filter import find_label_issues
+        find_label_issues(labels, pred_probs)
+        """,
+    "cleanlab": """
+        from cleanlab.token_classification.filter import find_label_issues
+        find_label_issues(labels, pred_probs)
+        """,
+}
+
 SPAN_STATEMENTS = {
     "spanfast": """
         from spanfast.span_classification import find_label_issues
@@ -46,6 +69,11 @@ LOAD_LISTS = """
     cut = arrays["offsets"][1:-1]
     labels = [sentence.tolist() for sentence in np.split(arrays["{kind}_labels"], cut)]
     pred_probs = [sentence.copy() for sentence in np.split(arrays["{kind}_probs"], cut)]
+    """
+
+USE_NUMBA_CACHE = """
+    import os
+    os.environ["NUMBA_CACHE_DIR"] = {path!r}  # read when numba is first imported
     """
 
 FRESH_NUMBA_CACHE = """
@@ -123,8 +151,10 @@ class ColdStart:
         self.directory = tempfile.mkdtemp(prefix="spanfast-cold-start-")
         path = write_npz(self.directory, COLD_START_TOKENS)
         self.load_lists = LOAD_LISTS.format(path=path, kind="span")
+        self.load_token_lists = LOAD_LISTS.format(path=path, kind="token")
         # fills numba's cache (and the OS page cache) for the timed runs
         run_in_fresh_interpreter(SPAN_STATEMENTS[implementation], self.load_lists)
+        run_in_fresh_interpreter(TOKEN_STATEMENTS[implementation], self.load_token_lists)
 
     def teardown(self, implementation):
         shutil.rmtree(self.directory, ignore_errors=True)
@@ -134,6 +164,68 @@ class ColdStart:
 
     def timeraw_import_and_span_find_label_issues(self, implementation):
         return SPAN_STATEMENTS[implementation], self.load_lists
+
+    def timeraw_import_and_token_find_label_issues(self, implementation):
+        return TOKEN_STATEMENTS[implementation], self.load_token_lists
+
+
+class EmptyCacheStart:
+    params = (_data.IMPLEMENTATIONS,)
+    param_names = ("implementation",)
+    number = 1
+    repeat = (3, 5, 60.0)
+    rounds = 1
+    warmup_time = 0.0
+    timeout = 300.0
+
+    def setup(self, implementation):
+        self.directory = tempfile.mkdtemp(prefix="spanfast-empty-cache-start-")
+        path = write_npz(self.directory, COLD_START_TOKENS)
+        self.setup_code = {
+            kind: FRESH_NUMBA_CACHE + LOAD_LISTS.format(path=path, kind=kind)
+            for kind in ("span", "token")
+        }
+
+    def teardown(self, implementation):
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+    def timeraw_import_and_span_find_label_issues(self, implementation):
+        return SPAN_STATEMENTS[implementation], self.setup_code["span"]
+
+    def timeraw_import_and_token_find_label_issues(self, implementation):
+        return TOKEN_STATEMENTS[implementation], self.setup_code["token"]
+
+
+class PrecompiledStart:
+    number = 1
+    repeat = (3, 10, 20.0)
+    rounds = 1
+    warmup_time = 0.0
+    timeout = 300.0
+
+    def setup(self):
+        self.directory = tempfile.mkdtemp(prefix="spanfast-precompiled-start-")
+        path = write_npz(self.directory, COLD_START_TOKENS)
+        cache = os.path.join(self.directory, "numba-cache")
+        subprocess.run(
+            [sys.executable, "-m", "spanfast", "precompile", "--quiet"],
+            check=True,
+            capture_output=True,
+            env=dict(os.environ, NUMBA_CACHE_DIR=cache),
+        )
+        self.setup_code = {
+            kind: USE_NUMBA_CACHE.format(path=cache) + LOAD_LISTS.format(path=path, kind=kind)
+            for kind in ("span", "token")
+        }
+
+    def teardown(self):
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+    def timeraw_import_and_span_find_label_issues(self):
+        return SPAN_STATEMENTS["spanfast"], self.setup_code["span"]
+
+    def timeraw_import_and_token_find_label_issues(self):
+        return TOKEN_STATEMENTS["spanfast"], self.setup_code["token"]
 
 
 class ColdCompile:

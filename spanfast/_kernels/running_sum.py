@@ -38,7 +38,11 @@ class RunningSums:
         self.cursor = np.zeros((K, 5), np.int64)
         self.partial = np.zeros((K, _STACK), dtype)
         self.leaf = np.zeros((K, _BLOCK), dtype)
-        _start(self.counts, self.frames, self.cursor, self.partial)
+        # Walking down to each class's first leaf pops no combine frame, so it never
+        # touches the partial sums: an empty float64 stand-in (any access would be out of
+        # bounds, caught with NUMBA_BOUNDSCHECK=1) compiles _start once for every
+        # probability dtype (one specialization fewer to compile per new dtype).
+        _start(self.counts, self.frames, self.cursor, np.zeros((K, 0), np.float64))
 
     def add_batch(self, P: np.ndarray, labels: np.ndarray) -> None:
         """Feed ``probability(P, i, labels[i])`` for every token of the batch, in order
