@@ -265,6 +265,22 @@ def test_a_partition_that_changes_between_passes_is_named():
     assert error.value.sentence == 45
 
 
+def test_importing_spanfast_and_spanfast_dask_does_not_import_dask():
+    # dask is imported inside the functions that use it: pipelines without a cluster
+    # do not pay for it, and `pip install spanfast` without the [dask] extra imports.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; import spanfast, spanfast.dask; spanfast.find_issues; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert result.stdout.strip() == "[]"
+
+
 # ---------------------------------------------------------------------------------------
 # On a cluster of two worker processes
 
