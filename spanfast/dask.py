@@ -53,7 +53,18 @@ from ._batches import (
     empty_issues,
     layout_error,
 )
-from ._records import batch_ids, concat_ids, id_names
+from ._dask_parts import (
+    ParquetParts,
+    arrow_list,
+    from_records,
+    is_client,
+    is_string,
+    parquet_files,
+    read_parquet_file,
+    warm_up_key,
+    warmed,
+)
+from ._records import FILE, ROW_IN_FILE, batch_ids, concat_ids, id_names
 from .errors import InvalidInputError, InvalidInputTypeError, InvalidOptionError
 from .options import (
     DEFAULT_TEMPERATURE,
@@ -64,7 +75,7 @@ from .options import (
 )
 from .results import LabelIssues
 
-__all__ = ["find_issues"]
+__all__ = ["find_issues", "find_issues_parquet"]
 
 _TASKS = {None: None, "span": True, "token": False}
 
@@ -151,11 +162,38 @@ min_examples_per_class, ties
         columns=(labels, probs, tokens),
         span=_TASKS[task],
         rank_by=return_indices_ranked_by,
-        ids=id_names(id),
+        ids=id_names(id) + getattr(data, "extra_ids", ()),  # file, row_in_file
         scoring=Scoring(token_score_method, sentence_score_method, temperature),
+        warm_up=is_client(scheduler),
     )
     lists = [c for c in job.columns if c]
     return _Runner(job, _partitions(data, lists, list(job.ids)), scheduler).run()
+
+
+def find_issues_parquet(
+    paths: Any,
+    labels: str,
+    probs: str,
+    tokens: str | None = None,
+    *,
+    file_and_row: bool | None = None,
+    scheduler: Any = None,
+    **options: Any,
+) -> LabelIssues:
+    """:func:`find_issues` of Parquet files (one partition per file, read on the
+    workers), with the ``file`` and ``row_in_file`` columns of
+    :func:`spanfast.streaming.find_label_issues_parquet` (by default for a directory):
+    the same result as that function."""
+    import dask
+
+    files, relative = parquet_files(paths, file_and_row)
+    columns = (labels, probs, tokens, *id_names(options.get("id")))
+    parts = ParquetParts(
+        dask.delayed(read_parquet_file)(path, [c for c in columns if c], name)
+        for path, name in zip(files, relative)
+    )
+    parts.extra_ids = () if relative[0] is None else (FILE, ROW_IN_FILE)
+    return find_issues(parts, labels, probs, tokens, scheduler=scheduler, **options)
 
 
 @dataclass(frozen=True)
@@ -172,6 +210,7 @@ class _Job:
     rank_by: str
     ids: tuple = ()
     scoring: Scoring = Scoring()
+    warm_up: bool = False  # a distributed.Client: warm each worker up under a lock
 
     @property
     def plan(self) -> plans.Plan:
@@ -316,6 +355,11 @@ def _checked(partition: Any, job: _Job, first_sentence: int, index: int) -> tupl
 
 
 def _first_pass(partition: Any, job: _Job, index: int) -> _Sized:
+    if job.warm_up:
+        return warmed(
+            lambda: _first_pass(partition, replace(job, warm_up=False), index),
+            lambda sized: warm_up_key(*(sized.layout or (None, None)), sized.dtype),
+        )
     try:
         data, tokens, _ = _checked(partition, job, 0, index)
     except InvalidInputError:  # its sentence numbers are local: the client asks again
@@ -340,6 +384,14 @@ def _later_pass(
     """(partial, flagged details, (sentence scores, ids) in the last pass) of a partition."""
     index, first_sentence, first_token, sums = where
     n_classes, span, dtype = dataset
+    if job.warm_up:
+        return warmed(
+            lambda: _later_pass(
+                partition, replace(job, warm_up=False), pass_number, where, dataset, state
+            ),
+            lambda _: None,
+            warm_up_key(n_classes, span, dtype),
+        )
     data, tokens, ids = _checked(partition, job, first_sentence, index)
     error = changed_error(
         index,
@@ -385,7 +437,7 @@ def _partitions(data: Any, columns: list, ids: list | None = None) -> list:
         if missing:
             raise InvalidInputError(f"no column {missing[0]!r}", field=missing[0])
         for name in columns:
-            if _is_string(data[name].dtype):
+            if is_string(data[name].dtype):
                 raise InvalidInputTypeError(
                     f"column {name!r} holds strings, not lists: Dask turns object columns "
                     "into strings (its 'dataframe.convert-string' option); give list columns "
@@ -404,23 +456,11 @@ def _partitions(data: Any, columns: list, ids: list | None = None) -> list:
     )
 
 
-def _is_string(dtype: Any) -> bool:
-    import pandas as pd
-
-    if isinstance(dtype, pd.ArrowDtype):
-        import pyarrow as pa
-
-        return pa.types.is_string(dtype.pyarrow_dtype) or pa.types.is_large_string(
-            dtype.pyarrow_dtype
-        )
-    return isinstance(dtype, pd.StringDtype)
-
-
 def _columns(partition: Any, names: tuple, index: int, ids: tuple = ()) -> tuple:
     """``(labels, probs, tokens or None, ids or None)`` of one partition (tokens as an
     Arrow list, ids a dict of columns)."""
     if isinstance(partition, list):  # a Bag's partition
-        partition = _from_records(partition, names + ids)
+        partition = from_records(partition, names + ids)
     columns = []
     for name in names + ids:
         if name is None:
@@ -434,34 +474,6 @@ def _columns(partition: Any, names: tuple, index: int, ids: tuple = ()) -> tuple
             ) from None
         columns.append(column)
     if columns[2] is not None:
-        columns[2] = _arrow_list(columns[2])
+        columns[2] = arrow_list(columns[2])
     id_columns = dict(zip(ids, columns[3:])) if ids else None
     return (*columns[:3], id_columns)
-
-
-def _from_records(items: list, names: tuple) -> Any:
-    if not items or isinstance(items[0], dict):
-        try:
-            return {name: [item[name] for item in items] for name in names if name}
-        except KeyError as error:
-            name = error.args[0]
-            raise InvalidInputError(f"a record has no {name!r}", field=name) from None
-    first = items[0]
-    if type(first).__module__.startswith("pandas"):
-        import pandas as pd
-
-        return pd.concat(items, ignore_index=True)
-    import pyarrow as pa
-
-    return pa.concat_tables(
-        [pa.Table.from_batches([t]) if isinstance(t, pa.RecordBatch) else t for t in items]
-    )
-
-
-def _arrow_list(column: Any) -> Any:
-    """A token column as one Arrow list array when it is Arrow data (zero-copy)."""
-    if hasattr(column, "array") and hasattr(column.array, "__arrow_array__"):
-        column = column.array.__arrow_array__()
-    if hasattr(column, "combine_chunks"):
-        column = column.combine_chunks()
-    return column

@@ -355,3 +355,58 @@ def test_a_worker_killed_during_a_run_gives_the_identical_answer(client, tmp_pat
     expected = _expected(labels, probs, offsets, filter_by="both")
     _assert_identical(_found(parts, filter_by="both", scheduler=client), expected)
     assert (tmp_path / "died").exists()
+
+
+def _loaded_kernels() -> tuple:
+    """(warmed-up layouts, signatures held by spanfast's kernels) of this worker process."""
+    from spanfast._dask_parts import WARMED
+    from spanfast._numba import compiled_kernels
+
+    return sorted(WARMED), sum(len(kernel.signatures) for kernel in compiled_kernels())
+
+
+def test_each_worker_is_warmed_up_once_and_a_second_run_compiles_nothing(client):
+    labels, probs, offsets = _dataset(15, 200, 3, np.float64, False)
+    parts = _partitioned(labels, probs, offsets, list(range(25, 200, 25)), "delayed")
+    expected = _expected(labels, probs, offsets, filter_by="both")
+    _assert_identical(_found(parts, filter_by="both", scheduler=client), expected)
+    first = client.run(_loaded_kernels)
+    assert len(first) == 2
+    for layouts, signatures in first.values():
+        assert (False, "float64", False) in layouts
+        assert signatures > 0
+    # Every kernel the passes need was loaded by the warm-up: the same run again adds none.
+    _assert_identical(_found(parts, filter_by="both", scheduler=client), expected)
+    assert client.run(_loaded_kernels) == first
+
+
+def test_scan_dask_local_writes_the_plain_scan_output(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    labels, probs, offsets = _dataset(16, 300, 2, np.float32, True)
+    data = tmp_path / "data"
+    data.mkdir()
+    for n, (a, b) in enumerate([(0, 100), (100, 101), (101, 300)]):
+        pq.write_table(_table(labels, probs, offsets, a, b), data / f"part{n}.parquet")
+    outputs = []
+    for extra in ([], ["--dask", "local:2"]):
+        out = tmp_path / f"issues{len(outputs)}.csv"
+        command = [sys.executable, "-m", "spanfast", "scan", str(data), "--labels", "labels"]
+        command += ["--probs", "probs", "--tokens", "tokens", "--out", str(out), *extra]
+        subprocess.run(command, check=True, timeout=300, capture_output=True, env=os.environ)
+        outputs.append(out.read_text())
+    assert outputs[0] == outputs[1]
+    assert outputs[0].count("\n") > 1  # some issues, with their file and row_in_file
+    assert "part2.parquet" in outputs[0]
+
+
+def test_scan_dask_says_what_it_takes():
+    from spanfast.cli._dask import cluster_spec
+    from spanfast.cli.errors import UsageError
+
+    assert cluster_spec("local") == ("local", 2)
+    for spec in ("local:0", "local:x", "cluster"):
+        with pytest.raises(UsageError, match="local:N"):
+            cluster_spec(spec)

@@ -174,6 +174,12 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         help="Parquet input: sentences read per batch (default: spanfast.streaming's)",
     )
     scan.add_argument(
+        "--dask",
+        metavar="local[:N]|tcp://HOST:PORT",
+        help="Parquet input: run on Dask, a LocalCluster of N worker processes (default 2) "
+        "or an existing scheduler; the same output (needs spanfast[dask])",
+    )
+    scan.add_argument(
         "--allow-pickle",
         action="store_true",
         help=".npz input: load object arrays, which are pickled (only for files you trust)",
@@ -271,6 +277,10 @@ def _find_in_parquet(
     """Label issues of Parquet files, streamed in batches by spanfast.streaming."""
     from spanfast.streaming import find_label_issues_parquet
 
+    if getattr(args, "dask", None):  # one task per file on the cluster; the same issues
+        from spanfast.cli._dask import find_on_dask
+
+        return find_on_dask(args.dask, files, directory, columns, _options(args))
     options = {} if args.batch_size is None else {"batch_size": args.batch_size}
     return find_label_issues_parquet(
         # a directory as such: its file column is then relative to it

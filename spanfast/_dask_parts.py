@@ -1,0 +1,202 @@
+"""Worker warm-up for :mod:`spanfast.dask`: kernels compiled or loaded once per worker.
+
+Two processes compiling the same kernel into one cache at the same time can crash
+(numba issue #4807). So the first spanfast task in each worker process of a
+``distributed.Client`` holds a lock file in the kernel cache directory while it
+runs — its own kernels and the warm-up, which makes the calls of ``spanfast
+precompile`` for the dataset's layout and dtype on tiny data. One worker compiles
+(or loads) at a time; every later task of that process finds its kernels loaded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from .errors import InvalidInputError
+
+# (span, float type name, many classes) layouts this process has warmed up for.
+WARMED: set = set()
+_IN_PROCESS = threading.Lock()
+LOCK_NAME = "spanfast-warm-up.lock"
+
+
+def is_client(scheduler: Any) -> bool:
+    """Whether tasks run in worker processes of ``distributed`` (warmed up first)."""
+    import sys
+
+    distributed = sys.modules.get("distributed")  # not imported: it cannot be a Client
+    if distributed is None:
+        return False
+    if scheduler is None:
+        try:
+            scheduler = distributed.get_client()  # the default client, when there is one
+        except ValueError:
+            return False
+    return isinstance(scheduler, distributed.Client)
+
+
+def warm_up_key(n_classes: int | None, span: bool | None, dtype: Any) -> tuple | None:
+    """What the warm-up compiles for a dataset: its layout and probabilities' dtype."""
+    if n_classes is None or dtype is None:
+        return None
+    import numpy as np
+
+    return bool(span), np.dtype(dtype).name, (not span) and n_classes > 127
+
+
+@contextlib.contextmanager
+def _cache_lock() -> Iterator[None]:
+    """The lock file in the kernel cache directory (no lock where it cannot be made)."""
+    from ._numba import cache_dir
+
+    directory = cache_dir()
+    handle = None
+    try:
+        os.makedirs(directory, exist_ok=True)
+        handle = open(os.path.join(directory, LOCK_NAME), "a")
+    except (OSError, TypeError):  # read-only or no cache: nothing is written to share
+        handle = None
+    try:
+        if handle is not None:
+            import fcntl
+
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+    finally:
+        if handle is not None:
+            handle.close()  # releases the lock
+
+
+def warmed(task: Callable[[], Any], key_of: Callable[[Any], tuple | None], key=None) -> Any:
+    """``task()``; the first time in this process, under the cache lock and followed by
+    the warm-up for the layout ``key_of(result)`` gives. ``key``: the layout when it is
+    known before the task (later passes), which then needs no lock once warmed."""
+    if key is not None and key in WARMED:
+        return task()
+    if key is None and WARMED:  # kernels of this process's first dataset are loaded
+        result = task()
+        key = key_of(result)
+        if key is not None and key not in WARMED:
+            with _IN_PROCESS, _cache_lock():
+                warm_up(*key)
+        return result
+    with _IN_PROCESS, _cache_lock():
+        result = task()
+        key = key_of(result) if key is None else key
+        if key is not None and key not in WARMED:
+            warm_up(*key)
+        return result
+
+
+def warm_up(span: bool, float_type: str, many_classes: bool) -> None:
+    """The precompile calls of one layout and dtype (tiny data): kernels compiled or
+    loaded from the cache into this process."""
+    import importlib
+    import warnings
+
+    # The calls are precompile's own (one list of what to compile). That module is a leaf
+    # of the CLI (it imports the library only inside functions); imported by name so the
+    # library does not import the CLI package. Moving _datasets/_calls out of the CLI
+    # would make this an ordinary import.
+    precompile = importlib.import_module("spanfast.cli.precompile")
+
+    for description, is_span, labels, probs, offsets in precompile._datasets():
+        if is_span != span or not description.endswith(float_type):
+            continue
+        if not span and (probs.shape[1] > 127) != many_classes:
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the tiny data's own warnings (few examples)
+            for call in precompile._calls(is_span, labels, probs, offsets):
+                call()
+    WARMED.add((span, float_type, many_classes))
+
+
+# ---------------------------------------------------------------------------------------
+# Parquet files as partitions (spanfast.dask.find_issues_parquet)
+
+
+class ParquetParts(list):
+    """One delayed table per file, and the id columns the reader adds to each."""
+
+    extra_ids: tuple = ()
+
+
+def parquet_files(paths: Any, file_and_row: bool | None) -> tuple[list, list]:
+    """The files, in streaming's order, and each one's ``file`` value (None: none)."""
+    from .streaming import _parquet_files
+
+    files = _parquet_files(paths)
+    directory = os.fspath(paths) if isinstance(paths, (str, os.PathLike)) else None
+    directory = directory if directory is not None and os.path.isdir(directory) else None
+    if file_and_row is None:
+        file_and_row = directory is not None
+    if not file_and_row:
+        return files, [None] * len(files)
+    return files, [os.path.relpath(f, directory) if directory else f for f in files]
+
+
+def read_parquet_file(path: str, columns: list, relative: str | None) -> Any:
+    """One file's columns (a task), with ``file`` and ``row_in_file`` when ``relative``."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from ._records import FILE, ROW_IN_FILE
+
+    try:
+        table = pq.read_table(path, columns=columns)
+    except (OSError, pa.ArrowException) as error:  # a damaged file: say which
+        raise InvalidInputError(f"{path}: cannot read as Parquet: {error}", file=path) from error
+    if relative is None:
+        return table
+    files = pa.array([relative] * table.num_rows, pa.string())
+    rows = pa.array(range(table.num_rows), pa.int64())
+    return table.append_column(FILE, files).append_column(ROW_IN_FILE, rows)
+
+
+# ---------------------------------------------------------------------------------------
+# Partitions' columns
+
+
+def is_string(dtype: Any) -> bool:
+    import pandas as pd
+
+    if isinstance(dtype, pd.ArrowDtype):
+        import pyarrow as pa
+
+        return pa.types.is_string(dtype.pyarrow_dtype) or pa.types.is_large_string(
+            dtype.pyarrow_dtype
+        )
+    return isinstance(dtype, pd.StringDtype)
+
+
+def from_records(items: list, names: tuple) -> Any:
+    if not items or isinstance(items[0], dict):
+        try:
+            return {name: [item[name] for item in items] for name in names if name}
+        except KeyError as error:
+            name = error.args[0]
+            raise InvalidInputError(f"a record has no {name!r}", field=name) from None
+    first = items[0]
+    if type(first).__module__.startswith("pandas"):
+        import pandas as pd
+
+        return pd.concat(items, ignore_index=True)
+    import pyarrow as pa
+
+    return pa.concat_tables(
+        [pa.Table.from_batches([t]) if isinstance(t, pa.RecordBatch) else t for t in items]
+    )
+
+
+def arrow_list(column: Any) -> Any:
+    """A token column as one Arrow list array when it is Arrow data (zero-copy)."""
+    if hasattr(column, "array") and hasattr(column.array, "__arrow_array__"):
+        column = column.array.__arrow_array__()
+    if hasattr(column, "combine_chunks"):
+        column = column.combine_chunks()
+    return column

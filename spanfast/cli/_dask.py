@@ -1,0 +1,85 @@
+"""``spanfast scan --dask``: the Parquet scan on a Dask cluster (spanfast.dask).
+
+``local`` / ``local:N`` starts a LocalCluster of N worker processes (default 2),
+one thread each, dashboard off, and closes it at the end; ``tcp://HOST:PORT``
+connects to an existing scheduler. Each Parquet file is one task.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from .errors import UsageError
+
+_USAGE = "--dask takes local, local:N (N worker processes) or tcp://HOST:PORT"
+
+
+def cluster_spec(spec: str) -> tuple[str, int | None]:
+    """``("local", N)`` or ``(address, None)``; a usage error for anything else.
+
+    >>> cluster_spec("local:3"), cluster_spec("tcp://10.0.0.1:8786")
+    (('local', 3), ('tcp://10.0.0.1:8786', None))
+    """
+    if spec == "local":
+        return "local", 2
+    if spec.startswith("local:"):
+        count = spec.partition(":")[2]
+        if count.isdigit() and int(count) > 0:
+            return "local", int(count)
+        raise UsageError("spanfast scan", f"{_USAGE}, not {spec!r}")
+    if "://" in spec:
+        return spec, None
+    raise UsageError("spanfast scan", f"{_USAGE}, not {spec!r}")
+
+
+@contextlib.contextmanager
+def client_for(spec: str) -> Iterator[Any]:
+    """A ``distributed.Client`` for the spec, closed (with its LocalCluster) at the end."""
+    address, n_workers = cluster_spec(spec)
+    try:
+        import distributed
+    except ImportError:
+        raise UsageError(
+            "spanfast scan", '--dask needs dask and distributed: pip install "spanfast[dask]"'
+        ) from None
+    if n_workers is None:
+        with distributed.Client(address, timeout="60s") as client:
+            yield client
+        return
+    cluster = distributed.LocalCluster(
+        n_workers=n_workers,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        silence_logs=logging.ERROR,
+    )
+    try:
+        with distributed.Client(cluster) as client:
+            yield client
+    finally:
+        cluster.close()
+
+
+def find_on_dask(
+    spec: str, files: list[Path], directory: Path | None, columns: Any, options: dict
+) -> Any:
+    """The issues of ``spanfast.streaming.find_label_issues_parquet``, from the cluster."""
+    from spanfast.dask import find_issues_parquet
+
+    paths = os.fspath(directory) if directory is not None else [os.fspath(p) for p in files]
+    with client_for(spec) as client:
+        return find_issues_parquet(
+            paths,
+            columns.labels,
+            columns.probs,
+            columns.tokens,
+            id=list(columns.ids),
+            file_and_row=directory is not None,
+            scheduler=client,
+            **options,
+        )
