@@ -200,3 +200,26 @@ def arrow_list(column: Any) -> Any:
     if hasattr(column, "combine_chunks"):
         column = column.combine_chunks()
     return column
+
+
+def partition_columns(partition: Any, names: tuple, index: int, ids: tuple = ()) -> tuple:
+    """``(labels, probs, tokens or None, ids or None)`` of one partition (tokens as an
+    Arrow list, ids a dict of columns)."""
+    if isinstance(partition, list):  # a Bag's partition
+        partition = from_records(partition, names + ids)
+    columns = []
+    for name in names + ids:
+        if name is None:
+            columns.append(None)
+            continue
+        try:
+            column = partition[name]
+        except (KeyError, TypeError, IndexError):
+            raise InvalidInputError(
+                f"partition {index} has no column {name!r}", field=name
+            ) from None
+        columns.append(column)
+    if columns[2] is not None:
+        columns[2] = arrow_list(columns[2])
+    id_columns = dict(zip(ids, columns[3:])) if ids else None
+    return (*columns[:3], id_columns)

@@ -55,11 +55,10 @@ from ._batches import (
 )
 from ._dask_parts import (
     ParquetParts,
-    arrow_list,
-    from_records,
     is_client,
     is_string,
     parquet_files,
+    partition_columns,
     read_parquet_file,
     warm_up_key,
     warmed,
@@ -180,10 +179,40 @@ def find_issues_parquet(
     scheduler: Any = None,
     **options: Any,
 ) -> LabelIssues:
-    """:func:`find_issues` of Parquet files (one partition per file, read on the
-    workers), with the ``file`` and ``row_in_file`` columns of
-    :func:`spanfast.streaming.find_label_issues_parquet` (by default for a directory):
-    the same result as that function."""
+    """Label issues of Parquet files on Dask, identical to the streaming result.
+
+    Parameters
+    ----------
+    paths : path, or sequence of paths
+        A .parquet file, a directory of them (read in name order), or a list of files;
+        each file is one partition, read on a worker.
+    labels, probs, tokens : str
+        The list columns, as in :func:`find_issues`.
+    file_and_row : bool, optional
+        Add the id columns ``file`` (relative to the directory) and ``row_in_file``;
+        by default when ``paths`` is a directory.
+    scheduler : optional
+        As in :func:`find_issues`.
+    **options
+        The other options of :func:`find_issues` (``id``, ``filter_by``, ...).
+
+    Returns
+    -------
+    LabelIssues
+        The result of :func:`spanfast.streaming.find_label_issues_parquet` on the same
+        files, in every column, dtype and order.
+
+    Examples
+    --------
+    >>> import os, tempfile, pyarrow as pa, pyarrow.parquet as pq
+    >>> directory = tempfile.mkdtemp()
+    >>> pq.write_table(pa.table({"labels": [[0, 0, 1, 1], [1, 1, 0]],
+    ...     "probs": [[0.9, 0.9, 0.9, 0.1], [0.1, 0.1, 0.9]]}),
+    ...     os.path.join(directory, "a.parquet"))
+    >>> issues = find_issues_parquet(directory, "labels", "probs", scheduler="synchronous")
+    >>> issues.to_tuples(), set(issues.to_dict()["file"])
+    ([(0, 0), (0, 1), (0, 3), (1, 0), (1, 1)], {'a.parquet'})
+    """
     import dask
 
     files, relative = parquet_files(paths, file_and_row)
@@ -347,7 +376,7 @@ def _merge_in_order(one_pass: plans.Pass, partials: list) -> Any:
 
 
 def _checked(partition: Any, job: _Job, first_sentence: int, index: int) -> tuple:
-    labels, probs, tokens, ids = _columns(partition, job.columns, index, job.ids)
+    labels, probs, tokens, ids = partition_columns(partition, job.columns, index, job.ids)
     data = check_batch(labels, probs, tokens, first_sentence, job.span)
     if ids is not None:
         ids = batch_ids(ids, data.n_sentences, first_sentence)
@@ -454,26 +483,3 @@ def _partitions(data: Any, columns: list, ids: list | None = None) -> list:
         "data: expected a dask DataFrame, a dask Bag or a list of dask.delayed tables, "
         f"got a {type(data).__name__}"
     )
-
-
-def _columns(partition: Any, names: tuple, index: int, ids: tuple = ()) -> tuple:
-    """``(labels, probs, tokens or None, ids or None)`` of one partition (tokens as an
-    Arrow list, ids a dict of columns)."""
-    if isinstance(partition, list):  # a Bag's partition
-        partition = from_records(partition, names + ids)
-    columns = []
-    for name in names + ids:
-        if name is None:
-            columns.append(None)
-            continue
-        try:
-            column = partition[name]
-        except (KeyError, TypeError, IndexError):
-            raise InvalidInputError(
-                f"partition {index} has no column {name!r}", field=name
-            ) from None
-        columns.append(column)
-    if columns[2] is not None:
-        columns[2] = arrow_list(columns[2])
-    id_columns = dict(zip(ids, columns[3:])) if ids else None
-    return (*columns[:3], id_columns)
