@@ -77,3 +77,40 @@ def print_table(columns: dict[str, np.ndarray]) -> None:
     widths = [max(len(cell) for cell in column) for column in zip(header, *rows)]
     for row in [header, *rows]:
         print("  ".join(cell.rjust(width) for cell, width in zip(row, widths)))
+
+
+def _label(value: Any) -> str:
+    """A given or predicted entity type; '-' where the kind has none (missed, spurious)."""
+    return "-" if value is None else str(value)
+
+
+def print_span_issues(issues: Any, tokens: Any, top: int) -> None:
+    """The first ``top`` span issues, each with its whole span marked ``[[New York]]``.
+
+    The brackets show without colour (in a pipe, a log, a file). Without tokens the
+    span is shown by token positions.
+    """
+    shown = min(top, len(issues))
+    print(
+        f"{len(issues)} span issues found"
+        + (f"; top {shown}, most likely mistake first:" if shown else ".")
+    )
+    for rank, issue in enumerate(issues, start=1):
+        if rank > shown:
+            break
+        print()
+        print(
+            f"{rank}. sentence {issue.sentence}, tokens {issue.start}:{issue.end}: {issue.kind}"
+            f" (given {_label(issue.given_label)}, predicted {_label(issue.predicted_label)};"
+            f" score {issue.score:.4g})"
+        )
+        if tokens is not None:
+            words = [_text(word) for word in tokens[issue.sentence]]
+            before = words[: issue.start]
+            inside = " ".join(words[issue.start : issue.end])
+            print("   " + " ".join([*before, f"[[{inside}]]", *words[issue.end :]]))
+
+
+def _text(word: Any) -> str:
+    """A token as text (``.npz`` files store bytes)."""
+    return word.decode("utf-8", "replace") if isinstance(word, bytes) else str(word)
