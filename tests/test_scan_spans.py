@@ -110,6 +110,28 @@ def test_parquet_with_tag_strings(tagged, tmp_path):
         assert from_parquet.stdout == from_jsonl.stdout
 
 
+def test_class_names_from_parquet_metadata(tagged, tmp_path):
+    pytest.importorskip("pyarrow")
+    import pyarrow.json
+    import pyarrow.parquet as pq
+
+    table = pyarrow.json.read_json(tagged)
+    path = tmp_path / "tags.parquet"
+    pq.write_table(
+        table.replace_schema_metadata({"class_names": json.dumps(CLASS_NAMES.split(","))}), path
+    )
+    from_metadata = _scan(path, "--labels", "tags", "--probs", "probs", "--spans")
+    given = _scan(
+        tagged, "--labels", "tags", "--probs", "probs", "--spans", "--class-names", CLASS_NAMES
+    )
+    assert from_metadata.returncode == 0, from_metadata.stderr
+    assert from_metadata.stdout == given.stdout
+    pq.write_table(table.replace_schema_metadata({"class_names": "O,B-PER"}), path)
+    bad = _scan(path, "--labels", "tags", "--probs", "probs", "--spans")
+    assert bad.returncode == 2
+    assert "schema metadata 'class_names' is not a JSON list" in bad.stderr
+
+
 def test_fail_on_issues_with_spans(tagged):
     done = _scan(tagged, "--labels", "tags", "--probs", "probs", "--spans",
                  "--class-names", CLASS_NAMES, "--fail-on-issues")  # fmt: skip

@@ -401,6 +401,42 @@ def parquet_row_counts(files: list[Path], columns: Columns) -> np.ndarray:
     return counts
 
 
+CLASS_NAMES_KEY = b"class_names"
+
+
+def parquet_class_names(path: Path) -> tuple[str, ...] | None:
+    """The class names a Parquet input stores in its schema metadata, if any.
+
+    The key ``class_names`` holds a JSON list of the K names (as ``pyarrow``'s
+    ``schema.with_metadata({"class_names": json.dumps(names)})`` writes it); for a
+    directory, the first file's. Used when --class-names is not given.
+    """
+    try:
+        files = input_files(path)[1] if path.exists() else []
+    except InputError:
+        return None  # the run reports it where it reads the input
+    if not files or files[0].suffix != ".parquet":
+        return None
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        return None
+    try:
+        metadata = pq.read_schema(files[0]).metadata or {}
+    except (pa.ArrowException, OSError):
+        return None
+    if CLASS_NAMES_KEY not in metadata:
+        return None
+    try:
+        names = json.loads(metadata[CLASS_NAMES_KEY])
+    except ValueError:
+        names = None
+    if not (isinstance(names, list) and names and all(isinstance(n, str) for n in names)):
+        raise InputError(files[0], "schema metadata 'class_names' is not a JSON list of strings")
+    return tuple(names)
+
+
 def parquet_tags(files: list[Path], columns: Columns) -> bool:
     """The labels column holds tag strings (from the first file's schema; none when unreadable)."""
     import pyarrow as pa

@@ -196,10 +196,11 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"spanfast {NAME}", "--out-format needs --out")
     if args.sentences and args.html is not None:
         raise UsageError(f"spanfast {NAME}", "--sentences and --html: run them separately")
-    columns = readers.Columns(
-        args.labels, args.probs, args.tokens, tuple(args.id), args.class_names, args.task
-    )
     input_path = Path(args.input)
+    class_names = args.class_names or readers.parquet_class_names(input_path)
+    columns = readers.Columns(
+        args.labels, args.probs, args.tokens, tuple(args.id), class_names, args.task
+    )
     if args.spans:
         return run_spans(input_path, columns, args)
     kind, files = readers.input_files(input_path)

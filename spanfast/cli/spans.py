@@ -60,7 +60,8 @@ def add_span_arguments(scan: argparse.ArgumentParser) -> None:
         metavar="NAME,...",
         help="the K class names, in the order of the probability columns, e.g. "
         "O,B-PER,I-PER; tags of a scheme for --spans on token data, and needed to read a "
-        "labels column of tag strings",
+        "labels column of tag strings (default: a Parquet input's schema metadata "
+        "'class_names', a JSON list)",
     )
     scan.add_argument(
         "--scheme",
