@@ -191,7 +191,9 @@ def _multispan_npz(tmp_path):
     given[1] = [1, 0]
     probs[1] = [0.02, 0.97]
     path = tmp_path / "multi.npz"
-    np.savez(path, labels=given, labels_offsets=offsets, probs=probs, probs_offsets=offsets)
+    tokens = np.array([f"w{t}" for t in range(n)])
+    np.savez(path, labels=given, labels_offsets=offsets, probs=probs, probs_offsets=offsets,
+             tokens=tokens, tokens_offsets=offsets)  # fmt: skip
     return path
 
 
@@ -220,3 +222,20 @@ def test_unknown_task_is_a_usage_error(tagged):
     done = _scan(tagged, "--labels", "tags", "--probs", "probs", "--task", "spans")
     assert done.returncode == 2
     assert "--task" in done.stderr and len(done.stderr.splitlines()) == 1
+
+
+def test_task_span_printed_as_a_table_naming_the_span_class(tmp_path):
+    path = _multispan_npz(tmp_path)
+    for extra in ([], ["--tokens", "tokens"]):
+        done = _scan(path, "--labels", "labels", "--probs", "probs", "--task", "span", *extra)
+        assert done.returncode == 0, done.stderr
+        header = done.stdout.splitlines()[2].split()
+        assert header[:4] == ["rank", "sentence", "token", "span_class"]
+        assert ("token_text" in header) == bool(extra)
+
+
+def test_spans_of_several_span_classes_say_what_to_do(tmp_path):
+    path = _multispan_npz(tmp_path)
+    done = _scan(path, "--labels", "labels", "--probs", "probs", "--task", "span", "--spans")
+    assert done.returncode == 2
+    assert "--spans with --task span" in done.stderr and len(done.stderr.splitlines()) == 1

@@ -65,14 +65,20 @@ def display_sentences(
 
 
 def print_table(columns: dict[str, np.ndarray]) -> None:
-    """The issues as a right-aligned table (when there are no tokens to show)."""
-    header = ["rank", "sentence", "token", "score", "given_label", "predicted_label"]
-    names = ("sentence", "token", "score", "given_label", "predicted_label")
+    """The issues as a right-aligned table (without tokens, or with several span classes).
+
+    The ``span_class`` and ``token_text`` columns are shown when the issues have them.
+    """
+    shown = ("sentence", "token", "span_class", "token_text", "score", "given_label")
+    names = [name for name in (*shown, "predicted_label") if name in columns]
+    header = ["rank", *names]
+
+    def cell(name: str, value: Any) -> str:
+        return f"{value:.6g}" if name == "score" else str(value)
+
     rows = [
-        [str(rank), str(i), str(j), f"{score:.6g}", str(given), str(predicted)]
-        for rank, (i, j, score, given, predicted) in enumerate(
-            zip(*(columns[name].tolist() for name in names)), start=1
-        )
+        [str(rank), *(cell(name, value) for name, value in zip(names, values))]
+        for rank, values in enumerate(zip(*(columns[name].tolist() for name in names)), start=1)
     ]
     widths = [max(len(cell) for cell in column) for column in zip(header, *rows)]
     for row in [header, *rows]:

@@ -392,7 +392,8 @@ def _show(
     if n_shown == 0:
         return
     print()
-    if columns.tokens is None:
+    # several span classes: display_issues draws one class per call, so a table names each
+    if columns.tokens is None or "span_class" in issue_columns:
         print_table(issue_columns)
         return
     rows = np.unique(issue_columns["sentence"])

@@ -100,6 +100,13 @@ def run_spans(input_path: Path, columns: readers.Columns, args: Any) -> int:
             kind, files, directory, columns, allow_pickle=args.allow_pickle
         )
         data = readers.checked_columns(path, raw, columns)
+        if args.task == "span" and data["probs"].values.ndim == 2:
+            raise UsageError(
+                prog,
+                "--spans with --task span: entity-level issues of several span classes are "
+                "not available yet; use --task span without --spans (token issues with a "
+                "span_class), or --spans on token data with tag --class-names",
+            )
         try:
             issues = find_span_issues(
                 data["labels"],
