@@ -239,3 +239,20 @@ def test_spans_of_several_span_classes_say_what_to_do(tmp_path):
     done = _scan(path, "--labels", "labels", "--probs", "probs", "--task", "span", "--spans")
     assert done.returncode == 2
     assert "--spans with --task span" in done.stderr and len(done.stderr.splitlines()) == 1
+
+
+def test_a_malformed_entity_shows_its_given_tags(tmp_path):
+    names = CLASS_NAMES.split(",")
+    path = tmp_path / "malformed.jsonl"
+    with open(path, "w") as lines:
+        rows = [(["in", "Paris", "now"], ["O", "I-LOC", "O"])]
+        rows += [(["Ann", "Lee", "in", "Los", "Angeles"], names[1:3] + ["O"] + names[3:])] * 12
+        for tokens, tags in rows:
+            numbers = [names.index(tag) for tag in tags]
+            lines.write(json.dumps({"tokens": tokens, "tags": tags, "probs": _probs(numbers)}))
+            lines.write("\n")
+    done = _scan(path, "--labels", "tags", "--probs", "probs", "--tokens", "tokens", "--spans",
+                 "--class-names", CLASS_NAMES)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "sentence 0, tokens 1:2: malformed" in done.stdout
+    assert "in [[Paris]] now\n   given tags: I-LOC\n" in done.stdout

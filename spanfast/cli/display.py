@@ -90,11 +90,14 @@ def _label(value: Any) -> str:
     return "-" if value is None else str(value)
 
 
-def print_span_issues(issues: Any, tokens: Any, top: int) -> None:
+def print_span_issues(
+    issues: Any, tokens: Any, top: int, *, labels: Any = None, class_names: Any = None
+) -> None:
     """The first ``top`` span issues, each with its whole span marked ``[[New York]]``.
 
     The brackets show without colour (in a pipe, a log, a file). Without tokens the
-    span is shown by token positions.
+    span is shown by token positions. A malformed entity also shows its given tags
+    (what the scheme forbids), when ``labels`` and ``class_names`` are known.
     """
     shown = min(top, len(issues))
     print(
@@ -115,6 +118,9 @@ def print_span_issues(issues: Any, tokens: Any, top: int) -> None:
             before = words[: issue.start]
             inside = " ".join(words[issue.start : issue.end])
             print("   " + " ".join([*before, f"[[{inside}]]", *words[issue.end :]]))
+        if issue.kind == "malformed" and labels is not None and class_names is not None:
+            given = labels[issue.sentence][issue.start : issue.end].tolist()
+            print("   given tags: " + " ".join(str(class_names[tag]) for tag in given))
 
 
 def _text(word: Any) -> str:

@@ -133,5 +133,7 @@ def run_spans(input_path: Path, columns: readers.Columns, args: Any) -> int:
             from .display import print_span_issues
 
             top = DEFAULT_TOP if args.top is None else args.top
-            print_span_issues(issues, data["tokens"], top)
+            print_span_issues(
+                issues, data["tokens"], top, labels=data["labels"], class_names=columns.class_names
+            )
     return EXIT_ISSUES_FOUND if args.fail_on_issues and len(issues) else EXIT_OK
