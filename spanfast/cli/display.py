@@ -65,15 +65,64 @@ def display_sentences(
 
 
 def print_table(columns: dict[str, np.ndarray]) -> None:
-    """The issues as a right-aligned table (when there are no tokens to show)."""
-    header = ["rank", "sentence", "token", "score", "given_label", "predicted_label"]
-    names = ("sentence", "token", "score", "given_label", "predicted_label")
+    """The issues as a right-aligned table (without tokens, or with several span classes).
+
+    The ``span_class`` and ``token_text`` columns are shown when the issues have them.
+    """
+    shown = ("sentence", "token", "span_class", "token_text", "score", "given_label")
+    names = [name for name in (*shown, "predicted_label") if name in columns]
+    header = ["rank", *names]
+
+    def cell(name: str, value: Any) -> str:
+        return f"{value:.6g}" if name == "score" else str(value)
+
     rows = [
-        [str(rank), str(i), str(j), f"{score:.6g}", str(given), str(predicted)]
-        for rank, (i, j, score, given, predicted) in enumerate(
-            zip(*(columns[name].tolist() for name in names)), start=1
-        )
+        [str(rank), *(cell(name, value) for name, value in zip(names, values))]
+        for rank, values in enumerate(zip(*(columns[name].tolist() for name in names)), start=1)
     ]
     widths = [max(len(cell) for cell in column) for column in zip(header, *rows)]
     for row in [header, *rows]:
         print("  ".join(cell.rjust(width) for cell, width in zip(row, widths)))
+
+
+def _label(value: Any) -> str:
+    """A given or predicted entity type; '-' where the kind has none (missed, spurious)."""
+    return "-" if value is None else str(value)
+
+
+def print_span_issues(
+    issues: Any, tokens: Any, top: int, *, labels: Any = None, class_names: Any = None
+) -> None:
+    """The first ``top`` span issues, each with its whole span marked ``[[New York]]``.
+
+    The brackets show without colour (in a pipe, a log, a file). Without tokens the
+    span is shown by token positions. A malformed entity also shows its given tags
+    (what the scheme forbids), when ``labels`` and ``class_names`` are known.
+    """
+    shown = min(top, len(issues))
+    print(
+        f"{len(issues)} span issues found"
+        + (f"; top {shown}, most likely mistake first:" if shown else ".")
+    )
+    for rank, issue in enumerate(issues, start=1):
+        if rank > shown:
+            break
+        print()
+        print(
+            f"{rank}. sentence {issue.sentence}, tokens {issue.start}:{issue.end}: {issue.kind}"
+            f" (given {_label(issue.given_label)}, predicted {_label(issue.predicted_label)};"
+            f" score {issue.score:.4g})"
+        )
+        if tokens is not None:
+            words = [_text(word) for word in tokens[issue.sentence]]
+            before = words[: issue.start]
+            inside = " ".join(words[issue.start : issue.end])
+            print("   " + " ".join([*before, f"[[{inside}]]", *words[issue.end :]]))
+        if issue.kind == "malformed" and labels is not None and class_names is not None:
+            given = labels[issue.sentence][issue.start : issue.end].tolist()
+            print("   given tags: " + " ".join(str(class_names[tag]) for tag in given))
+
+
+def _text(word: Any) -> str:
+    """A token as text (``.npz`` files store bytes)."""
+    return word.decode("utf-8", "replace") if isinstance(word, bytes) else str(word)

@@ -31,6 +31,8 @@ class Columns:
     probs: str
     tokens: str | None
     ids: tuple[str, ...] = ()
+    class_names: tuple[str, ...] | None = None  # --class-names: tag strings in labels map to ids
+    task: str | None = None  # --task: "span" reads 2-D probabilities as several span classes
 
     @property
     def names(self) -> list[str]:
@@ -93,17 +95,31 @@ def checked_columns(path: Path, raw: dict[str, Any], columns: Columns) -> dict[s
         except InvalidInputError as error:
             raise located(error, files=[path], columns=columns, column=column) from None
 
-    labels = checked(
-        columns.labels, lambda: as_labels(as_ragged(raw[columns.labels], name=columns.labels))
-    )
     probs = checked(
         columns.probs,
         lambda: as_probabilities(as_ragged(raw[columns.probs], name=columns.probs), span=None),
     )
-    checked(columns.probs, lambda: check_aligned(labels, probs))
-    span = probs.values.ndim == 1
-    n_classes = 2 if span else probs.values.shape[1]
-    checked(columns.labels, lambda: check_label_range(labels, n_classes, span=span))
+    n_columns = 2 if probs.values.ndim == 1 else probs.values.shape[1]
+    if columns.class_names is not None and len(columns.class_names) != n_columns:
+        raise InputError(
+            path,
+            f"--class-names has {len(columns.class_names)} names but there are {n_columns} "
+            "probabilities per token (2 for 1-D span data: outside, the span class)",
+            column=columns.probs,
+        )
+    raw_labels = tag_ids(path, columns, raw[columns.labels])
+    if columns.task == "span" and probs.values.ndim == 2:
+        # several span classes: labels are (T, C) 0/1 or per-token class ids, which
+        # find_issues(task="span") converts and checks against C itself
+        labels = checked(columns.labels, lambda: as_ragged(raw_labels, name=columns.labels))
+    else:
+        labels = checked(
+            columns.labels, lambda: as_labels(as_ragged(raw_labels, name=columns.labels))
+        )
+        checked(columns.probs, lambda: check_aligned(labels, probs))
+        span = probs.values.ndim == 1
+        n_classes = 2 if span else probs.values.shape[1]
+        checked(columns.labels, lambda: check_label_range(labels, n_classes, span=span))
     data = {"labels": labels, "probs": probs, "tokens": None}
     data["ids"] = {name: raw[name] for name in columns.ids}  # checked by find_issues
     if columns.tokens:
@@ -129,6 +145,82 @@ def checked_columns(path: Path, raw: dict[str, Any], columns: Columns) -> dict[s
             )
         data["tokens"] = tokens
     return data
+
+
+def read_whole(
+    kind: str, files: list[Path], directory: Path | None, columns: Columns, *, allow_pickle: bool
+) -> tuple[Path, dict[str, Any]]:
+    """(the path errors name, the columns) of INPUT read whole, Parquet included."""
+    if kind == ".jsonl":
+        return files[0], read_jsonl(files[0], columns)
+    if kind == ".npz":
+        return files[0], read_npz(files[0], columns, allow_pickle=allow_pickle)
+    require_pyarrow(files[0], "reading .parquet")
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    parquet_row_counts(files, columns)  # every file is Parquet with the columns
+    table = pa.concat_tables(pq.read_table(path, columns=columns.names) for path in files)
+    path = files[0] if directory is None or len(files) == 1 else directory
+    return path, {name: table.column(name) for name in columns.names}
+
+
+def tag_ids(path: Path, columns: Columns, raw: Any) -> Any:
+    """A labels column of tag strings ("B-PER") as class ids by --class-names; else as it is."""
+    strings, values, offsets = _string_labels(raw)
+    if not strings:
+        return raw
+    if columns.class_names is None:
+        raise InputError(
+            path,
+            "holds tag strings such as 'B-PER'; give the class names in the order of the "
+            "probability columns with --class-names O,B-PER,I-PER,... to map them to class ids",
+            column=columns.labels,
+        )
+    from spanfast.ragged import Ragged
+
+    ids = {name: k for k, name in enumerate(columns.class_names)}
+    flat = np.fromiter((ids.get(tag, -1) for tag in values), np.int64, count=len(values))
+    unknown = np.flatnonzero(flat < 0)
+    if unknown.size:
+        t = int(unknown[0])
+        row = int(np.searchsorted(offsets, t, side="right") - 1)
+        raise InputError(
+            path,
+            f"token {t - int(offsets[row])} has tag {values[t]!r}, which is not one of "
+            "--class-names",
+            column=columns.labels,
+            row=row,
+        )
+    return Ragged(flat, offsets)
+
+
+def _string_labels(raw: Any) -> tuple[bool, list, np.ndarray]:
+    """(holds strings, the flat tags, the offsets) of a labels column (pyarrow or Ragged)."""
+    from spanfast.ragged import Ragged
+
+    if isinstance(raw, Ragged):
+        if raw.values.ndim != 1 or raw.values.dtype.kind not in "USO":
+            return False, [], raw.offsets
+        values = raw.values.tolist()
+        if not all(isinstance(tag, (str, bytes)) for tag in values):
+            return False, [], raw.offsets
+        tags = [tag.decode() if isinstance(tag, bytes) else tag for tag in values]
+        return True, tags, np.asarray(raw.offsets, np.int64)
+    try:
+        import pyarrow as pa
+    except ImportError:
+        return False, [], np.zeros(1, np.int64)
+    if isinstance(raw, pa.ChunkedArray):
+        raw = raw.combine_chunks()
+    if not (isinstance(raw, pa.Array) and pa.types.is_list(raw.type)):
+        return False, [], np.zeros(1, np.int64)
+    if not (
+        pa.types.is_string(raw.type.value_type) or pa.types.is_large_string(raw.type.value_type)
+    ):
+        return False, [], np.zeros(1, np.int64)
+    offsets = np.asarray(raw.offsets, np.int64)
+    return True, raw.flatten().to_pylist(), offsets - offsets[0]
 
 
 def read_jsonl(path: Path, columns: Columns) -> dict[str, Any]:
@@ -307,6 +399,57 @@ def parquet_row_counts(files: list[Path], columns: Columns) -> np.ndarray:
                 raise missing_column(path, column, names)
         counts[number] = parquet_file.metadata.num_rows
     return counts
+
+
+CLASS_NAMES_KEY = b"class_names"
+
+
+def parquet_class_names(path: Path) -> tuple[str, ...] | None:
+    """The class names a Parquet input stores in its schema metadata, if any.
+
+    The key ``class_names`` holds a JSON list of the K names (as ``pyarrow``'s
+    ``schema.with_metadata({"class_names": json.dumps(names)})`` writes it); for a
+    directory, the first file's. Used when --class-names is not given.
+    """
+    try:
+        files = input_files(path)[1] if path.exists() else []
+    except InputError:
+        return None  # the run reports it where it reads the input
+    if not files or files[0].suffix != ".parquet":
+        return None
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        return None
+    try:
+        metadata = pq.read_schema(files[0]).metadata or {}
+    except (pa.ArrowException, OSError):
+        return None
+    if CLASS_NAMES_KEY not in metadata:
+        return None
+    try:
+        names = json.loads(metadata[CLASS_NAMES_KEY])
+    except ValueError:
+        names = None
+    if not (isinstance(names, list) and names and all(isinstance(n, str) for n in names)):
+        raise InputError(files[0], "schema metadata 'class_names' is not a JSON list of strings")
+    return tuple(names)
+
+
+def parquet_tags(files: list[Path], columns: Columns) -> bool:
+    """The labels column holds tag strings (from the first file's schema; none when unreadable)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        field = pq.read_schema(files[0]).field(columns.labels)
+    except (pa.ArrowException, OSError, KeyError):
+        return False  # parquet_row_counts says what is wrong
+    value_type = getattr(field.type, "value_type", None)
+    return value_type is not None and (
+        pa.types.is_string(value_type) or pa.types.is_large_string(value_type)
+    )
 
 
 def parquet_rows(files: list[Path], row_counts: np.ndarray, column: str, rows: np.ndarray) -> Any:

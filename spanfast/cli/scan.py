@@ -23,6 +23,7 @@ from . import readers, writers
 from .errors import EXIT_ISSUES_FOUND, EXIT_OK, UsageError, located
 from .options import add_no_color, non_negative_int, positive_int, use_color
 from .progress import progress_bar
+from .spans import add_span_arguments, run_spans
 
 NAME = "scan"
 
@@ -67,6 +68,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         metavar="COL",
         help="column of per-token text: shown with each issue, written as token_text",
     )
+    add_span_arguments(scan)
     scan.add_argument(
         "--id",
         action="append",
@@ -200,8 +202,13 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"spanfast {NAME}", "--out-format needs --out")
     if args.sentences and args.html is not None:
         raise UsageError(f"spanfast {NAME}", "--sentences and --html: run them separately")
-    columns = readers.Columns(args.labels, args.probs, args.tokens, tuple(args.id))
     input_path = Path(args.input)
+    class_names = args.class_names or readers.parquet_class_names(input_path)
+    columns = readers.Columns(
+        args.labels, args.probs, args.tokens, tuple(args.id), class_names, args.task
+    )
+    if args.spans:
+        return run_spans(input_path, columns, args)
     kind, files = readers.input_files(input_path)
     directory = input_path if input_path.is_dir() else None
     output = None
@@ -242,7 +249,8 @@ def _find(
     """(issues, the data read whole or None, Parquet row counts per file or None)."""
     from spanfast.errors import InvalidInputError, InvalidOptionError
 
-    if kind == ".parquet":
+    # several span classes and tag strings are read whole: spanfast.streaming takes ids only
+    if kind == ".parquet" and args.task != "span" and not readers.parquet_tags(files, columns):
         readers.require_pyarrow(files[0], "reading .parquet")
         row_counts = readers.parquet_row_counts(files, columns)
         with progress_bar(int(row_counts.sum())) as progress:
@@ -257,12 +265,7 @@ def _find(
                     directory=directory,
                 ) from None
         return issues, None, row_counts
-    path = files[0]
-    raw = (
-        readers.read_jsonl(path, columns)
-        if kind == ".jsonl"
-        else readers.read_npz(path, columns, allow_pickle=args.allow_pickle)
-    )
+    path, raw = readers.read_whole(kind, files, directory, columns, allow_pickle=args.allow_pickle)
     data = readers.checked_columns(path, raw, columns)
     try:
         issues = _find_in_memory(data, args)
@@ -312,7 +315,9 @@ def _find_in_memory(data: dict[str, Any], args: Any) -> Any:
     """Label issues of checked data, with the token text of each when tokens were given."""
     from spanfast.results import find_issues
 
-    issues = find_issues(data["labels"], data["probs"], id=data["ids"] or None, **_options(args))
+    issues = find_issues(
+        data["labels"], data["probs"], id=data["ids"] or None, task=args.task, **_options(args)
+    )
     if data["tokens"] is not None:
         tokens = data["tokens"]
         text = tokens.values[tokens.offsets[issues.sentence] + issues.token]
@@ -397,7 +402,8 @@ def _show(
     if n_shown == 0:
         return
     print()
-    if columns.tokens is None:
+    # several span classes: display_issues draws one class per call, so a table names each
+    if columns.tokens is None or "span_class" in issue_columns:
         print_table(issue_columns)
         return
     rows = np.unique(issue_columns["sentence"])
