@@ -67,6 +67,20 @@ def require_pyarrow(path: Any, what: str) -> None:
         raise InputError(path, f"{what} needs pyarrow: pip install pyarrow") from None
 
 
+def output_target(out: str | None, out_format: str | None, files, directory) -> Any:
+    """The ``--out`` target (None without one), checked before any input is read: never
+    an input file, and pyarrow present for a .parquet output."""
+    from . import writers
+
+    if out is None:
+        return None
+    output = writers.target(out, out_format)
+    writers.refuse_inputs(output, files, directory)
+    if output.format == "parquet":
+        require_pyarrow(out, "writing .parquet")
+    return output
+
+
 def missing_column(path: Any, column: str, available: Sequence[str]) -> InputError:
     """The error for a column the file lacks, listing the ones it has."""
     return InputError(

@@ -211,12 +211,7 @@ def run(args: argparse.Namespace) -> int:
         return run_spans(input_path, columns, args)
     kind, files = readers.input_files(input_path)
     directory = input_path if input_path.is_dir() else None
-    output = None
-    if args.out is not None:
-        output = writers.target(args.out, args.out_format)
-        writers.refuse_inputs(output, files, directory)
-        if output.format == "parquet":
-            readers.require_pyarrow(args.out, "writing .parquet")
+    output = readers.output_target(args.out, args.out_format, files, directory)
 
     html_output = None
     if args.html is not None:

@@ -89,12 +89,7 @@ def run_spans(input_path: Path, columns: readers.Columns, args: Any) -> int:
         raise UsageError(prog, "--out-format needs --out")
     kind, files = readers.input_files(input_path)
     directory = input_path if input_path.is_dir() else None
-    output = None
-    if args.out is not None:
-        output = writers.target(args.out, args.out_format)
-        writers.refuse_inputs(output, files, directory)
-        if output.format == "parquet":
-            readers.require_pyarrow(args.out, "writing .parquet")
+    output = readers.output_target(args.out, args.out_format, files, directory)
     with writers.AtomicOutput(output) if output else contextlib.nullcontext() as destination:
         path, raw = readers.read_whole(
             kind, files, directory, columns, allow_pickle=args.allow_pickle
