@@ -665,3 +665,25 @@ def compare_quality_scores(sf_fn, cl_fn, data, kwargs, with_tokens, seed, form):
     )
     assert_token_scores_equal(sf_tokens, cl_tokens, rtol)
     assert_sequence_protocol(sf_tokens, cl_tokens, rtol)
+
+
+def noisy_flat_dataset(seed: int, n_sentences: int, n_classes: int, dtype, span: bool):
+    """Flat (labels, probs, offsets): random lengths (empty sentences at times), 15% noisy
+    labels, rounded probabilities (ties) half the time; the runner tests' data."""
+    rng = np.random.default_rng(seed)
+    lengths = rng.integers(0 if rng.random() < 0.2 else 1, 25, n_sentences)
+    offsets = np.concatenate([[0], np.cumsum(lengths)])
+    T = int(offsets[-1])
+    if span:
+        probs = rng.beta(0.4, 0.4, T)
+        labels = (rng.random(T) < probs).astype(np.int64)
+    else:
+        logits = rng.normal(size=(T, n_classes)) * rng.uniform(0.5, 4)
+        probs = np.exp(logits)
+        probs /= probs.sum(axis=1, keepdims=True)
+        labels = probs.argmax(axis=1)
+        noisy = rng.random(T) < 0.15
+        labels[noisy] = rng.integers(0, n_classes, noisy.sum())
+    if rng.random() < 0.5:
+        probs = np.round(probs, 2)  # ties
+    return labels, probs.astype(dtype), offsets

@@ -18,32 +18,14 @@ pa = pytest.importorskip("pyarrow")
 pd = pytest.importorskip("pandas")
 pq = pytest.importorskip("pyarrow.parquet")
 
+from strategies import noisy_flat_dataset  # noqa: E402
+
 from spanfast import Ragged, options  # noqa: E402
 from spanfast._counts import thresholds_from_means  # noqa: E402
 from spanfast.dask import _Job, _partitions, _Runner, find_issues  # noqa: E402
 from spanfast.errors import InvalidInputError  # noqa: E402
 from spanfast.options import FLOATING_POINT_COMPARISON  # noqa: E402
 from spanfast.results import find_issues as find_issues_in_memory  # noqa: E402
-
-
-def _dataset(seed: int, n_sentences: int, n_classes: int, dtype, span: bool):
-    rng = np.random.default_rng(seed)
-    lengths = rng.integers(0 if rng.random() < 0.2 else 1, 25, n_sentences)
-    offsets = np.concatenate([[0], np.cumsum(lengths)])
-    T = int(offsets[-1])
-    if span:
-        probs = rng.beta(0.4, 0.4, T)
-        labels = (rng.random(T) < probs).astype(np.int64)
-    else:
-        logits = rng.normal(size=(T, n_classes)) * rng.uniform(0.5, 4)
-        probs = np.exp(logits)
-        probs /= probs.sum(axis=1, keepdims=True)
-        labels = probs.argmax(axis=1)
-        noisy = rng.random(T) < 0.15
-        labels[noisy] = rng.integers(0, n_classes, noisy.sum())
-    if rng.random() < 0.5:
-        probs = np.round(probs, 2)  # ties
-    return labels, probs.astype(dtype), offsets
 
 
 def _table(labels, probs, offsets, a: int, b: int, first_sentence: int = 0) -> pa.Table:
@@ -123,7 +105,7 @@ def test_partitions_give_the_in_memory_result(
     seed, n_sentences, n_classes, dtype, span, filter_by, rank_by, frac_noise, min_examples, ties,
     kind, data,
 ):  # fmt: skip
-    labels, probs, offsets = _dataset(seed, n_sentences, n_classes, dtype, span)
+    labels, probs, offsets = noisy_flat_dataset(seed, n_sentences, n_classes, dtype, span)
     if np.unique(labels).size < 2:
         return
     n_partitions = data.draw(st.integers(1, 7))
@@ -142,15 +124,15 @@ def test_partitions_give_the_in_memory_result(
 
 
 def test_a_float64_partition_makes_the_dataset_float64():
-    labels, probs, offsets = _dataset(3, 60, 3, np.float32, False)
+    labels, probs, offsets = noisy_flat_dataset(3, 60, 3, np.float32, False)
     parts = _partitioned(labels, probs, offsets, [20, 40], "delayed")
     parts[1] = dask.delayed(_table(labels, probs.astype(np.float64), offsets, 20, 40))
     expected = _expected(labels, probs.astype(np.float64), offsets)
     _assert_identical(_found(parts, scheduler="synchronous"), expected)
 
 
-def test_a_bag_of_records_and_an_empty_dataset():
-    labels, probs, offsets = _dataset(5, 40, 2, np.float64, True)
+def test_a_bag_of_records_and_an_emptynoisy_flat_dataset():
+    labels, probs, offsets = noisy_flat_dataset(5, 40, 2, np.float64, True)
     records = [
         {"labels": labels[a:b].tolist(), "probs": probs[a:b].tolist(), "tokens": [
             f"s{i}t{j}" for j in range(b - a)]}
@@ -169,7 +151,7 @@ def test_a_column_of_lists_made_strings_by_dask_is_named():
 
 
 def test_task_says_span_or_token():
-    labels, probs, offsets = _dataset(6, 30, 2, np.float64, True)
+    labels, probs, offsets = noisy_flat_dataset(6, 30, 2, np.float64, True)
     parts = _partitioned(labels, probs, offsets, [10], "delayed")
     expected = _expected(labels, probs, offsets, span=True)
     _assert_identical(_found(parts, task="span", scheduler="synchronous"), expected)
@@ -187,7 +169,9 @@ def test_task_says_span_or_token():
 def test_class_thresholds_through_partitions_are_np_mean(seed, dtype, data):
     rng = np.random.default_rng(seed)
     n_sentences = int(rng.integers(1, 400))
-    labels, probs, offsets = _dataset(seed, n_sentences, int(rng.integers(2, 5)), dtype, False)
+    labels, probs, offsets = noisy_flat_dataset(
+        seed, n_sentences, int(rng.integers(2, 5)), dtype, False
+    )
     if np.unique(labels).size < 2:
         return
     cuts = data.draw(st.lists(st.integers(0, n_sentences), max_size=6))
@@ -216,7 +200,7 @@ def _nonempty_from(offsets, sentence: int) -> int:
 
 
 def test_a_bad_value_in_a_late_partition_names_the_global_sentence():
-    labels, probs, offsets = _dataset(7, 90, 3, np.float64, False)
+    labels, probs, offsets = noisy_flat_dataset(7, 90, 3, np.float64, False)
     probs = probs.copy()
     sentence = _nonempty_from(offsets, 75)
     probs[int(offsets[sentence]), 0] = 1.7
@@ -230,8 +214,8 @@ def test_a_bad_value_in_a_late_partition_names_the_global_sentence():
 
 
 def test_a_partition_with_other_classes_is_named():
-    labels, probs, offsets = _dataset(8, 40, 3, np.float64, False)
-    other_labels, other_probs, other_offsets = _dataset(8, 10, 4, np.float64, False)
+    labels, probs, offsets = noisy_flat_dataset(8, 40, 3, np.float64, False)
+    other_labels, other_probs, other_offsets = noisy_flat_dataset(8, 10, 4, np.float64, False)
     parts = [
         dask.delayed(_table(labels, probs, offsets, 0, 40)),
         dask.delayed(_table(other_labels, other_probs, other_offsets, 0, 10)),
@@ -257,7 +241,7 @@ def _changing(table: pa.Table, key: str) -> pa.Table:
 
 
 def test_a_partition_that_changes_between_passes_is_named():
-    labels, probs, offsets = _dataset(9, 60, 2, np.float64, True)
+    labels, probs, offsets = noisy_flat_dataset(9, 60, 2, np.float64, True)
     parts = _partitioned(labels, probs, offsets, [25, 45], "delayed")
     parts[2] = dask.delayed(_changing, pure=False)(_table(labels, probs, offsets, 45, 60), "c")
     with pytest.raises(InvalidInputError, match="partition 2 .from sentence 45.") as error:
@@ -309,7 +293,7 @@ def _slowly(table: pa.Table, seconds: float) -> pa.Table:
 
 @pytest.mark.parametrize("filter_by", options.FILTER_BY)
 def test_a_cluster_gives_the_in_memory_result(client, filter_by):
-    labels, probs, offsets = _dataset(11, 400, 4, np.float32, False)
+    labels, probs, offsets = noisy_flat_dataset(11, 400, 4, np.float32, False)
     parts = _partitioned(labels, probs, offsets, [50, 50, 200, 333], "delayed")
     # The first partitions finish last.
     parts[0] = dask.delayed(_slowly)(parts[0], 0.3)
@@ -319,7 +303,7 @@ def test_a_cluster_gives_the_in_memory_result(client, filter_by):
 
 
 def test_a_cluster_reads_a_parquet_directory(client, tmp_path):
-    labels, probs, offsets = _dataset(12, 300, 2, np.float64, True)
+    labels, probs, offsets = noisy_flat_dataset(12, 300, 2, np.float64, True)
     for n, (a, b) in enumerate([(0, 120), (120, 121), (121, 300)]):
         pq.write_table(_table(labels, probs, offsets, a, b), tmp_path / f"part{n}.parquet")
     data = dd.read_parquet(str(tmp_path), dtype_backend="pyarrow")
@@ -328,7 +312,7 @@ def test_a_cluster_reads_a_parquet_directory(client, tmp_path):
 
 
 def test_an_error_on_a_worker_arrives_with_its_attributes(client):
-    labels, probs, offsets = _dataset(13, 50, 2, np.float64, True)
+    labels, probs, offsets = noisy_flat_dataset(13, 50, 2, np.float64, True)
     labels = labels.copy()
     sentence = _nonempty_from(offsets, 41)
     labels[int(offsets[sentence])] = 5
@@ -349,7 +333,7 @@ def _dies_once(table: pa.Table, marker: str) -> pa.Table:
 
 
 def test_a_worker_killed_during_a_run_gives_the_identical_answer(client, tmp_path):
-    labels, probs, offsets = _dataset(14, 200, 3, np.float64, False)
+    labels, probs, offsets = noisy_flat_dataset(14, 200, 3, np.float64, False)
     parts = _partitioned(labels, probs, offsets, [70, 140], "delayed")
     parts[1] = dask.delayed(_dies_once)(parts[1], str(tmp_path / "died"))
     expected = _expected(labels, probs, offsets, filter_by="both")
@@ -366,7 +350,7 @@ def _loaded_kernels() -> tuple:
 
 
 def test_each_worker_is_warmed_up_once_and_a_second_run_compiles_nothing(client):
-    labels, probs, offsets = _dataset(15, 200, 3, np.float64, False)
+    labels, probs, offsets = noisy_flat_dataset(15, 200, 3, np.float64, False)
     parts = _partitioned(labels, probs, offsets, list(range(25, 200, 25)), "delayed")
     expected = _expected(labels, probs, offsets, filter_by="both")
     _assert_identical(_found(parts, filter_by="both", scheduler=client), expected)
@@ -385,7 +369,7 @@ def test_scan_dask_local_writes_the_plain_scan_output(tmp_path):
     import subprocess
     import sys
 
-    labels, probs, offsets = _dataset(16, 300, 2, np.float32, True)
+    labels, probs, offsets = noisy_flat_dataset(16, 300, 2, np.float32, True)
     data = tmp_path / "data"
     data.mkdir()
     for n, (a, b) in enumerate([(0, 100), (100, 101), (101, 300)]):

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from strategies import noisy_flat_dataset
 
 from spanfast import Ragged, options
 from spanfast.results import find_issues
@@ -15,23 +16,8 @@ from spanfast.streaming import find_label_issues_in_batches, find_label_issues_p
 
 
 def _dataset(seed: int, n_sentences: int, n_classes: int, dtype, span: bool):
-    rng = np.random.default_rng(seed)
-    lengths = rng.integers(0 if rng.random() < 0.2 else 1, 25, n_sentences)
-    offsets = np.concatenate([[0], np.cumsum(lengths)])
-    T = int(offsets[-1])
-    if span:
-        probs = rng.beta(0.4, 0.4, T)
-        labels = (rng.random(T) < probs).astype(np.int64)
-    else:
-        logits = rng.normal(size=(T, n_classes)) * rng.uniform(0.5, 4)
-        probs = np.exp(logits)
-        probs /= probs.sum(axis=1, keepdims=True)
-        labels = probs.argmax(axis=1)
-        noisy = rng.random(T) < 0.15
-        labels[noisy] = rng.integers(0, n_classes, noisy.sum())
-    if rng.random() < 0.5:
-        probs = np.round(probs, 2)  # ties
-    return Ragged(labels, offsets), Ragged(probs.astype(dtype), offsets)
+    labels, probs, offsets = noisy_flat_dataset(seed, n_sentences, n_classes, dtype, span)
+    return Ragged(labels, offsets), Ragged(probs, offsets)
 
 
 def _batches(labels: Ragged, probs: Ragged, cuts: list[int]):
