@@ -290,6 +290,8 @@ class CountCuts(_Step):
     """Bucket counts of every cut's keys -> each cut's boundary. ``score``: the low_*
     filters' score cut, whose size the joint pass fixes at its end."""
 
+    blockwise = True
+
     def __init__(self, score: str | None = None) -> None:
         self.score = score
 
@@ -315,6 +317,8 @@ class SplitCuts(_Step):
     """Each batch's tokens below the cuts' boundaries and on them -> the kept tokens
     (the intersection of two cut families for "both"), less, when ``reduce``, those
     whose prediction is their label."""
+
+    blockwise = True
 
     def __init__(self, *, reduce: bool, score: str | None = None) -> None:
         self.reduce, self.score = reduce, score

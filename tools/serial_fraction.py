@@ -1,0 +1,84 @@
+"""How far find_label_issues scales with threads: its serial fraction, measured.
+
+    python tools/serial_fraction.py [--tokens 1_000_000]
+
+Runs span and token (K = 9) find_label_issues on Ragged input on one thread and
+measures, in CPU time of that thread (less sensitive to a shared machine than wall
+time), the whole call and the blockwise steps of its plan (the parts that run on
+token blocks shared out among threads, :func:`spanfast.plans.run_in_memory`).
+The noise-rate candidates (prune_by_noise_rate, both) run beside the serial part
+on a second thread, so from two threads on they are counted as hidden. The rest
+is serial (the input checks, the class counts and the class sums), and Amdahl's
+law gives the expected speed-up on n threads: 1 / (s + (1 - s) / n), s the
+serial fraction of the two-thread work.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+from spanfast import Ragged, _steps, _threads
+from spanfast._kernels import selection
+from spanfast.span_classification import find_label_issues as span_find
+from spanfast.testing.data import ner_arrays
+from spanfast.token_classification.filter import find_label_issues as token_find
+
+seconds = {"blockwise": 0.0, "candidates": 0.0}
+
+
+def _timed(function, what: str):
+    def run(*args):
+        start = time.thread_time()
+        try:
+            return function(*args)
+        finally:
+            seconds[what] += time.thread_time() - start
+
+    return run
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tokens", type=lambda s: int(s.replace("_", "")), default=1_000_000)
+    parser.add_argument("--repeats", type=int, default=9)
+    args = parser.parse_args()
+    data = ner_arrays(args.tokens, "sentences", dtype="float32")
+    offsets = data["offsets"]
+    span = Ragged(data["span_labels"], offsets), Ragged(data["span_probs"], offsets)
+    token = Ragged(data["token_labels"], offsets), Ragged(data["token_probs"], offsets)
+    for step in vars(_steps).values():
+        if isinstance(step, type) and getattr(step, "blockwise", False):
+            step.step = _timed(step.step, "blockwise")
+    selection.noise_rate_candidates = _timed(selection.noise_rate_candidates, "candidates")
+    _threads.thread_count = lambda n_jobs: 1  # all on this thread: its CPU time is the work
+    cases = [
+        ("span", span_find, span, {}),
+        ("token K=9", token_find, token, {}),
+        ("token K=9, filter_by='both'", token_find, token, {"filter_by": "both"}),
+    ]
+    print(f"{args.tokens:,} tokens, CPU time of one thread, median of {args.repeats}")
+    for name, find, (labels, probs), options in cases:
+        find(labels, probs, **options)
+        whole, blockwise, candidates = [], [], []
+        for _ in range(args.repeats):
+            seconds.update(blockwise=0.0, candidates=0.0)
+            start = time.thread_time()
+            find(labels, probs, **options)
+            whole.append(time.thread_time() - start)
+            blockwise.append(seconds["blockwise"])
+            candidates.append(seconds["candidates"])
+        t, b, c = (float(np.median(x)) for x in (whole, blockwise, candidates))
+        serial = (t - b - c) / (t - c)
+        scaling = ", ".join(f"{n}: {t / ((t - b - c) + b / n):.2f}x" for n in (2, 4, 8, 16))
+        print(
+            f"{name}: one thread {1000 * t:.1f} ms, blockwise {1000 * b:.1f} ms, beside "
+            f"them {1000 * c:.1f} ms, serial fraction {serial:.2f}; expected speed-up "
+            f"over one thread {scaling}"
+        )
+
+
+if __name__ == "__main__":
+    main()
