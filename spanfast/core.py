@@ -128,8 +128,9 @@ def compute_confident_joint(
     calibrate : bool, default True
         Calibrate the joint to the label counts (``calibrate_confident_joint``).
     n_jobs : int, optional
-        1 keeps to one core; otherwise the two halves of the tokens are counted
-        on two cores (the counts are the same).
+        1 keeps to the calling thread; otherwise (default: every core, one thread
+        when called off the main thread) the two halves of the tokens are counted
+        on two threads (the counts are the same).
 
     Returns
     -------
