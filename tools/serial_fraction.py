@@ -4,8 +4,9 @@
 
 Runs span and token (K = 9) find_label_issues on Ragged input on one thread and
 measures, in CPU time of that thread (less sensitive to a shared machine than wall
-time), the whole call and the blockwise steps of its plan (the parts that run on
-token blocks shared out among threads, :func:`spanfast.plans.run_in_memory`).
+time), the whole call and its blockwise parts: the steps of its plan that run on
+token blocks shared out among threads (:func:`spanfast.plans.run_in_memory`) and
+the input checks that do (the probability values, the label narrowing).
 The noise-rate candidates (prune_by_noise_rate, both) run beside the serial part
 on a second thread, so from two threads on they are counted as hidden. The rest
 is serial (the input checks, the class counts and the class sums), and Amdahl's
@@ -21,6 +22,7 @@ import time
 import numpy as np
 
 from spanfast import Ragged, _steps, _threads
+from spanfast._input import checked
 from spanfast._kernels import selection
 from spanfast.span_classification import find_label_issues as span_find
 from spanfast.testing.data import ner_arrays
@@ -53,6 +55,8 @@ def main() -> None:
         if isinstance(step, type) and getattr(step, "blockwise", False):
             step.step = _timed(step.step, "blockwise")
     selection.noise_rate_candidates = _timed(selection.noise_rate_candidates, "candidates")
+    for name in ("_count_invalid", "_narrow"):  # the input checks that run on token blocks
+        setattr(checked, name, _timed(getattr(checked, name), "blockwise"))
     _threads.thread_count = lambda n_jobs: 1  # all on this thread: its CPU time is the work
     cases = [
         ("span", span_find, span, {}),

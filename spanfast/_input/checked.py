@@ -31,7 +31,7 @@ from .._kernels.checks import (
     first_label_out_of_range,
     narrow_labels,
 )
-from .._threads import concurrently
+from .._threads import in_blocks
 from ..errors import InvalidInputError, InvalidInputTypeError
 from ..options import PROBABILITY_TOLERANCE
 from ..ragged import Ragged
@@ -326,6 +326,39 @@ def compact_label_type(n_classes: int) -> np.dtype:
     )
 
 
+# Tokens per block of the checks below, which share the blocks out among every core
+# (counts add up, each block writes its own slice: the same result for any blocks).
+_CHECK_BLOCK = 1 << 18
+
+
+def _token_blocks(n_tokens: int) -> list[tuple[int, int]]:
+    return [(lo, min(lo + _CHECK_BLOCK, n_tokens)) for lo in range(0, n_tokens, _CHECK_BLOCK)]
+
+
+def _count_invalid(values: np.ndarray) -> int:
+    """``count_invalid_probabilities`` of ``values`` (one row per token), block by block."""
+    return sum(
+        in_blocks(
+            None,
+            lambda block: count_invalid_probabilities(values[block[0] : block[1]], *_VALID),
+            _token_blocks(values.shape[0]),
+        )
+    )
+
+
+def _narrow(values: np.ndarray, n_classes: int, out: np.ndarray) -> int:
+    """``narrow_labels`` of ``values`` into ``out``, block by block."""
+    return sum(
+        in_blocks(
+            None,
+            lambda block: narrow_labels(
+                values[block[0] : block[1]], n_classes, out[block[0] : block[1]]
+            ),
+            _token_blocks(values.shape[0]),
+        )
+    )
+
+
 def labels_and_probabilities(labels: Any, pred_probs: Any, *, span: bool | None) -> Checked:
     """Convert and check a (labels, pred_probs) pair; the entry point for user data.
 
@@ -333,8 +366,7 @@ def labels_and_probabilities(labels: Any, pred_probs: Any, *, span: bool | None)
     """
     label_ragged = as_labels(labels)
     prob_ragged = as_probabilities(pred_probs, span=span, check_values=False)
-    # Probability values are checked on a second core while the labels are narrowed.
-    n_invalid = concurrently(None, count_invalid_probabilities, prob_ragged.values, *_VALID)
+    n_invalid = _count_invalid(prob_ragged.values)
     span = prob_ragged.values.ndim == 1
     n_classes = 2 if span else prob_ragged.values.shape[1]
     compact = compact_label_type(n_classes)
@@ -343,8 +375,8 @@ def labels_and_probabilities(labels: Any, pred_probs: Any, *, span: bool | None)
         labels_out_of_range = first_label_out_of_range(narrow, n_classes) >= 0
     else:
         narrow = np.empty(label_ragged.n_tokens, compact)
-        labels_out_of_range = narrow_labels(label_ragged.values, n_classes, narrow)
-    check_probability_values(prob_ragged, n_invalid())
+        labels_out_of_range = _narrow(label_ragged.values, n_classes, narrow)
+    check_probability_values(prob_ragged, n_invalid)
     check_aligned(label_ragged, prob_ragged)
     if labels_out_of_range:
         check_label_range(label_ragged, n_classes, span=span)
