@@ -10,13 +10,12 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_plans import _data
 
 from spanfast import _threads, options, plans
 from spanfast.results import find_issues
 from spanfast.span_classification import find_label_issues as span_find
 from spanfast.token_classification.filter import find_label_issues as token_find
-
-from test_plans import _data
 
 
 def _run(checked, filter_by: str, n_jobs: int, block_tokens: int, monkeypatch) -> np.ndarray:
