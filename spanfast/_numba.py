@@ -26,16 +26,33 @@ so a program can filter it first). An unreadable cache entry (a truncated or gar
 overwritten, and one :class:`KernelCacheWarning` per session names the directory.
 
 ``fastmath`` stays off: NaN must remain visible and rounding must match NumPy.
+
+Small inputs are not worth a compilation. A kernel called for the first time
+with arrays of fewer than :data:`INTERPRET_BELOW` elements in all runs its Python
+body instead (the same code ``NUMBA_DISABLE_JIT=1`` runs, with the same answers:
+the tests compare both), as do the helpers it calls, until the process has
+interpreted :data:`INTERPRET_BUDGET` elements or met a larger call (large data:
+every kernel is worth compiling then); after that kernels are loaded from the
+cache or compiled as usual. A first call
+on 10K tokens then takes a fraction of a second instead of seconds of
+compilation (loading cached kernels alone takes longer than interpreting them
+on such inputs). Kernels whose rounding could differ (``np.exp``, ``np.log``) are
+marked :func:`always_compiled`. ``SPANFAST_INTERPRET_BELOW=0`` turns this off;
+:func:`compiling` turns it off for a block of code (``spanfast precompile``,
+the Dask warm-up).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numba
+import numpy as np
 from numba.core import caching, config
 from numba.core.dispatcher import Dispatcher
 from numba.misc.appdirs import AppDirs
@@ -218,12 +235,87 @@ class _InMemoryCache(caching.NullCache):
         )
 
 
+# ---------------------------------------------------------------------------------------
+# Small inputs: the Python bodies instead of a compilation (see the module docstring)
+
+# Elements, over all array arguments, of a first call that runs the Python body.
+INTERPRET_BELOW = int(os.environ.get("SPANFAST_INTERPRET_BELOW", 1 << 17))
+# Elements the process interprets in all before it compiles every kernel it meets:
+# about 1-2 s of Python, less than one compilation of the kernels of a call.
+INTERPRET_BUDGET = 1 << 20
+_interpreted = [0]  # elements interpreted so far (races between threads only blur it)
+_local = threading.local()  # .depth: interpreted kernels running on this thread
+
+
+@contextlib.contextmanager
+def compiling() -> Iterator[None]:
+    """Kernels called in this block (on this thread) are loaded or compiled, never
+    interpreted: for filling the cache ahead of time."""
+    before = getattr(_local, "compiling", False)
+    _local.compiling = True
+    try:
+        yield
+    finally:
+        _local.compiling = before
+
+
+def _elements(args: tuple) -> int:
+    return sum(a.size for a in args if isinstance(a, np.ndarray))
+
+
+def _run_interpreted(func: Callable) -> Callable:
+    def run(*args: Any) -> Any:
+        _local.depth = getattr(_local, "depth", 0) + 1
+        try:
+            with np.errstate(all="ignore"):  # compiled kernels never warn
+                return func(*args)
+        finally:
+            _local.depth -= 1
+
+    return run
+
+
+def _first_call(dispatcher: Dispatcher, compile_for_args: Callable) -> Callable:
+    """What Numba calls when ``dispatcher`` has no compiled code for the arguments
+    (it calls whatever this returns): the Python body for a small first call, a
+    loaded or compiled kernel otherwise."""
+
+    def first_call(*args: Any) -> Any:
+        if getattr(_local, "depth", 0):  # called from an interpreted body
+            return dispatcher.py_func
+        if not getattr(_local, "compiling", False):
+            size = _elements(args)
+            if size < INTERPRET_BELOW and _interpreted[0] + size <= INTERPRET_BUDGET:
+                _interpreted[0] += size
+                return _run_interpreted(dispatcher.py_func)
+            _interpreted[0] = INTERPRET_BUDGET  # large data: compile from now on
+        return compile_for_args(*args)
+
+    return first_call
+
+
+def _interpretable(dispatcher: Dispatcher) -> Dispatcher:
+    dispatcher._compile_only = dispatcher._compile_for_args
+    dispatcher._compile_for_args = _first_call(dispatcher, dispatcher._compile_for_args)
+    return dispatcher
+
+
+def always_compiled(dispatcher: Callable) -> Callable:
+    """Never run ``dispatcher``'s Python body (put above ``@kernel``): for kernels whose
+    answer could differ in the last bit, such as ``np.exp`` and ``np.log``, whose NumPy
+    and Numba implementations may round differently."""
+    if isinstance(dispatcher, Dispatcher):
+        dispatcher._compile_for_args = dispatcher._compile_only
+    return dispatcher
+
+
 def kernel(func: Callable) -> Callable:
     """Compile ``func`` with spanfast's Numba options, caching when possible."""
     dispatcher = numba.njit(cache=False, **_JIT_OPTIONS)(func)
     if not isinstance(dispatcher, Dispatcher):  # NUMBA_DISABLE_JIT=1: the Python function
         return dispatcher
     _DISPATCHERS.append(dispatcher)
+    _interpretable(dispatcher)
     try:
         dispatcher._cache = _KernelCache(func)  # what cache=True does, with our cache class
     except RuntimeError:  # "cannot cache function ...: no locator available"
@@ -242,7 +334,8 @@ def helper(func: Callable) -> Callable:
     ``np.int64(c)``, not ``c``: a Python literal compiles one more specialization
     of the callee per constant.
     """
-    return numba.njit(**_JIT_OPTIONS)(func)
+    dispatcher = numba.njit(**_JIT_OPTIONS)(func)
+    return _interpretable(dispatcher) if isinstance(dispatcher, Dispatcher) else dispatcher
 
 
 def kernel_modules() -> list[str]:

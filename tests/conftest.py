@@ -12,6 +12,10 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, settings
 
+# The suite tests the compiled kernels: small inputs would otherwise run their Python
+# bodies (spanfast._numba, "Small inputs"); test_interpreted.py compares the two.
+os.environ.setdefault("SPANFAST_INTERPRET_BELOW", "0")
+
 # pytest runs with --import-mode=importlib, which does not put tests/ on sys.path;
 # the test modules import their helpers (strategies, registry) as top-level modules.
 _TESTS_DIR = str(Path(__file__).resolve().parent)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._numba import kernel
+from .._numba import always_compiled, kernel
 from .access import like
 from .summation import mean_like_numpy, pairwise_sum
 
@@ -38,6 +38,7 @@ def sentence_mean(scores, offsets, empty_score):
     return out
 
 
+@always_compiled  # np.exp: NumPy's could round differently
 @kernel
 def sentence_softmin(scores, offsets, temperature, empty_score):
     """``<s, softmax((1 - s) / temperature)>`` per sentence, with cleanlab's max-shift.

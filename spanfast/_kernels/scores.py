@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._numba import kernel
+from .._numba import always_compiled, kernel
 from .access import like, n_classes, probability
 from .summation import pairwise_sum
 
@@ -44,6 +44,7 @@ def normalized_margin(P, labels):
     return out
 
 
+@always_compiled  # np.log: the Python body's could round differently
 @kernel
 def entropy_over_confidence(P, labels, log_k, clip_low):
     """``H / max(sc, clip_low)``: the entropy normalised by ``log_k`` over the clipped
