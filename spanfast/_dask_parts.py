@@ -98,6 +98,8 @@ def warm_up(span: bool, float_type: str, many_classes: bool) -> None:
     import importlib
     import warnings
 
+    from ._numba import compiling
+
     # The calls are precompile's own (one list of what to compile). That module is a leaf
     # of the CLI (it imports the library only inside functions); imported by name so the
     # library does not import the CLI package. Moving _datasets/_calls out of the CLI
@@ -109,7 +111,7 @@ def warm_up(span: bool, float_type: str, many_classes: bool) -> None:
             continue
         if not span and (probs.shape[1] > 127) != many_classes:
             continue
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), compiling():  # tiny data, but compiled
             warnings.simplefilter("ignore")  # the tiny data's own warnings (few examples)
             for call in precompile._calls(is_span, labels, probs, offsets):
                 call()

@@ -241,8 +241,10 @@ class _InMemoryCache(caching.NullCache):
 # Elements, over all array arguments, of a first call that runs the Python body.
 INTERPRET_BELOW = int(os.environ.get("SPANFAST_INTERPRET_BELOW", 1 << 17))
 # Elements the process interprets in all before it compiles every kernel it meets:
-# about 1-2 s of Python, less than one compilation of the kernels of a call.
-INTERPRET_BUDGET = 1 << 20
+# about 2-4 s of Python, a compilation's worth (a token call on 10K tokens, K = 9,
+# interprets ~0.6M; so a second dtype is interpreted too). A loop of small calls
+# waits at most that much longer than if it had compiled at once.
+INTERPRET_BUDGET = 1 << 22
 _interpreted = [0]  # elements interpreted so far (races between threads only blur it)
 _local = threading.local()  # .depth: interpreted kernels running on this thread
 

@@ -234,7 +234,7 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
     from numba.core.registry import cpu_target
 
-    from .._numba import PORTABLE_CPU_NAME, _KernelCache, cache_dir, compiled_kernels
+    from .._numba import PORTABLE_CPU_NAME, _KernelCache, cache_dir, compiled_kernels, compiling
     from .errors import CommandError
 
     started = time.perf_counter()
@@ -251,7 +251,7 @@ def run(args: argparse.Namespace) -> int:
     say = (lambda *parts, **options: None) if args.quiet else print
     cpu_name = cpu_target.target_context.codegen().magic_tuple()[1]
     say(f"compiling for CPU {cpu_name}", flush=True)
-    with np.errstate(all="ignore"), warnings.catch_warnings():
+    with np.errstate(all="ignore"), warnings.catch_warnings(), compiling():
         warnings.simplefilter("ignore")  # too few examples of a class: the data is tiny
         for description, is_span, labels, probs, offsets in _datasets():
             say(f"compiling for {description} ...", flush=True)
