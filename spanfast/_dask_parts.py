@@ -127,17 +127,16 @@ class ParquetParts(list):
 
 
 def parquet_files(paths: Any, file_and_row: bool | None) -> tuple[list, list]:
-    """The files, in streaming's order, and each one's ``file`` value (None: none)."""
-    from .streaming import _parquet_files
+    """The files, in streaming's order (:func:`spanfast._input.files.list_parquet`), and
+    each one's ``file`` value (None: none)."""
+    from ._input.files import list_parquet
 
-    files = _parquet_files(paths)
-    directory = os.fspath(paths) if isinstance(paths, (str, os.PathLike)) else None
-    directory = directory if directory is not None and os.path.isdir(directory) else None
+    listing = list_parquet(paths)
     if file_and_row is None:
-        file_and_row = directory is not None
+        file_and_row = listing.directory is not None
     if not file_and_row:
-        return files, [None] * len(files)
-    return files, [os.path.relpath(f, directory) if directory else f for f in files]
+        return listing.files, [None] * len(listing.files)
+    return listing.files, listing.relative
 
 
 def read_parquet_file(path: str, columns: list, relative: str | None) -> Any:

@@ -37,6 +37,7 @@ from ._batches import (
     layout_error,
 )
 from ._input.checked import Checked
+from ._input.files import list_parquet
 from ._records import batch_ids, concat_ids, id_names
 from ._records import file_and_row as file_and_row_columns
 from ._threads import concurrently
@@ -131,6 +132,8 @@ def find_label_issues_in_batches(
             flagged = one_pass.flagged(partial)
             local = None if flagged is None else flagged.positions - batch.first_token
             if local is not None and local.shape[0]:
+                if batch.tokens is None and run.has_tokens:  # every plan flags in its last pass
+                    raise RuntimeError("a pass before the last flagged issues; tokens not read")
                 found.add(details(batch, local, return_indices_ranked_by, with_text=run.has_tokens))
             merged = partial if merged is None else one_pass.merge(merged, partial)
         if merged is None:  # no tokens at all
@@ -180,7 +183,10 @@ class _Run:
     def batches(self) -> Iterator[TokenBatch]:
         self.pass_number += 1
         first_sentence = first_token = 0
-        for index, raw in enumerate(self._read()):
+        last_pass = self.pass_number == self.n_passes
+        projected = isinstance(self._read, _ParquetBatches)
+        batches = self._read(last_pass=last_pass) if projected else self._read()
+        for index, raw in enumerate(batches):
             labels, pred_probs, *rest = raw
             tokens = rest[0] if rest else None
             ids = rest[1] if len(rest) > 1 else None
@@ -189,7 +195,9 @@ class _Run:
             # The checksum runs on a second core while the plan's step runs; kernels
             # stay in bounds on changed data and verified() checks it before merging.
             self._checksum = (index, first_sentence, concurrently(None, checksums, data))
-            if first_sentence == 0 and self.pass_number == 1:
+            if projected:  # tokens and ids are read in the last pass only
+                self.has_tokens = self._read.has_tokens
+            elif first_sentence == 0 and self.pass_number == 1:
                 self.has_tokens = tokens is not None
             elif self.has_tokens != (tokens is not None):
                 raise InvalidInputError(
@@ -198,7 +206,7 @@ class _Run:
                 )
             if data.n_tokens and self.pass_number > 1 and data.probs.dtype != self.dtype:
                 data = data.promoted(self.dtype)
-            if self.pass_number == self.n_passes:
+            if last_pass:
                 self._keep_sentences(data, ids, first_sentence)
             if data.n_tokens == 0:  # nothing to count or flag; keep the sentence numbering
                 self._verify()
@@ -299,7 +307,9 @@ def find_label_issues_parquet(
     Parameters
     ----------
     paths : path, or sequence of paths
-        A .parquet file, a directory of them (read in name order), or a list of files.
+        A .parquet (or .pq) file, a directory of them in any layout (nested,
+        Hive-partitioned ``split=train/...``; files in sorted relative-path order, then
+        row order: :mod:`spanfast._input.files`), or a list of files (in that order).
     labels, probs : str
         The list columns (one row per sentence) of labels and probabilities.
     tokens : str, optional
@@ -311,6 +321,7 @@ def find_label_issues_parquet(
     id : str or list of str, optional
         Columns carried unchanged into every issue and sentence row (record identity;
         a null id is an error naming file and row, duplicates are carried as they are).
+        A Hive partition key of a directory (``split``) is a column too.
     file_and_row : bool, optional
         Add the id columns ``file`` (the path relative to the directory given) and
         ``row_in_file``; by default when ``paths`` is a directory.
@@ -322,39 +333,73 @@ def find_label_issues_parquet(
     LabelIssues
         The same issues and sentence scores as :func:`spanfast.results.find_issues`
         on the whole data (rows in file order, then row order), with the id columns.
+
+    Only the columns a pass needs are read: labels and probabilities in every pass,
+    the tokens and id columns in the last one (the only pass that flags issues).
     """
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    files = _parquet_files(paths)
+    listing = list_parquet(paths)
     names = id_names(id)
-    columns = [labels, probs] + ([tokens] if tokens else []) + list(names)
-    directory = os.fspath(paths) if isinstance(paths, (str, os.PathLike)) else None
-    directory = directory if directory is not None and os.path.isdir(directory) else None
     if file_and_row is None:
-        file_and_row = directory is not None
-    with_ids = bool(names) or file_and_row
+        file_and_row = listing.directory is not None
+    reader = _ParquetBatches(listing, (labels, probs, tokens), names, file_and_row, batch_size)
+    listing.check(reader.columns(last_pass=True))
+    return find_label_issues_in_batches(reader, progress=progress, **options)
 
-    def read_batches() -> Iterator[tuple]:
-        for path in files:
+
+class _ParquetBatches:
+    """The batches of Parquet files, re-read each pass with only the columns it needs.
+
+    ``reader(last_pass=False)`` gives ``(labels, probs, None)`` per batch; the last
+    pass also has the tokens and the ids (columns, Hive partition keys, and ``file``
+    / ``row_in_file`` when asked).
+    """
+
+    def __init__(self, listing, columns: tuple, names: tuple, file_and_row: bool, batch_size):
+        self.listing = listing
+        self.labels, self.probs, self.tokens = columns
+        self.names = names
+        self.file_and_row = file_and_row
+        self.batch_size = batch_size
+
+    @property
+    def has_tokens(self) -> bool:
+        return self.tokens is not None
+
+    def columns(self, last_pass: bool) -> list[str]:
+        columns = [self.labels, self.probs]
+        if last_pass:
+            columns += ([self.tokens] if self.tokens else []) + list(self.names)
+        return columns
+
+    def __call__(self, last_pass: bool = True) -> Iterator[tuple]:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        listing = self.listing
+        columns = listing.file_columns(self.columns(last_pass))
+        with_ids = last_pass and (bool(self.names) or self.file_and_row)
+        for number, path in enumerate(listing.files):
             try:
-                parquet_file = pq.ParquetFile(path)
-                missing = [c for c in columns if c not in parquet_file.schema_arrow.names]
-                if missing:
-                    raise InvalidInputError(
-                        f"{path}: no column {missing[0]!r}", field=missing[0], file=path
-                    )
-                record_batches = parquet_file.iter_batches(batch_size=batch_size, columns=columns)
-                relative = os.path.relpath(path, directory) if directory else path
+                record_batches = pq.ParquetFile(path).iter_batches(
+                    batch_size=self.batch_size, columns=columns
+                )
                 row_in_file = 0
                 for record_batch in record_batches:
-                    batch = [record_batch.column(labels), record_batch.column(probs)]
-                    batch.append(record_batch.column(tokens) if tokens else None)
+                    batch = [record_batch.column(self.labels), record_batch.column(self.probs)]
+                    batch.append(
+                        record_batch.column(self.tokens) if last_pass and self.tokens else None
+                    )
                     if with_ids:
-                        ids = {name: record_batch.column(name) for name in names}
-                        if file_and_row:
+                        n_rows = record_batch.num_rows
+                        ids = {
+                            name: record_batch.column(name)
+                            if name in columns
+                            else listing.partition_column(number, name, n_rows)
+                            for name in self.names
+                        }
+                        if self.file_and_row:
                             ids.update(
-                                file_and_row_columns(relative, record_batch.num_rows, row_in_file)
+                                file_and_row_columns(listing.relative[number], n_rows, row_in_file)
                             )
                         batch.append(ids)
                     row_in_file += record_batch.num_rows
@@ -363,25 +408,3 @@ def find_label_issues_parquet(
                 raise InvalidInputError(
                     f"{path}: cannot read as Parquet: {error}", file=path
                 ) from error
-
-    return find_label_issues_in_batches(read_batches, progress=progress, **options)
-
-
-def _parquet_files(paths: Any) -> list[str]:
-    if isinstance(paths, (str, os.PathLike)):
-        paths = [paths]
-    files: list[str] = []
-    for path in map(os.fspath, paths):
-        if os.path.isdir(path):
-            files.extend(
-                sorted(
-                    os.path.join(path, name)
-                    for name in os.listdir(path)
-                    if name.endswith(".parquet")
-                )
-            )
-        else:
-            files.append(path)
-    if not files:
-        raise InvalidInputError(f"no .parquet files in {', '.join(map(str, paths))}")
-    return files
