@@ -188,7 +188,8 @@ def _directory(directory: str) -> ParquetFiles:
     found = directory_files(directory)
     if not found:
         raise InvalidInputError(
-            f"{directory}: directory holds no .parquet (or .pq) files", file=directory
+            f"{directory}: directory holds no .parquet files (nor .pq files, at any depth)",
+            file=directory,
         )
     files = [os.path.join(directory, *parts) for parts in found]
     relative = ["/".join(parts) for parts in found]

@@ -109,9 +109,27 @@ def output_target(out: str | None, out_format: str | None, files, directory) -> 
         return None
     output = writers.target(out, out_format)
     writers.refuse_inputs(output, files, directory)
+    if directory is not None and output.path is not None and output.format == "parquet":
+        _refuse_inside(output, directory)
     if output.format == "parquet":
         require_pyarrow(out, "writing .parquet")
     return output
+
+
+def _refuse_inside(output: Any, directory: Path) -> None:
+    """A Parquet output at any depth of an input directory would be read as data next time."""
+    from spanfast._input.files import is_parquet_name
+
+    from .errors import OutputError
+
+    inside = Path(os.path.realpath(output.path.parent))
+    top = Path(os.path.realpath(directory))
+    if is_parquet_name(output.path.name) and (inside == top or top in inside.parents):
+        raise OutputError(
+            output.given,
+            f"is inside the input directory {directory}, whose Parquet files are all read "
+            "as data; write it elsewhere",
+        )
 
 
 # -- files read whole: JSON Lines and .npz ------------------------------------------------
