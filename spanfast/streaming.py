@@ -34,12 +34,15 @@ from ._batches import (
     details,
     empty_columns,
     empty_issues,
+    in_batch,
     layout_error,
 )
 from ._input.checked import Checked
-from ._input.files import list_parquet
+from ._input.files import ParquetBatches, list_parquet
+from ._input.where import numbered_from
+from ._kernels.checksum import checksum
 from ._records import batch_ids, concat_ids, id_names
-from ._records import file_and_row as file_and_row_columns
+from ._steps import CountClasses
 from ._threads import concurrently
 from .errors import InvalidInputError, InvalidOptionError
 from .options import (
@@ -123,6 +126,10 @@ def find_label_issues_in_batches(
         ties=ties,
     )
     run = _Run(read_batches, progress, n_passes=len(plan.passes), scoring=scoring)
+    if isinstance(read_batches, ParquetBatches) and all(
+        isinstance(step, CountClasses) for step in plan.passes[0].steps
+    ):  # counting classes needs the labels only, once K and the dtype are known
+        run.known_layout = read_batches.layout()
     state = plan.start()
     found = None
     for one_pass in plan.passes:
@@ -154,6 +161,39 @@ def _concat_scores(parts: list[np.ndarray]) -> np.ndarray:
     return np.concatenate(parts) if parts else np.empty(0)
 
 
+def labels_batch(
+    labels: Any, first_sentence: int, n_classes: int, span: bool, dtype: np.dtype
+) -> Checked:
+    """A batch of labels alone, checked as :func:`check_batch` checks them (the same
+    narrow label type and range check), for a pass that only counts classes. The
+    probabilities are a zero-stride stand-in of the dataset's layout and dtype, never
+    read: the next pass reads and checks the real ones."""
+    from ._input.checked import as_labels, check_label_range, compact_label_type
+    from ._kernels.checks import first_label_out_of_range, narrow_labels
+
+    try:
+        with numbered_from(first_sentence):
+            ragged = as_labels(labels)
+            compact = compact_label_type(n_classes)
+            if ragged.values.dtype == compact:
+                narrow = ragged.values
+                out_of_range = first_label_out_of_range(narrow, n_classes) >= 0
+            else:
+                narrow = np.empty(ragged.n_tokens, compact)
+                out_of_range = narrow_labels(ragged.values, n_classes, narrow)
+            if out_of_range:
+                check_label_range(ragged, n_classes, span=span)
+    except InvalidInputError as error:
+        raise in_batch(error, first_sentence) from None
+    shape = (ragged.n_tokens,) if span else (ragged.n_tokens, n_classes)
+    return Checked(narrow, np.broadcast_to(np.zeros((), dtype), shape), ragged.offsets)
+
+
+def label_checksums(data: Checked) -> tuple[int, None, int]:
+    """:func:`checksums` of a :func:`labels_batch` (no probabilities read yet)."""
+    return checksum(data.labels), None, checksum(data.offsets)
+
+
 class _Run:
     """Reads and checks the batches of one run, numbering sentences and tokens globally.
 
@@ -179,22 +219,31 @@ class _Run:
         self.has_tokens = False
         self._checksums: list[tuple] = []  # per batch: (first sentence, labels, probs, offsets)
         self._checksum = None  # the pending checksum of the batch being read
+        # (n_classes, span, dtype) from a Parquet reader's schemas: pass 1 reads labels only
+        self.known_layout: tuple | None = None
 
     def batches(self) -> Iterator[TokenBatch]:
         self.pass_number += 1
         first_sentence = first_token = 0
         last_pass = self.pass_number == self.n_passes
-        projected = isinstance(self._read, _ParquetBatches)
-        batches = self._read(last_pass=last_pass) if projected else self._read()
+        projected = isinstance(self._read, ParquetBatches)
+        labels_only = self.pass_number == 1 and self.known_layout is not None
+        batches = (
+            self._read(last_pass=last_pass, labels_only=labels_only) if projected else self._read()
+        )
         for index, raw in enumerate(batches):
             labels, pred_probs, *rest = raw
             tokens = rest[0] if rest else None
             ids = rest[1] if len(rest) > 1 else None
-            data = check_batch(labels, pred_probs, tokens, first_sentence)
+            if labels_only:
+                data = labels_batch(labels, first_sentence, *self.known_layout)
+            else:
+                data = check_batch(labels, pred_probs, tokens, first_sentence)
             self._check_consistent(data, first_sentence)
             # The checksum runs on a second core while the plan's step runs; kernels
             # stay in bounds on changed data and verified() checks it before merging.
-            self._checksum = (index, first_sentence, concurrently(None, checksums, data))
+            sums = label_checksums if labels_only else checksums
+            self._checksum = (index, first_sentence, concurrently(None, sums, data))
             if projected:  # tokens and ids are read in the last pass only
                 self.has_tokens = self._read.has_tokens
             elif first_sentence == 0 and self.pass_number == 1:
@@ -270,6 +319,9 @@ class _Run:
                 "(a batched source must give the same batches on every pass)",
                 sentence=first_sentence,
             )
+        before = self._checksums[index]
+        if before[2] is None:  # pass 1 read labels only: the probabilities' sum is pass 2's
+            before = self._checksums[index] = (*before[:2], sums[1], before[3])
         error = changed_error(
             index, first_sentence, self.pass_number, self._checksums[index], (first_sentence, *sums)
         )
@@ -341,70 +393,6 @@ def find_label_issues_parquet(
     names = id_names(id)
     if file_and_row is None:
         file_and_row = listing.directory is not None
-    reader = _ParquetBatches(listing, (labels, probs, tokens), names, file_and_row, batch_size)
+    reader = ParquetBatches(listing, (labels, probs, tokens), names, file_and_row, batch_size)
     listing.check(reader.columns(last_pass=True))
     return find_label_issues_in_batches(reader, progress=progress, **options)
-
-
-class _ParquetBatches:
-    """The batches of Parquet files, re-read each pass with only the columns it needs.
-
-    ``reader(last_pass=False)`` gives ``(labels, probs, None)`` per batch; the last
-    pass also has the tokens and the ids (columns, Hive partition keys, and ``file``
-    / ``row_in_file`` when asked).
-    """
-
-    def __init__(self, listing, columns: tuple, names: tuple, file_and_row: bool, batch_size):
-        self.listing = listing
-        self.labels, self.probs, self.tokens = columns
-        self.names = names
-        self.file_and_row = file_and_row
-        self.batch_size = batch_size
-
-    @property
-    def has_tokens(self) -> bool:
-        return self.tokens is not None
-
-    def columns(self, last_pass: bool) -> list[str]:
-        columns = [self.labels, self.probs]
-        if last_pass:
-            columns += ([self.tokens] if self.tokens else []) + list(self.names)
-        return columns
-
-    def __call__(self, last_pass: bool = True) -> Iterator[tuple]:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        listing = self.listing
-        columns = listing.file_columns(self.columns(last_pass))
-        with_ids = last_pass and (bool(self.names) or self.file_and_row)
-        for number, path in enumerate(listing.files):
-            try:
-                record_batches = pq.ParquetFile(path).iter_batches(
-                    batch_size=self.batch_size, columns=columns
-                )
-                row_in_file = 0
-                for record_batch in record_batches:
-                    batch = [record_batch.column(self.labels), record_batch.column(self.probs)]
-                    batch.append(
-                        record_batch.column(self.tokens) if last_pass and self.tokens else None
-                    )
-                    if with_ids:
-                        n_rows = record_batch.num_rows
-                        ids = {
-                            name: record_batch.column(name)
-                            if name in columns
-                            else listing.partition_column(number, name, n_rows)
-                            for name in self.names
-                        }
-                        if self.file_and_row:
-                            ids.update(
-                                file_and_row_columns(listing.relative[number], n_rows, row_in_file)
-                            )
-                        batch.append(ids)
-                    row_in_file += record_batch.num_rows
-                    yield tuple(batch)
-            except (OSError, pa.ArrowException) as error:  # a damaged file: say which
-                raise InvalidInputError(
-                    f"{path}: cannot read as Parquet: {error}", file=path
-                ) from error

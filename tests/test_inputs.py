@@ -10,16 +10,22 @@ import json
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from strategies import noisy_flat_dataset
 
 import spanfast.cli
 from spanfast.cli import main
 from spanfast.errors import InvalidInputError, InvalidOptionError
+from spanfast.options import FILTER_BY
+from spanfast.ragged import Ragged
 from spanfast.results import find_issues, find_issues_in_table
 from spanfast.streaming import find_label_issues_parquet
 
@@ -160,7 +166,8 @@ def test_each_pass_reads_only_the_columns_it_needs(tmp_path, monkeypatch):
         assert issues.token_text.tolist() == expected.token_text.tolist()
         per_file = len(EXPECTED_ORDER)
         passes = [set(read[i : i + per_file]) for i in range(0, len(read), per_file)]
-        assert all(columns == {("tags", "p")} for columns in passes[:-1])
+        assert passes[0] == {("tags",)}  # the first pass counts classes
+        assert all(columns == {("tags", "p")} for columns in passes[1:-1])
         assert passes[-1] == {("tags", "p", "words", "doc")}  # the partition keys: no file has them
 
 
@@ -388,3 +395,80 @@ def test_a_dataset_dict_needs_a_split():
         find_issues_in_table(splits, "tags", "p", split="test")
     with pytest.raises(InvalidOptionError, match="split= chooses a split"):
         find_issues_in_table(table, "tags", "p", split="train")
+
+
+# -- the Parquet runner's first pass reads labels only: still the in-memory answer ---------
+
+
+def _arrow_list(ragged, width=None):
+    """A Ragged as an Arrow list column (rows of K as fixed-size lists when ``width``)."""
+    values = ragged.values
+    if values.ndim == 2:
+        flat = pa.array(values.reshape(-1))
+        inner = (
+            pa.FixedSizeListArray.from_arrays(flat, values.shape[1])
+            if width
+            else pa.ListArray.from_arrays(
+                np.arange(0, values.size + 1, values.shape[1], dtype=np.int32), flat
+            )
+        )
+    else:
+        inner = pa.array(values)
+    return pa.ListArray.from_arrays(np.asarray(ragged.offsets, np.int32), inner)
+
+
+@settings(deadline=None, max_examples=25)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n_sentences=st.integers(2, 60),
+    n_classes=st.integers(2, 5),
+    span=st.booleans(),
+    fixed_width=st.booleans(),
+    filter_by=st.sampled_from(FILTER_BY),
+    data=st.data(),
+)
+def test_parquet_files_of_mixed_widths_give_the_in_memory_answer(
+    tmp_path_factory, seed, n_sentences, n_classes, span, fixed_width, filter_by, data
+):
+    labels, probs, offsets = noisy_flat_dataset(seed, n_sentences, n_classes, np.float64, span)
+    labels, probs = Ragged(labels, offsets), Ragged(probs, offsets)
+    if np.unique(labels.values).size < 2:
+        return
+    cuts = sorted(data.draw(st.lists(st.integers(0, n_sentences), min_size=1, max_size=4)))
+    bounds = [0, *cuts, n_sentences]  # a cut twice: a file without rows
+    widths = [data.draw(st.sampled_from([np.float32, np.float64])) for _ in bounds[1:]]
+    root = tmp_path_factory.mktemp("widths")
+    parts = []
+    for number, ((a, b), width) in enumerate(zip(zip(bounds[:-1], bounds[1:]), widths)):
+        part = Ragged(probs[a:b].values.astype(width), probs[a:b].offsets)
+        parts.append(part.values)
+        table = pa.table({"tags": _arrow_list(labels[a:b]), "p": _arrow_list(part, fixed_width)})
+        pq.write_table(table, root / f"part-{number:02d}.parquet", row_group_size=7)
+    whole = Ragged(np.concatenate(parts), probs.offsets)  # float64 if any part is
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = find_issues(labels, whole, filter_by=filter_by)
+        streamed = find_label_issues_parquet(
+            root, labels="tags", probs="p", filter_by=filter_by, batch_size=5
+        )
+    for name, values in expected.to_dict().items():
+        np.testing.assert_array_equal(streamed.to_dict()[name], values, err_msg=name)
+        assert streamed.to_dict()[name].dtype == values.dtype, name
+    np.testing.assert_array_equal(streamed.sentence_scores, expected.sentence_scores)
+
+
+def test_a_bad_label_is_found_in_the_first_pass_and_named_by_file_and_row(tmp_path):
+    root = _write_layout(tmp_path / "data")
+    relative = "split=train/lang=en/part-0.pq"
+    rows = dict(LAYOUT[relative])
+    rows["tags"] = [list(sentence) for sentence in rows["tags"]]
+    row = next(i for i, sentence in enumerate(rows["tags"]) if sentence)
+    rows["tags"][row][0] = 2  # span labels are 0 or 1
+    pq.write_table(pa.table(rows), root / relative)
+    joined = _in_order()
+    sentence = joined["file"].index(relative) + row
+    with pytest.raises(InvalidInputError, match="Span labels must be 0 or 1") as error:
+        find_label_issues_parquet(root, labels="tags", probs="p")
+    assert error.value.sentence == sentence
+    line = _one_line(_scan(str(root), "--labels", "tags", "--probs", "p"))
+    assert line.startswith(f"spanfast scan: {root / relative}: column 'tags', row {row}: ")

@@ -24,10 +24,13 @@ One listing, :func:`list_parquet`, for every runner (``spanfast.streaming``,
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
+from .._records import file_and_row as file_and_row_columns
 from ..errors import InvalidInputError
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -226,3 +229,121 @@ def _hive_keys(directories: tuple[str, ...]) -> list[str]:
 
 def _keys_text(keys: tuple[str, ...]) -> str:
     return "partition keys " + ", ".join(keys) if keys else "no partition keys"
+
+
+class ParquetBatches:
+    """The batches of Parquet files, re-read each pass with only the columns it needs.
+
+    ``reader(last_pass=False)`` gives ``(labels, probs, None)`` per batch; the last
+    pass also has the tokens and the ids (columns, Hive partition keys, and ``file``
+    / ``row_in_file`` when asked); ``labels_only=True`` (a first pass that counts
+    classes) gives ``(labels, None, None)``.
+    """
+
+    def __init__(self, listing, columns: tuple, names: tuple, file_and_row: bool, batch_size):
+        self.listing = listing
+        self.labels, self.probs, self.tokens = columns
+        self.names = names
+        self.file_and_row = file_and_row
+        self.batch_size = batch_size
+
+    @property
+    def has_tokens(self) -> bool:
+        return self.tokens is not None
+
+    def columns(self, last_pass: bool, labels_only: bool = False) -> list[str]:
+        """The columns a pass reads."""
+        columns = [self.labels] if labels_only else [self.labels, self.probs]
+        if last_pass:
+            columns += ([self.tokens] if self.tokens else []) + list(self.names)
+        return columns
+
+    def __call__(self, last_pass: bool = True, labels_only: bool = False) -> Iterator[tuple]:
+        """The batches of one pass, in row order."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        listing = self.listing
+        columns = listing.file_columns(self.columns(last_pass, labels_only))
+        with_ids = last_pass and (bool(self.names) or self.file_and_row)
+        for number, path in enumerate(listing.files):
+            try:
+                record_batches = pq.ParquetFile(path).iter_batches(
+                    batch_size=self.batch_size, columns=columns
+                )
+                row_in_file = 0
+                for record_batch in record_batches:
+                    probs = None if labels_only else record_batch.column(self.probs)
+                    batch = [record_batch.column(self.labels), probs]
+                    batch.append(
+                        record_batch.column(self.tokens) if last_pass and self.tokens else None
+                    )
+                    if with_ids:
+                        n_rows = record_batch.num_rows
+                        ids = {
+                            name: record_batch.column(name)
+                            if name in columns
+                            else listing.partition_column(number, name, n_rows)
+                            for name in self.names
+                        }
+                        if self.file_and_row:
+                            ids.update(
+                                file_and_row_columns(listing.relative[number], n_rows, row_in_file)
+                            )
+                        batch.append(ids)
+                    row_in_file += record_batch.num_rows
+                    yield tuple(batch)
+            except (OSError, pa.ArrowException) as error:  # a damaged file: say which
+                raise InvalidInputError(
+                    f"{path}: cannot read as Parquet: {error}", file=path
+                ) from error
+
+    def layout(self) -> tuple[int, bool, np.dtype] | None:
+        """``(n_classes, span, dtype)`` of the probabilities, known without reading them
+        all: the dtype from the files' schemas (promoted over the files with rows, as
+        the batches' dtypes are), K from the first token's row (or a fixed-size list).
+        None when the schema does not say (not float32/float64 lists): then the first
+        pass reads the probabilities too."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        dtype, depth, width = None, None, None
+        for path in self.listing.files:
+            parquet_file = pq.ParquetFile(path)
+            leaf, file_depth = parquet_file.schema_arrow.field(self.probs).type, 0
+            while (
+                pa.types.is_list(leaf)
+                or pa.types.is_large_list(leaf)
+                or (pa.types.is_fixed_size_list(leaf))
+            ):
+                width = leaf.list_size if pa.types.is_fixed_size_list(leaf) else None
+                leaf, file_depth = leaf.value_type, file_depth + 1
+            if not (pa.types.is_float32(leaf) or pa.types.is_float64(leaf)):
+                return None
+            if file_depth not in (1, 2) or depth not in (None, file_depth):
+                return None
+            depth = file_depth
+            if parquet_file.metadata.num_rows:
+                kind = np.dtype(leaf.to_pandas_dtype())
+                dtype = kind if dtype is None else np.promote_types(dtype, kind)
+        if dtype is None:
+            return None
+        if depth == 1:
+            return 2, True, dtype
+        n_classes = width if width is not None else self._first_row_width()
+        return None if n_classes is None else (n_classes, False, dtype)
+
+    def _first_row_width(self) -> int | None:
+        """The number of class probabilities of the first token (None without tokens)."""
+        import pyarrow.compute as pc
+        import pyarrow.parquet as pq
+
+        for path in self.listing.files:
+            for record_batch in pq.ParquetFile(path).iter_batches(
+                batch_size=self.batch_size, columns=[self.probs]
+            ):
+                rows = record_batch.column(self.probs).flatten()
+                if len(rows):
+                    width = pc.list_value_length(rows.slice(0, 1))[0].as_py()
+                    return width if width else None
+        return None
