@@ -147,9 +147,18 @@ def read_parquet_file(path: str, columns: list, relative: str | None) -> Any:
     from ._records import FILE, ROW_IN_FILE
 
     try:
-        table = pq.read_table(path, columns=columns)
+        names = pq.read_schema(path).names
+        table = pq.read_table(path, columns=[c for c in columns if c in names])
     except (OSError, pa.ArrowException) as error:  # a damaged file: say which
         raise InvalidInputError(f"{path}: cannot read as Parquet: {error}", file=path) from error
+    missing = [c for c in columns if c not in names]
+    if missing:  # e.g. a Hive partition key, which only the streaming runner reads
+        raise InvalidInputError(
+            f"{path}: no column {missing[0]!r} in the file (spanfast.dask reads the columns "
+            "stored in the files, not Hive partition keys)",
+            field=missing[0],
+            file=path,
+        )
     if relative is None:
         return table
     files = pa.array([relative] * table.num_rows, pa.string())

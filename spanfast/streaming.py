@@ -161,7 +161,7 @@ def _concat_scores(parts: list[np.ndarray]) -> np.ndarray:
     return np.concatenate(parts) if parts else np.empty(0)
 
 
-def labels_batch(
+def _labels_batch(
     labels: Any, first_sentence: int, n_classes: int, span: bool, dtype: np.dtype
 ) -> Checked:
     """A batch of labels alone, checked as :func:`check_batch` checks them (the same
@@ -189,8 +189,8 @@ def labels_batch(
     return Checked(narrow, np.broadcast_to(np.zeros((), dtype), shape), ragged.offsets)
 
 
-def label_checksums(data: Checked) -> tuple[int, None, int]:
-    """:func:`checksums` of a :func:`labels_batch` (no probabilities read yet)."""
+def _label_checksums(data: Checked) -> tuple[int, None, int]:
+    """:func:`checksums` of a :func:`_labels_batch` (no probabilities read yet)."""
     return checksum(data.labels), None, checksum(data.offsets)
 
 
@@ -236,13 +236,13 @@ class _Run:
             tokens = rest[0] if rest else None
             ids = rest[1] if len(rest) > 1 else None
             if labels_only:
-                data = labels_batch(labels, first_sentence, *self.known_layout)
+                data = _labels_batch(labels, first_sentence, *self.known_layout)
             else:
                 data = check_batch(labels, pred_probs, tokens, first_sentence)
             self._check_consistent(data, first_sentence)
             # The checksum runs on a second core while the plan's step runs; kernels
             # stay in bounds on changed data and verified() checks it before merging.
-            sums = label_checksums if labels_only else checksums
+            sums = _label_checksums if labels_only else checksums
             self._checksum = (index, first_sentence, concurrently(None, sums, data))
             if projected:  # tokens and ids are read in the last pass only
                 self.has_tokens = self._read.has_tokens

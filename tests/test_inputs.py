@@ -136,6 +136,9 @@ def test_dask_reads_the_same_listing(tmp_path):
     on_dask = find_issues_parquet(root, "tags", "p", id="doc", scheduler="synchronous")
     assert on_dask == streamed
     assert on_dask.ids["file"].tolist() == streamed.ids["file"].tolist()
+    with pytest.raises(InvalidInputError, match="not Hive partition keys") as error:
+        find_issues_parquet(root, "tags", "p", id="split", scheduler="synchronous")
+    assert error.value.field == "split"
 
 
 def test_each_pass_reads_only_the_columns_it_needs(tmp_path, monkeypatch):
@@ -441,7 +444,8 @@ def test_parquet_files_of_mixed_widths_give_the_in_memory_answer(
     parts = []
     for number, ((a, b), width) in enumerate(zip(zip(bounds[:-1], bounds[1:]), widths)):
         part = Ragged(probs[a:b].values.astype(width), probs[a:b].offsets)
-        parts.append(part.values)
+        if b > a:  # a file without rows gives no batch: its dtype is not the data's
+            parts.append(part.values)
         table = pa.table({"tags": _arrow_list(labels[a:b]), "p": _arrow_list(part, fixed_width)})
         pq.write_table(table, root / f"part-{number:02d}.parquet", row_group_size=7)
     whole = Ragged(np.concatenate(parts), probs.offsets)  # float64 if any part is
