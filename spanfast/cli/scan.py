@@ -236,10 +236,14 @@ def run(args: argparse.Namespace) -> int:
     with writers.AtomicOutput(output) if output else contextlib.nullcontext() as destination:
         issues, data, row_counts = _find(kind, files, directory, columns, args)
         if html_output is not None:
-            from .report import read_whole, write_report
+            from .report import write_report
 
-            whole = data if data is not None else read_whole(input_path, columns, args)
-            write_report(html_output, issues, whole, args, NAME)
+            if data is None:  # streamed: the report needs every sentence
+                path, raw = readers.read_whole(
+                    kind, files, directory, columns, allow_pickle=args.allow_pickle
+                )
+                data = readers.checked_columns(path, raw, columns)
+            write_report(html_output, issues, data, args, NAME)
         if destination is not None:
             _write(destination, issues, args)
         elif args.sentences:
