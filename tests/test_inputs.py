@@ -476,3 +476,16 @@ def test_a_bad_label_is_found_in_the_first_pass_and_named_by_file_and_row(tmp_pa
     assert error.value.sentence == sentence
     line = _one_line(_scan(str(root), "--labels", "tags", "--probs", "p"))
     assert line.startswith(f"spanfast scan: {root / relative}: column 'tags', row {row}: ")
+
+
+def test_a_linked_directory_is_read_once_even_in_a_loop(tmp_path):
+    root = _write_layout(tmp_path / "data", {"a/x.parquet": _rows(5, 1)})
+    (root / "a" / "up").symlink_to("..")  # a loop
+    (root / "b").symlink_to("a")  # the same directory again
+    issues = find_label_issues_parquet(root, labels="tags", probs="p")
+    assert issues.sentence_scores.shape == (5,)  # the file once
+    assert set(issues.ids["file"].tolist()) <= {"a/x.parquet"}
+    assert (
+        issues.to_tuples()
+        == _expected(_in_order(["a/x.parquet"], {"a/x.parquet": _rows(5, 1)})).to_tuples()
+    )

@@ -146,8 +146,14 @@ def is_parquet_name(name: str) -> bool:
 def directory_files(directory: str) -> list[tuple[str, ...]]:
     """The Parquet files under ``directory`` as relative path components, in row order."""
     found = []
+    visited = set()  # linked directories are followed, each once (a link to a parent: no loop)
     for root, subdirectories, names in os.walk(directory, followlinks=True):
-        subdirectories[:] = [d for d in subdirectories if not d.startswith(SKIPPED_PREFIXES)]
+        real = os.path.realpath(root)
+        if real in visited:
+            subdirectories[:] = []
+            continue
+        visited.add(real)
+        subdirectories[:] = sorted(d for d in subdirectories if not d.startswith(SKIPPED_PREFIXES))
         relative = os.path.relpath(root, directory)
         parts = () if relative == os.curdir else tuple(relative.split(os.sep))
         found.extend(
