@@ -489,3 +489,23 @@ def test_a_linked_directory_is_read_once_even_in_a_loop(tmp_path):
         issues.to_tuples()
         == _expected(_in_order(["a/x.parquet"], {"a/x.parquet": _rows(5, 1)})).to_tuples()
     )
+
+
+def test_a_directory_read_whole_has_file_and_row_in_file_too(tmp_path, capsys):
+    # tag-string labels are read whole, not streamed: the same id columns
+    layout = {}
+    for relative, rows in LAYOUT.items():
+        tagged = dict(rows)
+        tagged["tags"] = [[["O", "SPAN"][t] for t in sentence] for sentence in rows["tags"]]
+        layout[relative] = tagged
+    root = _write_layout(tmp_path / "data", layout)
+    argv = ["scan", str(root), "--labels", "tags", "--probs", "p", "--class-names", "O,SPAN"]
+    assert main([*argv, "--id", "doc", "--id", "split", "--out", "-"]) == 0
+    joined = _in_order()
+    written = _written(capsys)
+    assert [(r["sentence"], r["token"]) for r in written] == _expected(joined).to_tuples()
+    for row in written:
+        assert row["file"] == joined["file"][row["sentence"]]
+        assert row["row_in_file"] == joined["row_in_file"][row["sentence"]]
+        assert row["doc"] == LAYOUT[row["file"]]["doc"][row["row_in_file"]]
+        assert row["split"] == row["file"].split("/")[0].removeprefix("split=")

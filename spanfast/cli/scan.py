@@ -284,7 +284,19 @@ def _find(
         issues = _find_in_memory(data, args)
     except (InvalidInputError, InvalidOptionError) as error:
         raise located(error, files=[path], columns=columns) from None
+    if directory is not None:  # as streamed: the file and the row within it
+        issues = _with_file_and_row(issues, readers.parquet_listing(directory, files), columns)
     return issues, data, None
+
+
+def _with_file_and_row(issues: Any, listing: Any, columns: readers.Columns) -> Any:
+    """The issues with the id columns ``file`` and ``row_in_file`` of a directory's rows."""
+    from spanfast._records import file_and_row
+
+    counts = readers.parquet_row_counts([Path(f) for f in listing.files], columns, listing)
+    parts = [file_and_row(name, int(n), 0) for name, n in zip(listing.relative, counts)]
+    added = {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
+    return dataclasses.replace(issues, sentence_ids={**(issues.sentence_ids or {}), **added})
 
 
 def _streamed(kind: str, files: list[Path], columns: readers.Columns, args: Any) -> bool:
