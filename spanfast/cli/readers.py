@@ -1,8 +1,10 @@
 """Reading ``spanfast scan`` input: Parquet files or directories, JSON Lines, ``.npz``.
 
-JSON Lines and ``.npz`` files are read whole and checked here; Parquet is
-streamed by :mod:`spanfast.streaming`, and only its row counts (to number rows
-within files) and the few sentences shown with the issues are read here.
+INPUT's format comes from its name (or --format). JSON Lines (:mod:`.jsonl`) and
+``.npz`` files are read whole and checked here; Parquet is listed by
+:mod:`spanfast._input.files` (the listing every runner shares) and streamed by
+:mod:`spanfast.streaming`, and only its row counts (to number rows within files)
+and the few sentences shown with the issues are read here.
 Readers raise :class:`~spanfast.cli.errors.InputError` naming the file, the
 column and the row.
 """
@@ -21,7 +23,6 @@ import numpy as np
 from .errors import InputError, located
 from .jsonl import CODECS, STDIN, missing_column, read_jsonl, require_pyarrow
 
-INPUT_FORMATS = (".parquet", ".jsonl", ".npz")
 # --format's names, and the file names each format is recognised by
 FORMAT_NAMES = {"parquet": ".parquet", "jsonl": ".jsonl", "npz": ".npz"}
 SUFFIXES = {
