@@ -129,17 +129,16 @@ class ParquetParts(list):
 
 
 def parquet_files(paths: Any, file_and_row: bool | None) -> tuple[list, list]:
-    """The files, in streaming's order, and each one's ``file`` value (None: none)."""
-    from .streaming import _parquet_files
+    """The files, in streaming's order (:func:`spanfast._input.files.list_parquet`), and
+    each one's ``file`` value (None: none)."""
+    from ._input.files import list_parquet
 
-    files = _parquet_files(paths)
-    directory = os.fspath(paths) if isinstance(paths, (str, os.PathLike)) else None
-    directory = directory if directory is not None and os.path.isdir(directory) else None
+    listing = list_parquet(paths)
     if file_and_row is None:
-        file_and_row = directory is not None
+        file_and_row = listing.directory is not None
     if not file_and_row:
-        return files, [None] * len(files)
-    return files, [os.path.relpath(f, directory) if directory else f for f in files]
+        return listing.files, [None] * len(listing.files)
+    return listing.files, listing.relative
 
 
 def read_parquet_file(path: str, columns: list, relative: str | None) -> Any:
@@ -150,9 +149,18 @@ def read_parquet_file(path: str, columns: list, relative: str | None) -> Any:
     from ._records import FILE, ROW_IN_FILE
 
     try:
-        table = pq.read_table(path, columns=columns)
+        names = pq.read_schema(path).names
+        table = pq.read_table(path, columns=[c for c in columns if c in names])
     except (OSError, pa.ArrowException) as error:  # a damaged file: say which
         raise InvalidInputError(f"{path}: cannot read as Parquet: {error}", file=path) from error
+    missing = [c for c in columns if c not in names]
+    if missing:  # e.g. a Hive partition key, which only the streaming runner reads
+        raise InvalidInputError(
+            f"{path}: no column {missing[0]!r} in the file (spanfast.dask reads the columns "
+            "stored in the files, not Hive partition keys)",
+            field=missing[0],
+            file=path,
+        )
     if relative is None:
         return table
     files = pa.array([relative] * table.num_rows, pa.string())

@@ -410,6 +410,7 @@ def find_issues_in_table(
     tokens: str | None = None,
     *,
     id: str | Sequence[str] | None = None,
+    split: str | None = None,
     **options: Any,
 ) -> LabelIssues:
     """:func:`find_issues` on the columns of a table, with its id and token columns.
@@ -421,13 +422,18 @@ def find_issues_in_table(
     Parameters
     ----------
     table : pyarrow Table or RecordBatch, pandas or polars DataFrame, ``datasets.Dataset``
-        One row per sentence, as :func:`spanfast.io.columns_from_table` reads.
+        One row per sentence, as :func:`spanfast.io.columns_from_table` reads; also a
+        polars ``LazyFrame`` (collected with only the columns read) or a
+        ``datasets.DatasetDict`` with ``split``.
     labels, probs : str
         The list columns of per-token labels and probabilities.
     tokens : str, optional
         The list column of token text (``token_text`` of the result).
     id : str or list of str, optional
         Columns carried unchanged into every issue and sentence row.
+    split : str, optional
+        The split of a ``datasets.DatasetDict`` to read (required for one; an error
+        names the splits).
     **options
         The options of :func:`find_issues`.
 
@@ -445,10 +451,12 @@ def find_issues_in_table(
     >>> find_issues_in_table(table, id="doc").ids["doc"].tolist()
     ['a', 'a', 'a', 'b', 'b']
     """
-    from ._input.frames import table_column
+    from ._input.frames import resolved_table, table_column
     from .io import columns_from_table
 
     names = id_names(id)
+    wanted = [labels, probs] + ([tokens] if tokens is not None else []) + list(names)
+    table = resolved_table(table, wanted, split)
     label_column, prob_column, token_column = columns_from_table(
         table, labels=labels, probs=probs, tokens=tokens
     )

@@ -34,11 +34,15 @@ from ._batches import (
     details,
     empty_columns,
     empty_issues,
+    in_batch,
     layout_error,
 )
 from ._input.checked import Checked
+from ._input.files import ParquetBatches, list_parquet
+from ._input.where import numbered_from
+from ._kernels.checksum import checksum
 from ._records import batch_ids, concat_ids, id_names
-from ._records import file_and_row as file_and_row_columns
+from ._steps import CountClasses
 from ._threads import concurrently
 from .errors import InvalidInputError, InvalidOptionError
 from .options import (
@@ -122,6 +126,10 @@ def find_label_issues_in_batches(
         ties=ties,
     )
     run = _Run(read_batches, progress, n_passes=len(plan.passes), scoring=scoring)
+    if isinstance(read_batches, ParquetBatches) and all(
+        isinstance(step, CountClasses) for step in plan.passes[0].steps
+    ):  # counting classes needs the labels only, once K and the dtype are known
+        run.known_layout = read_batches.layout()
     state = plan.start()
     found = None
     for one_pass in plan.passes:
@@ -131,6 +139,8 @@ def find_label_issues_in_batches(
             flagged = one_pass.flagged(partial)
             local = None if flagged is None else flagged.positions - batch.first_token
             if local is not None and local.shape[0]:
+                if batch.tokens is None and run.has_tokens:  # every plan flags in its last pass
+                    raise RuntimeError("a pass before the last flagged issues; tokens not read")
                 found.add(details(batch, local, return_indices_ranked_by, with_text=run.has_tokens))
             merged = partial if merged is None else one_pass.merge(merged, partial)
         if merged is None:  # no tokens at all
@@ -149,6 +159,39 @@ def find_label_issues_in_batches(
 
 def _concat_scores(parts: list[np.ndarray]) -> np.ndarray:
     return np.concatenate(parts) if parts else np.empty(0)
+
+
+def _labels_batch(
+    labels: Any, first_sentence: int, n_classes: int, span: bool, dtype: np.dtype
+) -> Checked:
+    """A batch of labels alone, checked as :func:`check_batch` checks them (the same
+    narrow label type and range check), for a pass that only counts classes. The
+    probabilities are a zero-stride stand-in of the dataset's layout and dtype, never
+    read: the next pass reads and checks the real ones."""
+    from ._input.checked import as_labels, check_label_range, compact_label_type
+    from ._kernels.checks import first_label_out_of_range, narrow_labels
+
+    try:
+        with numbered_from(first_sentence):
+            ragged = as_labels(labels)
+            compact = compact_label_type(n_classes)
+            if ragged.values.dtype == compact:
+                narrow = ragged.values
+                out_of_range = first_label_out_of_range(narrow, n_classes) >= 0
+            else:
+                narrow = np.empty(ragged.n_tokens, compact)
+                out_of_range = narrow_labels(ragged.values, n_classes, narrow)
+            if out_of_range:
+                check_label_range(ragged, n_classes, span=span)
+    except InvalidInputError as error:
+        raise in_batch(error, first_sentence) from None
+    shape = (ragged.n_tokens,) if span else (ragged.n_tokens, n_classes)
+    return Checked(narrow, np.broadcast_to(np.zeros((), dtype), shape), ragged.offsets)
+
+
+def _label_checksums(data: Checked) -> tuple[int, None, int]:
+    """:func:`checksums` of a :func:`_labels_batch` (no probabilities read yet)."""
+    return checksum(data.labels), None, checksum(data.offsets)
 
 
 class _Run:
@@ -176,20 +219,34 @@ class _Run:
         self.has_tokens = False
         self._checksums: list[tuple] = []  # per batch: (first sentence, labels, probs, offsets)
         self._checksum = None  # the pending checksum of the batch being read
+        # (n_classes, span, dtype) from a Parquet reader's schemas: pass 1 reads labels only
+        self.known_layout: tuple | None = None
 
     def batches(self) -> Iterator[TokenBatch]:
         self.pass_number += 1
         first_sentence = first_token = 0
-        for index, raw in enumerate(self._read()):
+        last_pass = self.pass_number == self.n_passes
+        projected = isinstance(self._read, ParquetBatches)
+        labels_only = self.pass_number == 1 and self.known_layout is not None
+        batches = (
+            self._read(last_pass=last_pass, labels_only=labels_only) if projected else self._read()
+        )
+        for index, raw in enumerate(batches):
             labels, pred_probs, *rest = raw
             tokens = rest[0] if rest else None
             ids = rest[1] if len(rest) > 1 else None
-            data = check_batch(labels, pred_probs, tokens, first_sentence)
+            if labels_only:
+                data = _labels_batch(labels, first_sentence, *self.known_layout)
+            else:
+                data = check_batch(labels, pred_probs, tokens, first_sentence)
             self._check_consistent(data, first_sentence)
             # The checksum runs on a second core while the plan's step runs; kernels
             # stay in bounds on changed data and verified() checks it before merging.
-            self._checksum = (index, first_sentence, concurrently(None, checksums, data))
-            if first_sentence == 0 and self.pass_number == 1:
+            sums = _label_checksums if labels_only else checksums
+            self._checksum = (index, first_sentence, concurrently(None, sums, data))
+            if projected:  # tokens and ids are read in the last pass only
+                self.has_tokens = self._read.has_tokens
+            elif first_sentence == 0 and self.pass_number == 1:
                 self.has_tokens = tokens is not None
             elif self.has_tokens != (tokens is not None):
                 raise InvalidInputError(
@@ -198,7 +255,7 @@ class _Run:
                 )
             if data.n_tokens and self.pass_number > 1 and data.probs.dtype != self.dtype:
                 data = data.promoted(self.dtype)
-            if self.pass_number == self.n_passes:
+            if last_pass:
                 self._keep_sentences(data, ids, first_sentence)
             if data.n_tokens == 0:  # nothing to count or flag; keep the sentence numbering
                 self._verify()
@@ -262,6 +319,9 @@ class _Run:
                 "(a batched source must give the same batches on every pass)",
                 sentence=first_sentence,
             )
+        before = self._checksums[index]
+        if before[2] is None:  # pass 1 read labels only: the probabilities' sum is pass 2's
+            before = self._checksums[index] = (*before[:2], sums[1], before[3])
         error = changed_error(
             index, first_sentence, self.pass_number, self._checksums[index], (first_sentence, *sums)
         )
@@ -299,7 +359,9 @@ def find_label_issues_parquet(
     Parameters
     ----------
     paths : path, or sequence of paths
-        A .parquet file, a directory of them (read in name order), or a list of files.
+        A .parquet (or .pq) file, a directory of them in any layout (nested,
+        Hive-partitioned ``split=train/...``; files in sorted relative-path order, then
+        row order: :mod:`spanfast._input.files`), or a list of files (in that order).
     labels, probs : str
         The list columns (one row per sentence) of labels and probabilities.
     tokens : str, optional
@@ -311,6 +373,7 @@ def find_label_issues_parquet(
     id : str or list of str, optional
         Columns carried unchanged into every issue and sentence row (record identity;
         a null id is an error naming file and row, duplicates are carried as they are).
+        A Hive partition key of a directory (``split``) is a column too.
     file_and_row : bool, optional
         Add the id columns ``file`` (the path relative to the directory given) and
         ``row_in_file``; by default when ``paths`` is a directory.
@@ -322,66 +385,14 @@ def find_label_issues_parquet(
     LabelIssues
         The same issues and sentence scores as :func:`spanfast.results.find_issues`
         on the whole data (rows in file order, then row order), with the id columns.
+
+    Only the columns a pass needs are read: labels and probabilities in every pass,
+    the tokens and id columns in the last one (the only pass that flags issues).
     """
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    files = _parquet_files(paths)
+    listing = list_parquet(paths)
     names = id_names(id)
-    columns = [labels, probs] + ([tokens] if tokens else []) + list(names)
-    directory = os.fspath(paths) if isinstance(paths, (str, os.PathLike)) else None
-    directory = directory if directory is not None and os.path.isdir(directory) else None
     if file_and_row is None:
-        file_and_row = directory is not None
-    with_ids = bool(names) or file_and_row
-
-    def read_batches() -> Iterator[tuple]:
-        for path in files:
-            try:
-                parquet_file = pq.ParquetFile(path)
-                missing = [c for c in columns if c not in parquet_file.schema_arrow.names]
-                if missing:
-                    raise InvalidInputError(
-                        f"{path}: no column {missing[0]!r}", field=missing[0], file=path
-                    )
-                record_batches = parquet_file.iter_batches(batch_size=batch_size, columns=columns)
-                relative = os.path.relpath(path, directory) if directory else path
-                row_in_file = 0
-                for record_batch in record_batches:
-                    batch = [record_batch.column(labels), record_batch.column(probs)]
-                    batch.append(record_batch.column(tokens) if tokens else None)
-                    if with_ids:
-                        ids = {name: record_batch.column(name) for name in names}
-                        if file_and_row:
-                            ids.update(
-                                file_and_row_columns(relative, record_batch.num_rows, row_in_file)
-                            )
-                        batch.append(ids)
-                    row_in_file += record_batch.num_rows
-                    yield tuple(batch)
-            except (OSError, pa.ArrowException) as error:  # a damaged file: say which
-                raise InvalidInputError(
-                    f"{path}: cannot read as Parquet: {error}", file=path
-                ) from error
-
-    return find_label_issues_in_batches(read_batches, progress=progress, **options)
-
-
-def _parquet_files(paths: Any) -> list[str]:
-    if isinstance(paths, (str, os.PathLike)):
-        paths = [paths]
-    files: list[str] = []
-    for path in map(os.fspath, paths):
-        if os.path.isdir(path):
-            files.extend(
-                sorted(
-                    os.path.join(path, name)
-                    for name in os.listdir(path)
-                    if name.endswith(".parquet")
-                )
-            )
-        else:
-            files.append(path)
-    if not files:
-        raise InvalidInputError(f"no .parquet files in {', '.join(map(str, paths))}")
-    return files
+        file_and_row = listing.directory is not None
+    reader = ParquetBatches(listing, (labels, probs, tokens), names, file_and_row, batch_size)
+    listing.check(reader.columns(last_pass=True))
+    return find_label_issues_in_batches(reader, progress=progress, **options)

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InvalidInputError, InvalidInputTypeError
+from ..errors import InvalidInputError, InvalidInputTypeError, InvalidOptionError
 from .arrow import from_arrow, is_arrow
 from .nested import flatten_nested
 from .where import error_at
@@ -84,6 +84,8 @@ def from_polars(column: Any, *, name: str) -> Flat:
 def from_dataset_column(column: Any, *, name: str) -> Flat:
     import datasets
 
+    if isinstance(column, (datasets.DatasetDict, datasets.IterableDatasetDict)):
+        raise not_a_column(column, name, "choose a split and a column (ds['train']['labels']).")
     if isinstance(column, datasets.Dataset):
         raise not_a_column(
             column,
@@ -122,15 +124,52 @@ def dataset_column_arrow(dataset: Any, column_name: str) -> Any:
 # Tables
 
 
+def resolved_table(table: Any, columns: list[str], split: str | None = None) -> Any:
+    """The table whose columns are read: a polars ``LazyFrame`` collected with only
+    ``columns``, the ``split`` of a ``datasets.DatasetDict``; any other table as it is.
+
+    Recognised by the module of their type, so neither library is imported for others.
+    """
+    kind, name = library(table), type(table).__name__
+    if kind == "datasets" and name in ("DatasetDict", "IterableDatasetDict"):
+        splits = ", ".join(map(repr, table))
+        if split is None:
+            raise InvalidOptionError(
+                f"a datasets.{name} holds several splits ({splits}); choose one with split=."
+            )
+        if split not in table:
+            raise InvalidOptionError(f"split={split!r} is not a split; the splits are {splits}.")
+        return table[split]
+    if split is not None:
+        raise InvalidOptionError(
+            f"split= chooses a split of a datasets.DatasetDict, not of a {name}."
+        )
+    if kind == "polars" and name == "LazyFrame":
+        names = table.collect_schema().names()
+        missing = [column for column in columns if column not in names]
+        if missing:
+            raise _no_column(missing[0], names)
+        return table.select(columns).collect()
+    return table
+
+
 def column_names(table: Any) -> list[str]:
     kind = library(table)
     if is_arrow(table) and hasattr(table, "column_names"):  # Table, RecordBatch
         return list(table.column_names)
+    if kind == "polars" and type(table).__name__ == "LazyFrame":
+        return table.collect_schema().names()  # .columns would resolve the schema, warning
     if kind in ("pandas", "polars"):
         if not hasattr(table, "columns"):
             raise _table_type_error(table)
         return [str(column) for column in table.columns]
     if kind == "datasets":
+        if type(table).__name__ in ("DatasetDict", "IterableDatasetDict"):
+            raise InvalidInputTypeError(
+                f"a datasets.{type(table).__name__} holds several splits ("
+                + ", ".join(map(repr, table))
+                + "); pass one (dataset['train']), or find_issues_in_table(..., split=)."
+            )
         if not hasattr(table, "column_names"):
             raise _table_type_error(table)
         return list(table.column_names)
@@ -150,17 +189,23 @@ def table_column(table: Any, column_name: str) -> Any:
     """Column ``column_name`` of ``table``; the message lists the columns if it is missing."""
     names = column_names(table)
     if column_name not in names:
-        raise InvalidInputError(
-            f"the table has no column {column_name!r}; its columns are "
-            + ", ".join(map(repr, names))
-            + ".",
-            field=column_name,
-        )
+        raise _no_column(column_name, names)
     kind = library(table)
     if is_arrow(table):
         return table.column(column_name)
+    if kind == "polars" and type(table).__name__ == "LazyFrame":
+        return table.select(column_name).collect().get_column(column_name)
     if kind == "polars":
         return table.get_column(column_name)
     if kind == "datasets":
         return dataset_column_arrow(table, column_name)
     return table[column_name]
+
+
+def _no_column(column_name: str, names: list[str]) -> InvalidInputError:
+    return InvalidInputError(
+        f"the table has no column {column_name!r}; its columns are "
+        + ", ".join(map(repr, names))
+        + ".",
+        field=column_name,
+    )

@@ -64,24 +64,52 @@ def display_sentences(
     )
 
 
+ISSUE_COLUMNS = (
+    "sentence",
+    "token",
+    "span_class",
+    "token_text",
+    "score",
+    "given_label",
+    "predicted_label",
+)
+
+
 def print_table(columns: dict[str, np.ndarray]) -> None:
     """The issues as a right-aligned table (without tokens, or with several span classes).
 
-    The ``span_class`` and ``token_text`` columns are shown when the issues have them.
+    The ``span_class`` and ``token_text`` columns are shown when the issues have them,
+    and the id columns (``--id``; ``file`` and ``row_in_file`` for a directory) after
+    them, so that each issue's row can be found.
     """
-    shown = ("sentence", "token", "span_class", "token_text", "score", "given_label")
-    names = [name for name in (*shown, "predicted_label") if name in columns]
-    header = ["rank", *names]
+    names = [name for name in ISSUE_COLUMNS if name in columns]
+    names += [name for name in columns if name not in ISSUE_COLUMNS]
+    _print_rows({"rank": np.arange(1, len(columns["sentence"]) + 1), **columns}, ["rank", *names])
 
+
+def print_rows_of_sentences(columns: dict[str, np.ndarray]) -> None:
+    """Where the sentences of the shown issues are: each sentence's id columns, once
+    (after display_issues blocks, which name sentences by number only)."""
+    ids = [name for name in columns if name not in ISSUE_COLUMNS]
+    if not ids:
+        return
+    _, first = np.unique(columns["sentence"], return_index=True)
+    shown = np.sort(first)  # in the order the issues are shown
+    print()
+    print("Where the sentences are:")
+    _print_rows({name: columns[name][shown] for name in ["sentence", *ids]}, ["sentence", *ids])
+
+
+def _print_rows(columns: dict[str, np.ndarray], names: list[str]) -> None:
     def cell(name: str, value: Any) -> str:
         return f"{value:.6g}" if name == "score" else str(value)
 
     rows = [
-        [str(rank), *(cell(name, value) for name, value in zip(names, values))]
-        for rank, values in enumerate(zip(*(columns[name].tolist() for name in names)), start=1)
+        [cell(name, value) for name, value in zip(names, values)]
+        for values in zip(*(columns[name].tolist() for name in names))
     ]
-    widths = [max(len(cell) for cell in column) for column in zip(header, *rows)]
-    for row in [header, *rows]:
+    widths = [max(len(cell) for cell in column) for column in zip(names, *rows)]
+    for row in [names, *rows]:
         print("  ".join(cell.rjust(width) for cell, width in zip(row, widths)))
 
 

@@ -1,8 +1,10 @@
 """Reading ``spanfast scan`` input: Parquet files or directories, JSON Lines, ``.npz``.
 
-JSON Lines and ``.npz`` files are read whole and checked here; Parquet is
-streamed by :mod:`spanfast.streaming`, and only its row counts (to number rows
-within files) and the few sentences shown with the issues are read here.
+INPUT's format comes from its name (or --format). JSON Lines (:mod:`.jsonl`) and
+``.npz`` files are read whole and checked here; Parquet is listed by
+:mod:`spanfast._input.files` (the listing every runner shares) and streamed by
+:mod:`spanfast.streaming`, and only its row counts (to number rows within files)
+and the few sentences shown with the issues are read here.
 Readers raise :class:`~spanfast.cli.errors.InputError` naming the file, the
 column and the row.
 """
@@ -11,16 +13,25 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import re
-from collections.abc import Callable, Sequence
+import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .errors import InputError, located
+from .jsonl import CODECS, STDIN, missing_column, read_jsonl, require_pyarrow
 
-INPUT_FORMATS = (".parquet", ".jsonl", ".npz")
+# --format's names, and the file names each format is recognised by
+FORMAT_NAMES = {"parquet": ".parquet", "jsonl": ".jsonl", "npz": ".npz"}
+SUFFIXES = {
+    ".parquet": ".parquet",
+    ".pq": ".parquet",
+    ".jsonl": ".jsonl",
+    ".ndjson": ".jsonl",
+    ".npz": ".npz",
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,31 +51,54 @@ class Columns:
         return [self.labels, self.probs] + ([self.tokens] if self.tokens else []) + list(self.ids)
 
 
-def input_files(path: Path) -> tuple[str, list[Path]]:
-    """(format, files) of INPUT, from names and file types only (nothing is read)."""
+def input_files(path: Path, form: str | None = None) -> tuple[str, list[Path]]:
+    """(format, files) of INPUT, from names and file types only (nothing is read).
+
+    ``form`` (--format: parquet, jsonl or npz) overrides the extension. ``-`` is
+    JSON Lines on stdin. A directory is Parquet, listed by
+    :func:`spanfast._input.files.list_parquet` (nested, Hive-partitioned, .pq).
+    """
+    if os.fspath(path) == STDIN:
+        if form not in (None, "jsonl"):
+            raise InputError(path, f"stdin ('-') is read as JSON Lines, not {form}")
+        return ".jsonl", [path]
     if not path.exists():
         raise InputError(path, "no such file or directory")
     if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.suffix == ".parquet" and p.is_file())
-        if not files:
-            raise InputError(path, "directory holds no .parquet files")
-        return ".parquet", files
+        if form not in (None, "parquet"):
+            raise InputError(path, f"is a directory, which is read as Parquet, not {form}")
+        return ".parquet", [Path(name) for name in parquet_listing(path, []).files]
+    if form is not None:
+        return FORMAT_NAMES[form], [path]
+    inner, outer = (suffix.lower() for suffix in (Path(path.stem).suffix, path.suffix))
+    if outer in CODECS and SUFFIXES.get(inner) == ".jsonl":  # data.jsonl.gz
+        return ".jsonl", [path]
     suffix = path.suffix.lower()
-    if suffix not in INPUT_FORMATS:
+    if suffix not in SUFFIXES:
         raise InputError(
             path,
-            f"unknown input format {suffix or '(no extension)'!r}: expected .parquet (a file or "
-            "a directory of them), .jsonl or .npz",
+            f"unknown input format {suffix or '(no extension)'!r}: expected .parquet or .pq (a "
+            "file or a directory of them), .jsonl or .ndjson (also .gz, .bz2, .zst), or .npz; "
+            "or give --format",
         )
-    return suffix, [path]
+    return SUFFIXES[suffix], [path]
 
 
-def require_pyarrow(path: Any, what: str) -> None:
-    """Fail with an install hint (pyarrow is an optional dependency of spanfast)."""
+def parquet_listing(path: Path, files: list[Path]) -> Any:
+    """The shared Parquet listing of INPUT (a directory or a file), errors as one line."""
+    from spanfast._input.files import list_parquet
+    from spanfast.errors import InvalidInputError
+
     try:
-        import pyarrow  # noqa: F401
-    except ImportError:
-        raise InputError(path, f"{what} needs pyarrow: pip install pyarrow") from None
+        return list_parquet(path if path.is_dir() else [os.fspath(f) for f in files])
+    except InvalidInputError as error:
+        raise InputError(error.file or path, _without_path(error)) from None
+
+
+def _without_path(error: Any) -> str:
+    """An error's message without the path it starts with (the line names it in front)."""
+    detail, path = str(error), getattr(error, "file", None)
+    return detail[len(f"{path}: ") :] if path and detail.startswith(f"{path}: ") else detail
 
 
 def output_target(out: str | None, out_format: str | None, files, directory) -> Any:
@@ -76,16 +110,27 @@ def output_target(out: str | None, out_format: str | None, files, directory) -> 
         return None
     output = writers.target(out, out_format)
     writers.refuse_inputs(output, files, directory)
+    if directory is not None and output.path is not None and output.format == "parquet":
+        _refuse_inside(output, directory)
     if output.format == "parquet":
         require_pyarrow(out, "writing .parquet")
     return output
 
 
-def missing_column(path: Any, column: str, available: Sequence[str]) -> InputError:
-    """The error for a column the file lacks, listing the ones it has."""
-    return InputError(
-        path, "no such column; the columns are " + ", ".join(map(repr, available)), column=column
-    )
+def _refuse_inside(output: Any, directory: Path) -> None:
+    """A Parquet output at any depth of an input directory would be read as data next time."""
+    from spanfast._input.files import is_parquet_name
+
+    from .errors import OutputError
+
+    inside = Path(os.path.realpath(output.path.parent))
+    top = Path(os.path.realpath(directory))
+    if is_parquet_name(output.path.name) and (inside == top or top in inside.parents):
+        raise OutputError(
+            output.given,
+            f"is inside the input directory {directory}, whose Parquet files are all read "
+            "as data; write it elsewhere",
+        )
 
 
 # -- files read whole: JSON Lines and .npz ------------------------------------------------
@@ -170,11 +215,9 @@ def read_whole(
     if kind == ".npz":
         return files[0], read_npz(files[0], columns, allow_pickle=allow_pickle)
     require_pyarrow(files[0], "reading .parquet")
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    parquet_row_counts(files, columns)  # every file is Parquet with the columns
-    table = pa.concat_tables(pq.read_table(path, columns=columns.names) for path in files)
+    listing = parquet_listing(directory or files[0], files)
+    parquet_row_counts(files, columns, listing)  # every file is Parquet with the columns
+    table = read_parquet(listing, columns.names)
     path = files[0] if directory is None or len(files) == 1 else directory
     return path, {name: table.column(name) for name in columns.names}
 
@@ -237,112 +280,6 @@ def _string_labels(raw: Any) -> tuple[bool, list, np.ndarray]:
     return True, raw.flatten().to_pylist(), offsets - offsets[0]
 
 
-def read_jsonl(path: Path, columns: Columns) -> dict[str, Any]:
-    """The columns of a JSON Lines file, as pyarrow arrays."""
-    require_pyarrow(path, "reading .jsonl")
-    import pyarrow as pa
-    import pyarrow.json
-
-    try:
-        table = pyarrow.json.read_json(path)
-    except pa.ArrowInvalid as error:
-        raise _jsonl_error(path, str(error)) from None
-    for column in columns.names:
-        if column not in table.column_names:
-            raise missing_column(path, column, table.column_names)
-    return {column: table.column(column) for column in columns.names}
-
-
-def _json_leaves(value: Any, depth: int = 0) -> set[tuple[int, str]]:
-    """(nesting depth, kind) of every non-null leaf of a JSON value."""
-    if isinstance(value, list):
-        leaves: set[tuple[int, str]] = set()
-        for item in value:
-            leaves |= _json_leaves(item, depth + 1)
-        return leaves
-    if value is None:
-        return set()
-    kind = (
-        "boolean"
-        if isinstance(value, bool)
-        else "number"
-        if isinstance(value, (int, float))
-        else "string"
-        if isinstance(value, str)
-        else "object"
-    )
-    return {(depth, kind)}
-
-
-def _describe_leaves(leaves: set[tuple[int, str]]) -> str:
-    """'a list of numbers and lists of lists of strings': what a value holds, for messages."""
-    return " and ".join(
-        "lists of " * (depth - 1) + (f"a list of {kind}s" if depth else f"a {kind}")
-        for depth, kind in sorted(leaves)
-    )
-
-
-def _reject_constant(name: str) -> None:
-    """Python's json accepts NaN and Infinity; JSON (and pyarrow) do not."""
-    raise ValueError(f"{name} is not valid JSON")
-
-
-def _valid_text(value: Any) -> bool:
-    """Every string in a JSON value encodes as UTF-8 (json.loads lets lone surrogates in)."""
-    try:
-        json.dumps(value, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def _jsonl_error(path: Path, arrow_message: str) -> InputError:
-    """Locate the line pyarrow could not read (its own row number counts from its block)."""
-    named = re.search(r"Column\(/([^/)]*)", arrow_message)
-    column = named.group(1) if named else None
-    first_leaves: set[tuple[int, str]] | None = None
-    with open(path, "rb") as lines:
-        row = -1
-        for line in lines:
-            if not line.strip():
-                continue
-            row += 1
-            try:
-                record = json.loads(line, parse_constant=_reject_constant)
-            except ValueError as error:
-                return InputError(path, f"invalid JSON: {error}", row=row)
-            if not isinstance(record, dict):
-                return InputError(
-                    path, f"expected a JSON object per line, got {type(record).__name__}", row=row
-                )
-            bad_text = next((key for key, value in record.items() if not _valid_text(value)), None)
-            if bad_text is not None:
-                return InputError(
-                    path,
-                    "holds text that is not valid Unicode (an unpaired surrogate escape such "
-                    "as \\ud800)",
-                    column=bad_text,
-                    row=row,
-                )
-            if column is None or column not in record:
-                continue
-            leaves = _json_leaves(record[column])
-            if len(leaves) > 1:
-                return InputError(path, f"mixes {_describe_leaves(leaves)}", column=column, row=row)
-            if leaves and first_leaves is None:
-                first_leaves = leaves
-            elif leaves and leaves != first_leaves:
-                return InputError(
-                    path,
-                    f"holds {_describe_leaves(leaves)} where earlier rows hold "
-                    f"{_describe_leaves(first_leaves)}",
-                    column=column,
-                    row=row,
-                )
-    detail = re.sub(r"\s*in row \d+$", "", arrow_message.strip())
-    return InputError(path, f"cannot read JSON Lines: {detail}", column=column)
-
-
 def read_npz(path: Path, columns: Columns, *, allow_pickle: bool) -> dict[str, Any]:
     """The columns of an ``.npz`` file: flat values + ``COL_offsets``, N-D, or object arrays."""
     from spanfast.errors import InvalidInputError
@@ -396,29 +333,44 @@ def take_sentences(ragged: Any, rows: np.ndarray) -> Any:
 # -- Parquet: streamed by spanfast.streaming; here only what streaming does not give --------
 
 
-def parquet_row_counts(files: list[Path], columns: Columns) -> np.ndarray:
-    """Rows per file, from the footers; checks that every file is Parquet and has the columns."""
+def parquet_row_counts(files: list[Path], columns: Columns, listing: Any = None) -> np.ndarray:
+    """Rows per file, from the footers; checks that every file is Parquet and has the
+    columns (Hive partition keys of ``listing`` count as columns), alike in every file."""
+    from spanfast._input.files import ParquetFiles
+    from spanfast.errors import InvalidInputError
+
+    if listing is None:
+        names = [os.fspath(path) for path in files]
+        listing = ParquetFiles(names, names)
+    try:
+        counts = listing.check(columns.names)
+    except InvalidInputError as error:
+        raise InputError(error.file or files[0], _without_path(error), column=error.field) from None
+    return np.asarray(counts, np.int64)
+
+
+def read_parquet(listing: Any, names: list[str]) -> Any:
+    """The columns ``names`` of every file of ``listing`` as one table (partition keys as
+    columns), in row order."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    counts = np.zeros(len(files), np.int64)
-    for number, path in enumerate(files):
-        try:
-            parquet_file = pq.ParquetFile(path)
-        except (pa.ArrowException, OSError) as error:
-            raise InputError(path, f"cannot read as Parquet: {error}") from None
-        names = parquet_file.schema_arrow.names
-        for column in columns.names:
-            if column not in names:
-                raise missing_column(path, column, names)
-        counts[number] = parquet_file.metadata.num_rows
-    return counts
+    tables = []
+    for number, path in enumerate(listing.files):
+        table = pq.read_table(path, columns=listing.file_columns(names))
+        for name in names:
+            if name not in table.column_names:  # a Hive partition key
+                table = table.append_column(
+                    name, listing.partition_column(number, name, table.num_rows)
+                )
+        tables.append(table.select(names))
+    return pa.concat_tables(tables)
 
 
 CLASS_NAMES_KEY = b"class_names"
 
 
-def parquet_class_names(path: Path) -> tuple[str, ...] | None:
+def parquet_class_names(path: Path, form: str | None = None) -> tuple[str, ...] | None:
     """The class names a Parquet input stores in its schema metadata, if any.
 
     The key ``class_names`` holds a JSON list of the K names (as ``pyarrow``'s
@@ -426,10 +378,10 @@ def parquet_class_names(path: Path) -> tuple[str, ...] | None:
     directory, the first file's. Used when --class-names is not given.
     """
     try:
-        files = input_files(path)[1] if path.exists() else []
+        kind, files = input_files(path, form) if path.exists() else ("", [])
     except InputError:
         return None  # the run reports it where it reads the input
-    if not files or files[0].suffix != ".parquet":
+    if not files or kind != ".parquet":
         return None
     try:
         import pyarrow as pa

@@ -30,8 +30,10 @@ NAME = "scan"
 DEFAULT_TOP = 20
 
 EPILOG = (
-    "INPUT formats: .parquet (a file, or a directory of .parquet files read in name "
-    "order; list columns); .jsonl (one JSON object per line = one sentence); .npz "
+    "INPUT formats: .parquet or .pq (a file, or a directory of them in any layout: nested, "
+    "Hive-partitioned split=train/...; files in sorted relative-path order, then row order; "
+    "names starting with . or _ skipped; list columns); .jsonl or .ndjson (one JSON object "
+    "per line = one sentence; also compressed .gz, .bz2, .zst; '-' reads stdin); .npz "
     "(for each column COL either COL with the values of all tokens back to back "
     "plus COL_offsets, int, length n_sentences + 1; or COL as a 2-D/3-D array of "
     "equally long sentences; or COL as an object array of per-sentence arrays, "
@@ -58,7 +60,16 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         ),
         epilog=EPILOG,
     )
-    scan.add_argument("input", metavar="INPUT", help="a .parquet file or directory, .jsonl or .npz")
+    scan.add_argument(
+        "input",
+        metavar="INPUT",
+        help="a .parquet file or directory, .jsonl (or '-' for stdin) or .npz",
+    )
+    scan.add_argument(
+        "--format",
+        choices=tuple(readers.FORMAT_NAMES),
+        help="read INPUT as parquet, jsonl or npz whatever its extension",
+    )
     scan.add_argument("--labels", required=True, metavar="COL", help="column of per-token labels")
     scan.add_argument(
         "--probs", required=True, metavar="COL", help="column of per-token predicted probabilities"
@@ -75,8 +86,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         default=[],
         metavar="COL",
         help="a column identifying the row (repeatable), carried unchanged into every output "
-        "row; a null id is an error, duplicates are carried as they are. A directory input "
-        "also gives the columns file (path relative to the directory) and row_in_file",
+        "row and shown with each printed issue; a null id is an error, duplicates are "
+        "carried as they are; a Hive partition key (split) of a directory is a column too. "
+        "A directory input also gives the columns file (path relative to the directory) and "
+        "row_in_file",
     )
     scan.add_argument(
         "--sentences",
@@ -203,15 +216,17 @@ def run(args: argparse.Namespace) -> int:
     if args.sentences and args.html is not None:
         raise UsageError(f"spanfast {NAME}", "--sentences and --html: run them separately")
     input_path = Path(args.input)
-    class_names = args.class_names or readers.parquet_class_names(input_path)
+    class_names = args.class_names or readers.parquet_class_names(input_path, args.format)
     columns = readers.Columns(
         args.labels, args.probs, args.tokens, tuple(args.id), class_names, args.task
     )
     if args.spans:
         return run_spans(input_path, columns, args)
-    kind, files = readers.input_files(input_path)
+    kind, files = readers.input_files(input_path, args.format)
     directory = input_path if input_path.is_dir() else None
     output = readers.output_target(args.out, args.out_format, files, directory)
+    if args.dask is not None:
+        _check_dask(kind, files, directory, columns, args)
 
     html_output = None
     if args.html is not None:
@@ -221,10 +236,14 @@ def run(args: argparse.Namespace) -> int:
     with writers.AtomicOutput(output) if output else contextlib.nullcontext() as destination:
         issues, data, row_counts = _find(kind, files, directory, columns, args)
         if html_output is not None:
-            from .report import read_whole, write_report
+            from .report import write_report
 
-            whole = data if data is not None else read_whole(input_path, columns, args)
-            write_report(html_output, issues, whole, args, NAME)
+            if data is None:  # streamed: the report needs every sentence
+                path, raw = readers.read_whole(
+                    kind, files, directory, columns, allow_pickle=args.allow_pickle
+                )
+                data = readers.checked_columns(path, raw, columns)
+            write_report(html_output, issues, data, args, NAME)
         if destination is not None:
             _write(destination, issues, args)
         elif args.sentences:
@@ -244,10 +263,9 @@ def _find(
     """(issues, the data read whole or None, Parquet row counts per file or None)."""
     from spanfast.errors import InvalidInputError, InvalidOptionError
 
-    # several span classes and tag strings are read whole: spanfast.streaming takes ids only
-    if kind == ".parquet" and args.task != "span" and not readers.parquet_tags(files, columns):
-        readers.require_pyarrow(files[0], "reading .parquet")
-        row_counts = readers.parquet_row_counts(files, columns)
+    if _streamed(kind, files, columns, args):
+        listing = readers.parquet_listing(directory or files[0], files)
+        row_counts = readers.parquet_row_counts(files, columns, listing)
         with progress_bar(int(row_counts.sum())) as progress:
             try:
                 issues = _find_in_parquet(files, directory, columns, args, progress)
@@ -266,7 +284,51 @@ def _find(
         issues = _find_in_memory(data, args)
     except (InvalidInputError, InvalidOptionError) as error:
         raise located(error, files=[path], columns=columns) from None
+    if directory is not None:  # as streamed: the file and the row within it
+        issues = _with_file_and_row(issues, readers.parquet_listing(directory, files), columns)
     return issues, data, None
+
+
+def _with_file_and_row(issues: Any, listing: Any, columns: readers.Columns) -> Any:
+    """The issues with the id columns ``file`` and ``row_in_file`` of a directory's rows."""
+    from spanfast._records import file_and_row
+
+    counts = readers.parquet_row_counts([Path(f) for f in listing.files], columns, listing)
+    parts = [file_and_row(name, int(n), 0) for name, n in zip(listing.relative, counts)]
+    added = {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
+    return dataclasses.replace(issues, sentence_ids={**(issues.sentence_ids or {}), **added})
+
+
+def _streamed(kind: str, files: list[Path], columns: readers.Columns, args: Any) -> bool:
+    """Parquet is streamed, except several span classes and tag strings (read whole:
+    spanfast.streaming takes class ids only)."""
+    if kind != ".parquet":
+        return False
+    readers.require_pyarrow(files[0], "reading .parquet")
+    return args.task != "span" and not readers.parquet_tags(files, columns)
+
+
+def _check_dask(
+    kind: str, files: list[Path], directory: Path | None, columns: readers.Columns, args: Any
+) -> None:
+    """--dask runs the streamed Parquet scan on a cluster; refuse what it would not run."""
+    prog = f"spanfast {NAME}"
+    if kind != ".parquet":
+        raise UsageError(prog, f"--dask reads Parquet input; {args.input} is {kind[1:]}")
+    if not _streamed(kind, files, columns, args):
+        raise UsageError(
+            prog,
+            "--dask: several span classes (--task span) and tag-string labels are read "
+            "whole, not on Dask; run without --dask",
+        )
+    keys = readers.parquet_listing(directory or files[0], files).partition_types
+    partition_ids = [name for name in columns.ids if name in keys]
+    if partition_ids:
+        raise UsageError(
+            prog,
+            f"--dask reads the columns stored in the files; --id {partition_ids[0]} is a "
+            "Hive partition key of the directory: run without --dask",
+        )
 
 
 def _find_in_parquet(
@@ -385,7 +447,7 @@ def _show(
     args: Any,
 ) -> None:
     """Print the count and the top issues: as display_issues with tokens, else a table."""
-    from .display import display_sentences, print_table
+    from .display import display_sentences, print_rows_of_sentences, print_table
 
     top = DEFAULT_TOP if args.top is None else args.top
     issue_columns = _issue_columns(issues, top)
@@ -413,3 +475,4 @@ def _show(
         }
     sentences["rows"] = rows
     display_sentences(issue_columns, sentences, color=use_color(args.no_color, sys.stdout))
+    print_rows_of_sentences(issue_columns)
