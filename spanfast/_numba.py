@@ -31,9 +31,9 @@ Small inputs are not worth a compilation. A kernel called for the first time
 with arrays of fewer than :data:`INTERPRET_BELOW` elements in all runs its Python
 body instead (the same code ``NUMBA_DISABLE_JIT=1`` runs, with the same answers:
 the tests compare both), as do the helpers it calls, until the process has
-interpreted :data:`INTERPRET_BUDGET` elements or met a larger call (large data:
-every kernel is worth compiling then); after that kernels are loaded from the
-cache or compiled as usual. A first call
+spent :data:`INTERPRET_SECONDS` in them or met a larger call (large data: every
+kernel is worth compiling then); after that kernels are loaded from the cache or
+compiled as usual. A first call
 on 10K tokens then takes a fraction of a second instead of seconds of
 compilation (loading cached kernels alone takes longer than interpreting them
 on such inputs). Kernels whose rounding could differ (``np.exp``, ``np.log``) are
@@ -47,6 +47,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+import time
 import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -240,12 +241,14 @@ class _InMemoryCache(caching.NullCache):
 
 # Elements, over all array arguments, of a first call that runs the Python body.
 INTERPRET_BELOW = int(os.environ.get("SPANFAST_INTERPRET_BELOW", 1 << 17))
-# Elements the process interprets in all before it compiles every kernel it meets:
-# about 2-4 s of Python, a compilation's worth (a token call on 10K tokens, K = 9,
-# interprets ~0.6M; so a second dtype is interpreted too). A loop of small calls
-# waits at most that much longer than if it had compiled at once.
-INTERPRET_BUDGET = 1 << 22
-_interpreted = [0]  # elements interpreted so far (races between threads only blur it)
+# Seconds the process spends in interpreted kernels before it compiles every kernel
+# it meets: under one compilation's worth (a span call's kernels compile in ~4 s),
+# so a loop of small calls waits at most about that much longer than if it had
+# compiled at once, while a first call and a second dtype (a token call on 10K
+# tokens, K = 9, interprets in ~0.3 s) stay fast. Time, not elements: the cost that
+# matters is the wait, and the answers are the same either way.
+INTERPRET_SECONDS = 1.5
+_interpreted = [0.0]  # seconds so far (threads add up; races only blur it)
 _local = threading.local()  # .depth: interpreted kernels running on this thread
 
 
@@ -268,11 +271,13 @@ def _elements(args: tuple) -> int:
 def _run_interpreted(func: Callable) -> Callable:
     def run(*args: Any) -> Any:
         _local.depth = getattr(_local, "depth", 0) + 1
+        started = time.perf_counter()
         try:
             with np.errstate(all="ignore"):  # compiled kernels never warn
                 return func(*args)
         finally:
             _local.depth -= 1
+            _interpreted[0] += time.perf_counter() - started
 
     return run
 
@@ -287,10 +292,9 @@ def _first_call(dispatcher: Dispatcher, compile_for_args: Callable) -> Callable:
             return dispatcher.py_func
         if not getattr(_local, "compiling", False):
             size = _elements(args)
-            if size < INTERPRET_BELOW and _interpreted[0] + size <= INTERPRET_BUDGET:
-                _interpreted[0] += size
+            if size < INTERPRET_BELOW and _interpreted[0] < INTERPRET_SECONDS:
                 return _run_interpreted(dispatcher.py_func)
-            _interpreted[0] = INTERPRET_BUDGET  # large data: compile from now on
+            _interpreted[0] = INTERPRET_SECONDS  # large data: compile from now on
         return compile_for_args(*args)
 
     return first_call

@@ -18,10 +18,24 @@ import os
 
 import numpy as np
 
+from spanfast.testing import registry
 from spanfast.testing.data import NER_SEED, Dataset, ner_arrays, to_lists  # noqa: F401
-from spanfast.testing.registry import IMPLEMENTATIONS, labels_and_probs  # noqa: F401
+from spanfast.testing.registry import labels_and_probs  # noqa: F401
 
-SIZES = (10_000, 100_000, 1_000_000)
+
+def _from_environment(name: str, default: tuple, convert=str) -> tuple:
+    """A comma-separated setting of the run (the asv configurations set them, see
+    asv_benchmarks/README.md), or ``default``."""
+    value = os.environ.get(name, "").strip()
+    return tuple(convert(v) for v in value.split(",")) if value else default
+
+
+# Which libraries are timed: asv.conf.json (commit to commit) times spanfast alone,
+# asv.side-by-side.conf.json both; unset (the suite's smoke test), both.
+IMPLEMENTATIONS = _from_environment("SPANFAST_ASV_IMPLEMENTATIONS", registry.IMPLEMENTATIONS)
+assert set(IMPLEMENTATIONS) <= set(registry.IMPLEMENTATIONS), IMPLEMENTATIONS
+# Dataset sizes (tokens); SPANFAST_ASV_SIZES=10000 makes a quick smoke run.
+SIZES = _from_environment("SPANFAST_ASV_SIZES", (10_000, 100_000, 1_000_000), int)
 SHAPES = ("sentences", "documents")
 N_TOKEN_CLASSES = 9
 SEED = NER_SEED

@@ -64,6 +64,8 @@ SPAN_STATEMENTS = {
 }
 
 LOAD_LISTS = """
+    import os
+    os.environ.pop("SPANFAST_INTERPRET_BELOW", None)  # as a user has it: small calls interpreted
     import numpy as np
     arrays = np.load({path!r})
     cut = arrays["offsets"][1:-1]

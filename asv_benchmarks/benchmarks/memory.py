@@ -42,7 +42,7 @@ class PeakMemory(Dataset):
         _data.IMPLEMENTATIONS,
         ("list", "ragged"),
         ("span", "token"),
-        (1_000_000,),
+        (max(_data.SIZES),),  # the largest size of the run (1M unless told)
     )
     param_names = ("implementation", "input_format", "kind", "n_tokens")
     timeout = 300.0
