@@ -225,8 +225,8 @@ def write_export(path: Any, issues: Any, tokens: Any, *, to: str, **options: Any
     int
         The number of tasks written.
     """
-    from .report._atomic import write_text_file
+    from ._atomic import write_text_file
 
     tasks = to_tasks(issues, tokens, to=to, **options)
-    write_text_file(path, lambda stream: write_tasks(stream, tasks, to), form=to)
+    write_text_file(path, lambda stream: write_tasks(stream, tasks, to))
     return len(tasks)

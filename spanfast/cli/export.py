@@ -42,7 +42,8 @@ def run(args: argparse.Namespace) -> int:
     """Run ``spanfast export``; its exit status."""
     from spanfast.errors import InvalidInputError
     from spanfast.export import to_tasks, write_tasks
-    from spanfast.report._atomic import AtomicText
+
+    from .writers import AtomicOutput
 
     columns = readers.Columns(args.labels, args.probs, args.tokens)
     input_path = Path(args.input)
@@ -50,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     output = output_target(args.out, args.to, files, input_path if input_path.is_dir() else None)
     data = read_whole(input_path, columns, args)
     issues = find(data, args, input_path)
-    with AtomicText(output) as destination:
+    with AtomicOutput(output) as destination:
         try:
             tasks = to_tasks(
                 issues,

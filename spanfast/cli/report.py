@@ -127,7 +127,6 @@ def write_report(
     """Write the page for ``issues`` of ``data`` to ``output`` atomically."""
     from spanfast.errors import InvalidInputError
     from spanfast.report import to_html
-    from spanfast.report._atomic import AtomicText
 
     tokens = data["tokens"]
     if tokens is None:  # no text column: the tokens are shown by position
@@ -136,7 +135,7 @@ def write_report(
         labels = data["labels"]
         positions = _positions(labels.offsets)
         tokens = Ragged(positions.astype(str).astype(object), labels.offsets)
-    with AtomicText(output) as destination:
+    with writers.AtomicOutput(output) as destination:
         try:
             page = to_html(
                 issues,
