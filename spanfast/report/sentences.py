@@ -280,3 +280,35 @@ def _issue_rows_by_sentence(sentence: np.ndarray) -> dict[int, list[int]]:
     groups = np.split(order, cuts)
     keys = grouped[np.append(0, cuts)] if grouped.size else []
     return {int(key): rows.tolist() for key, rows in zip(keys, groups)}
+
+
+def sentence_spans(
+    classes: np.ndarray, names: list[str]
+) -> tuple[list[tuple[int, int, str]], list[str]]:
+    """The spans of one sentence's class ids, as the report and the exports form them.
+
+    Parameters
+    ----------
+    classes : int array
+        The class id of each token of the sentence.
+    names : list of str
+        The class names (BIO tags are decoded into entity types).
+
+    Returns
+    -------
+    (list of (start, end, label), list of str)
+        The spans (token indices, end exclusive) and the span labels there can be.
+
+    Examples
+    --------
+    >>> sentence_spans(np.array([0, 1, 2, 1]), ["O", "B-PER", "I-PER"])
+    ([(1, 3, 'PER'), (3, 4, 'PER')], ['PER'])
+    """
+    classes = np.asarray(classes, np.int64)
+    bio = is_bio(names)
+    kind_names = sorted({name[2:] for name in names if name != "O"}) if bio else names
+    start, end, kind = _runs(*_kinds(classes, names, bio), np.array([0, classes.shape[0]]))
+    spans = [
+        (a, b, kind_names[k]) for a, b, k in zip(start.tolist(), end.tolist(), kind.tolist())
+    ]
+    return spans, kind_names

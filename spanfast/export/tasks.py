@@ -27,7 +27,7 @@ import json
 from collections.abc import Iterator
 from typing import Any, TextIO
 
-from .report.sentences import Sentence, flagged_sentences
+from ..report.sentences import Sentence, flagged_sentences
 
 FORMATS = ("label-studio", "prodigy", "doccano")
 MODEL_VERSION = "spanfast"
@@ -225,7 +225,7 @@ def write_export(path: Any, issues: Any, tokens: Any, *, to: str, **options: Any
     int
         The number of tasks written.
     """
-    from ._atomic import write_text_file
+    from .._atomic import write_text_file
 
     tasks = to_tasks(issues, tokens, to=to, **options)
     write_text_file(path, lambda stream: write_tasks(stream, tasks, to))
