@@ -216,6 +216,18 @@ def test_report_and_export_commands(dataset: Path, tmp_path: Path) -> None:
         assert len(tasks) == n_sentences
 
 
+def test_report_of_span_issues(dataset: Path, tmp_path: Path) -> None:
+    from spanfast import find_span_issues
+
+    example = load_example()
+    expected = find_span_issues(example.labels, example.pred_probs)
+    done = _spanfast("report", str(dataset), *COLUMNS, "--spans", "--out", "s.html", cwd=tmp_path)
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    assert f"{len(expected)} span issues" in done.stdout
+    page = (tmp_path / "s.html").read_text(encoding="utf-8")
+    assert '<table class="kinds">' in page and "Span issue scores" in page
+
+
 def test_scan_and_demo_html(dataset: Path, tmp_path: Path) -> None:
     done = _spanfast("scan", str(dataset), *COLUMNS, "--top", "1", "--html", "s.html", cwd=tmp_path)
     assert done.returncode == 0 and done.stderr == ""

@@ -161,6 +161,46 @@ def test_repr_html_is_a_compact_escaped_table() -> None:
     assert f"{len(many)} label issues" in many._repr_html_()
 
 
+def _span_issues():
+    """BIO data with span-level issues of three kinds."""
+    from spanfast import find_span_issues
+
+    names = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
+    tokens = [["Ada", "met", "<script>x</script>", "in", "Rome"], ["Bob", "left", "Paris"]]
+    tags = [np.array([1, 0, 0, 0, 3]), np.array([1, 0, 0])]
+    predicted = [[1, 0, 1, 0, 1], [3, 0, 3]]
+    probs = [np.eye(5)[p] * 0.9 + 0.02 for p in predicted]
+    issues = find_span_issues(tags, probs, class_names=names, filter_by=None)
+    return issues, tokens, tags, probs, names
+
+
+def test_span_issues_are_cards_with_the_span_marked() -> None:
+    issues, tokens, tags, probs, names = _span_issues()
+    kinds = sorted(set(issues.kind.tolist()))
+    assert {"missed", "type"} <= set(kinds)
+    page = to_html(issues, tokens, labels=tags, pred_probs=probs, class_names=names)
+    data = _embedded(page)
+    assert data["kinds"] == [k for k in ("missed", "spurious", "boundary", "type", "boundary+type",
+                                         "malformed") if k in kinds]
+    cards = {card[0]: card for card in data["cards"]}
+    expected = {}
+    for issue in issues:
+        given = "" if issue.given_label is None else issue.given_label
+        predicted = "" if issue.predicted_label is None else issue.predicted_label
+        expected.setdefault(issue.sentence, []).append(
+            [issue.start, issue.end, issue.kind, given, predicted, issue.score]
+        )
+    assert {s: card[6] for s, card in cards.items()} == expected
+    assert all(card[5] == [] for card in data["cards"])
+    # Counts per kind at the top, with the escaped token never raw.
+    counts = re.search(r'<table class="kinds">(.*?)</table>', page).group(1)
+    for kind in kinds:
+        n = int(np.sum(issues.kind == kind))
+        assert f"<td>{html.escape(kind)}</td><td>{n}</td>" in counts
+    assert "<script>x</script>" not in page
+    assert "span issues" in page and "Span issue scores" in page
+
+
 # -- the page in a browser ----------------------------------------------------------------
 
 
@@ -358,3 +398,34 @@ def test_100k_issues_load_within_a_generous_timeout(browser, tmp_path: Path) -> 
 
     search.send_keys("w999995", Keys.ENTER)
     assert _visible_cards(browser) == [99_999]
+
+
+def test_span_issues_render_and_filter_by_kind(browser, tmp_path: Path) -> None:
+    from selenium.webdriver.support.ui import Select
+
+    issues, tokens, tags, probs, names = _span_issues()
+    out = tmp_path / "spans.html"
+    write_html(out, issues, tokens, labels=tags, pred_probs=probs, class_names=names)
+    _open(browser, out)
+    sentences = list(dict.fromkeys(issues.sentence.tolist()))
+    assert _visible_cards(browser) == sentences
+    rows = browser.execute_script(
+        "return Array.from(document.querySelectorAll('#cards .card'),"
+        " c => Array.from(c.querySelectorAll('td.kind'), td => td.textContent))"
+    )
+    assert rows == [[i.kind for i in issues if i.sentence == s] for s in sentences]
+    marked = browser.execute_script(
+        "return Array.from(document.querySelectorAll('#cards .card'),"
+        " c => Array.from(c.querySelectorAll('.txt.flag'), t => t.textContent))"
+    )
+    for s, shown in zip(sentences, marked):
+        spans = {t for i in issues if i.sentence == s for t in range(i.start, i.end)}
+        assert shown == [tokens[s][t] for t in sorted(spans)]
+    kind = Select(browser.find_element("id", "kind-filter"))
+    for option in kind.options[1:]:
+        kind.select_by_value(option.get_attribute("value"))
+        wanted = [s for s in sentences if any(i.kind == option.text for i in issues if i.sentence == s)]
+        assert _visible_cards(browser) == wanted
+    assert browser.execute_script("return typeof window.__pwned") == "undefined"
+    assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
+    _screenshot(browser, tmp_path, "spanfast-span-report.png")

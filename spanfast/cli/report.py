@@ -58,6 +58,13 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     add_data_arguments(report, tokens_required=False)
     report.add_argument("--out", required=True, metavar="FILE.html", help="the page to write")
     report.add_argument("--title", help="the page title")
+    report.add_argument(
+        "--spans",
+        action="store_true",
+        help="show entity-level issues (missed, spurious, boundary, type, boundary+type, "
+        "malformed), as spanfast.find_span_issues finds them, instead of token issues; token "
+        "data needs --class-names of a tag scheme",
+    )
     report.set_defaults(run=run, parser=report)
 
 
@@ -95,11 +102,17 @@ def read_whole(input_path: Path, columns: readers.Columns, args: Any) -> dict[st
 
 
 def find(data: dict[str, Any], args: Any, path: Path) -> Any:
-    """The issues of checked data, as scan finds them."""
+    """The issues of checked data, as scan finds them (span-level ones with --spans)."""
     from spanfast.errors import InvalidInputError, InvalidOptionError
     from spanfast.results import find_issues
 
     try:
+        if getattr(args, "spans", False):
+            from spanfast.spans import find_span_issues
+
+            return find_span_issues(
+                data["labels"], data["probs"], class_names=class_names(args), filter_by=args.filter_by
+            )
         return find_issues(
             data["labels"],
             data["probs"],
@@ -173,5 +186,6 @@ def run(args: argparse.Namespace) -> int:
     write_report(output, issues, data, args, NAME)
     if output.path is not None:
         n_sentences = len(set(issues.sentence.tolist()))
-        print(f"Wrote the report of {len(issues)} label issues in {n_sentences} sentences to {args.out}")
+        what = "span issues" if args.spans else "label issues"
+        print(f"Wrote the report of {len(issues)} {what} in {n_sentences} sentences to {args.out}")
     return EXIT_OK

@@ -15,12 +15,15 @@ from __future__ import annotations
 import datetime
 import html
 import json
+from collections import Counter
 from importlib import resources
 from typing import Any
 
 import numpy as np
 
 from .sentences import Sentence, flagged_sentences
+
+TOKEN_KIND = "token label"
 
 HISTOGRAM_BINS = 40
 _CSP = (
@@ -61,6 +64,7 @@ def _card(record: Sentence) -> list[Any]:
         [list(span) for span in record.given],
         [list(span) for span in record.predicted],
         [[token, _finite(score), given, predicted] for token, score, given, predicted in record.flagged],
+        [[a, b, kind, given, predicted, _finite(score)] for a, b, kind, given, predicted, score in record.span_issues],
     ]
 
 
@@ -130,12 +134,32 @@ def _table(rows: list[tuple[Any, ...]], head: tuple[str, ...] | None = None, css
 
 def _class_counts(issues: Any, names: list[str]) -> list[tuple[str, int, int]]:
     """(class, issues whose given label it is, issues predicted as it), for classes with any."""
+    if _is_span_level(issues):
+        given = Counter(str(v) for v in issues.given_label.tolist() if v is not None)
+        predicted = Counter(str(v) for v in issues.predicted_label.tolist() if v is not None)
+        return [(k, given[k], predicted[k]) for k in sorted(set(given) | set(predicted))]
     n = len(names)
     given = np.bincount(np.asarray(issues.given_label, np.int64), minlength=n)
     predicted = np.bincount(np.asarray(issues.predicted_label, np.int64), minlength=n)
     return [
         (names[k], int(given[k]), int(predicted[k])) for k in range(n) if given[k] or predicted[k]
     ]
+
+
+def _is_span_level(issues: Any) -> bool:
+    from ..spans.table import SpanIssues
+
+    return isinstance(issues, SpanIssues)
+
+
+def _kind_counts(issues: Any) -> list[tuple[str, int]]:
+    """(kind, issues of that kind): the span kinds in their fixed order, or token labels."""
+    if not _is_span_level(issues):
+        return [(TOKEN_KIND, len(issues))] if len(issues) else []
+    from ..spans.table import KINDS
+
+    counts = Counter(issues.kind.tolist())
+    return [(kind, counts[kind]) for kind in KINDS if counts[kind]]
 
 
 def to_html(
@@ -152,8 +176,10 @@ def to_html(
 
     Parameters
     ----------
-    issues : LabelIssues
-        From :func:`spanfast.results.find_issues`.
+    issues : LabelIssues or SpanIssues
+        Token issues (:func:`spanfast.results.find_issues`) or span-level
+        issues (:func:`spanfast.find_span_issues`: each card marks the span of
+        each issue, with its kind and the given and predicted entity type).
     tokens : nested list of str, Ragged or column
         The words of every sentence.
     labels, pred_probs : optional
@@ -195,7 +221,11 @@ def to_html(
     flagged_mask = np.zeros(info["n_sentences"], bool)
     flagged_mask[np.asarray(issues.sentence, np.int64)] = True
     cut = None
-    if scores is not None and flagged_mask.any() and scores.shape[0] == flagged_mask.shape[0]:
+    span_level = _is_span_level(issues)
+    if span_level:  # no sentence scores: the distribution of the issues' scores
+        scores = np.asarray(issues.score, np.float64)
+        flagged_mask = np.ones(scores.shape[0], bool)
+    elif scores is not None and flagged_mask.any() and scores.shape[0] == flagged_mask.shape[0]:
         cut = float(np.nanmax(scores[flagged_mask]))
     else:
         scores = None
@@ -208,13 +238,18 @@ def to_html(
         ("task", info["task"]),
         ("sentences", f"{info['n_sentences']:,}"),
         ("tokens", f"{info['n_tokens']:,}"),
-        ("label issues", f"{len(issues):,}"),
+        ("span issues" if span_level else "label issues", f"{len(issues):,}"),
         ("flagged sentences", f"{len(records):,}"),
         ("spanfast", __version__),
         ("date", datetime.datetime.now().astimezone().isoformat(timespec="seconds")),
     ]
     counts = _class_counts(issues, names)
-    payload = {"cards": [_card(record) for record in records], "classes": [c[0] for c in counts]}
+    kinds = _kind_counts(issues)
+    payload = {
+        "cards": [_card(record) for record in records],
+        "classes": [c[0] for c in counts],
+        "kinds": [k[0] for k in kinds],
+    }
     cut_text = (
         f"The dashed line is the cut: the highest score of a flagged sentence ({cut:.4g}); "
         "flagged sentences in red."
@@ -230,22 +265,29 @@ def to_html(
             f"<h1>{html.escape(title)}</h1>",
             '<section class="summary"><div><h2>What was run</h2>',
             _table(run_rows, css="run"),
-            "</div><div><h2>Issues per class</h2>",
+            "</div><div><h2>Issues per kind</h2>",
+            _table(kinds, ("kind", "issues"), css="kinds")
+            if kinds
+            else '<p class="empty">No issues.</p>',
+            "<h2>Issues per class</h2>",
             _table(counts, ("class", "given", "predicted"), css="counts")
             if counts
             else '<p class="empty">No label issues.</p>',
-            '</div><div class="histogram"><h2>Sentence scores</h2>',
+            '</div><div class="histogram"><h2>'
+            + ("Span issue scores" if span_level else "Sentence scores")
+            + "</h2>",
             _histogram_svg(scores, flagged_mask, cut),
             f"<p>{html.escape(cut_text)}</p></div></section>",
             '<section class="controls"><label>Class <select id="class-filter">',
             '<option value="">all</option></select></label>',
+            '<label>Kind <select id="kind-filter"><option value="">all</option></select></label>',
             '<label>Search <input type="search" id="search" placeholder="token text or sentence number">',
             '</label><span id="count"></span>',
             '<span class="hint">j / k: next / previous sentence; /: search</span>',
             '<span class="legend"><span><span class="swatch" style="background:var(--given)"></span>'
             "given span</span><span><span class=\"swatch\" style=\"background:var(--pred)\"></span>"
             'predicted span</span><span><span class="swatch" style="background:var(--flag)"></span>'
-            "flagged token</span></span></section>",
+            "flagged token or span</span></span></section>",
             '<main id="cards"></main><div id="more"></div>',
             f'<script type="application/json" id="spanfast-data">{script_json(payload)}</script>',
             f"<script>{_asset('page.js')}</script>",

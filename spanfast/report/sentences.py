@@ -17,6 +17,7 @@ per-sentence records are built in Python.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +43,9 @@ class Sentence:
         Spans as token indices, ``end`` exclusive, with the class name.
     flagged : list of (token, score, given_label, predicted_label)
         The issues in the sentence, in rank order, labels as class names.
+    span_issues : list of (start, end, kind, given_label, predicted_label, score)
+        The span-level issues in the sentence (from :class:`~spanfast.SpanIssues`),
+        in rank order; labels are entity types, "" where the kind has none.
     """
 
     sentence: int
@@ -50,6 +54,7 @@ class Sentence:
     given: list[tuple[int, int, str]]
     predicted: list[tuple[int, int, str]]
     flagged: list[tuple[int, float, str, str]]
+    span_issues: list[tuple[int, int, str, str, str, float]] = dataclasses.field(default_factory=list)
 
 
 def class_names_for(span: bool, n_classes: int, class_names: Any = None) -> list[str]:
@@ -154,8 +159,9 @@ def flagged_sentences(
 
     Parameters
     ----------
-    issues : LabelIssues
-        The issues (``spanfast.results.find_issues``).
+    issues : LabelIssues or SpanIssues
+        Token issues (``spanfast.results.find_issues``) or span-level issues
+        (``spanfast.find_span_issues``).
     tokens : nested list of str, Ragged, or column
         The token text of every sentence.
     labels, pred_probs : optional
@@ -175,9 +181,17 @@ def flagged_sentences(
     token_ragged = as_ragged(tokens, name="tokens")
     token_offsets = np.asarray(token_ragged.offsets, np.int64)
     n_sentences = token_offsets.shape[0] - 1
+    from ..spans.table import SpanIssues
+
+    span_level = isinstance(issues, SpanIssues)
     sentence = np.asarray(issues.sentence, np.int64)
-    token = np.asarray(issues.token, np.int64)
-    _check_positions(sentence, token, token_offsets)
+    if span_level:
+        token = np.asarray(issues.start, np.int64)
+        _check_positions(sentence, token, token_offsets)
+        _check_positions(sentence, np.asarray(issues.end, np.int64) - 1, token_offsets)
+    else:
+        token = np.asarray(issues.token, np.int64)
+        _check_positions(sentence, token, token_offsets)
 
     info: dict[str, Any] = {"n_sentences": n_sentences, "n_tokens": int(token_offsets[-1])}
     given_table = predicted_table = None
@@ -198,6 +212,10 @@ def flagged_sentences(
             np.asarray(data.labels), np.asarray(data.probs), token_offsets, names
         )
         info.update(task="span" if span else "token", class_names=names)
+    elif span_level:
+        names = [] if class_names is None else [str(name) for name in class_names]
+        kind_names = names
+        info.update(task="unknown", class_names=names)
     else:
         n_classes = int(max(issues.given_label.max(initial=0), issues.predicted_label.max(initial=0))) + 1
         names = class_names_for(n_classes <= 2, max(n_classes, 2), class_names)
@@ -212,20 +230,25 @@ def flagged_sentences(
     records = []
     values = token_ragged.values
     scores = np.asarray(issues.score, np.float64)
-    given_label = np.asarray(issues.given_label, np.int64)
-    predicted_label = np.asarray(issues.predicted_label, np.int64)
+    if span_level:
+        described = _span_issue_rows(issues)
+    else:
+        given_label = np.asarray(issues.given_label, np.int64)
+        predicted_label = np.asarray(issues.predicted_label, np.int64)
     for index in order.tolist():
         start, stop = int(token_offsets[index]), int(token_offsets[index + 1])
         rows = issue_rows[index]
-        flagged = [
-            (int(token[r]), float(scores[r]), names[given_label[r]], names[predicted_label[r]])
-            for r in rows
-        ]
-        score = (
-            float(sentence_scores[index])
-            if sentence_scores is not None
-            else min(item[1] for item in flagged)
-        )
+        if span_level:
+            flagged, span_issues = [], [described[r] for r in rows]
+            worst = min(float(scores[r]) for r in rows)
+        else:
+            span_issues = []
+            flagged = [
+                (int(token[r]), float(scores[r]), names[given_label[r]], names[predicted_label[r]])
+                for r in rows
+            ]
+            worst = min(item[1] for item in flagged)
+        score = float(sentence_scores[index]) if sentence_scores is not None else worst
         records.append(
             Sentence(
                 sentence=index,
@@ -236,9 +259,26 @@ def flagged_sentences(
                 if predicted_table is None
                 else _in_sentence(predicted_table, start, stop, kind_names),
                 flagged=flagged,
+                span_issues=span_issues,
             )
         )
     return records, info
+
+
+def _span_issue_rows(issues: Any) -> list[tuple[int, int, str, str, str, float]]:
+    """Each span issue as (start, end, kind, given, predicted, score); a missing label is ""."""
+    columns = zip(
+        issues.start.tolist(),
+        issues.end.tolist(),
+        issues.kind.tolist(),
+        issues.given_label.tolist(),
+        issues.predicted_label.tolist(),
+        issues.score.tolist(),
+    )
+    return [
+        (int(a), int(b), str(kind), "" if g is None else str(g), "" if p is None else str(p), float(x))
+        for a, b, kind, g, p, x in columns
+    ]
 
 
 def _check_positions(sentence: np.ndarray, token: np.ndarray, offsets: np.ndarray) -> None:
