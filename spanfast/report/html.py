@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from .sentences import Sentence, flagged_sentences
+from .sentences import Sentence, flagged_sentences, without_gc
 
 TOKEN_KIND = "token label"
 
@@ -56,15 +56,15 @@ def script_json(value: Any) -> str:
 
 
 def _card(record: Sentence) -> list[Any]:
-    """One card as the compact array page.js reads."""
+    """One card as the compact array page.js reads (tuples are JSON arrays; no copies)."""
     return [
         record.sentence,
         _finite(record.score),
         record.tokens,
-        [list(span) for span in record.given],
-        [list(span) for span in record.predicted],
-        [[token, _finite(score), given, predicted] for token, score, given, predicted in record.flagged],
-        [[a, b, kind, given, predicted, _finite(score)] for a, b, kind, given, predicted, score in record.span_issues],
+        record.given,
+        record.predicted,
+        record.flagged,
+        record.span_issues,
     ]
 
 
@@ -245,8 +245,10 @@ def to_html(
     ]
     counts = _class_counts(issues, names)
     kinds = _kind_counts(issues)
+    with without_gc():
+        cards = [_card(record) for record in records]
     payload = {
-        "cards": [_card(record) for record in records],
+        "cards": cards,
         "classes": [c[0] for c in counts],
         "kinds": [k[0] for k in kinds],
     }

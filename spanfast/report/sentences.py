@@ -17,9 +17,10 @@ per-sentence records are built in Python.
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass
-from typing import Any
+import contextlib
+import gc
+from collections.abc import Iterator
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -28,9 +29,8 @@ from ..errors import InvalidInputError
 SPAN_CLASS_NAMES = ("O", "SPAN")
 
 
-@dataclass(frozen=True)
-class Sentence:
-    """One flagged sentence.
+class Sentence(NamedTuple):
+    """One flagged sentence (a named tuple: 100K of them are built at once).
 
     Attributes
     ----------
@@ -54,7 +54,7 @@ class Sentence:
     given: list[tuple[int, int, str]]
     predicted: list[tuple[int, int, str]]
     flagged: list[tuple[int, float, str, str]]
-    span_issues: list[tuple[int, int, str, str, str, float]] = dataclasses.field(default_factory=list)
+    span_issues: list[tuple[int, int, str, str, str, float]] = []  # noqa: RUF012 -- never mutated
 
 
 def class_names_for(span: bool, n_classes: int, class_names: Any = None) -> list[str]:
@@ -134,18 +134,6 @@ def span_tables(
     return given, predicted, kind_names
 
 
-def _in_sentence(table: tuple[np.ndarray, ...], start: int, stop: int, names: list[str]):
-    """The spans of one sentence (flat token range [start, stop)), as local token indices."""
-    span_start, span_end, kind = table
-    first, last = np.searchsorted(span_start, [start, stop])
-    return [
-        (a - start, b - start, names[k])
-        for a, b, k in zip(
-            span_start[first:last].tolist(), span_end[first:last].tolist(), kind[first:last].tolist()
-        )
-    ]
-
-
 def flagged_sentences(
     issues: Any,
     tokens: Any,
@@ -154,6 +142,7 @@ def flagged_sentences(
     pred_probs: Any = None,
     class_names: Any = None,
     limit: int | None = None,
+    with_predicted: bool = True,
 ) -> tuple[list[Sentence], dict[str, Any]]:
     """The flagged sentences, worst first, and what was found out about the data.
 
@@ -170,6 +159,8 @@ def flagged_sentences(
         Names of the classes (BIO tags are decoded into entities).
     limit : int, optional
         Keep only the first ``limit`` sentences.
+    with_predicted : bool, default True
+        Form the predicted spans too (False leaves them empty, for outputs without them).
 
     Returns
     -------
@@ -225,44 +216,111 @@ def flagged_sentences(
     order = _sentences_in_rank_order(sentence)
     if limit is not None:
         order = order[:limit]
-    sentence_scores = getattr(issues, "sentence_scores", None)
-    issue_rows = _issue_rows_by_sentence(sentence)
-    records = []
-    values = token_ragged.values
     scores = np.asarray(issues.score, np.float64)
     if span_level:
-        described = _span_issue_rows(issues)
+        issue_items = _span_issue_rows(issues)
     else:
-        given_label = np.asarray(issues.given_label, np.int64)
-        predicted_label = np.asarray(issues.predicted_label, np.int64)
-    for index in order.tolist():
-        start, stop = int(token_offsets[index]), int(token_offsets[index + 1])
-        rows = issue_rows[index]
-        if span_level:
-            flagged, span_issues = [], [described[r] for r in rows]
-            worst = min(float(scores[r]) for r in rows)
-        else:
-            span_issues = []
-            flagged = [
-                (int(token[r]), float(scores[r]), names[given_label[r]], names[predicted_label[r]])
-                for r in rows
-            ]
-            worst = min(item[1] for item in flagged)
-        score = float(sentence_scores[index]) if sentence_scores is not None else worst
-        records.append(
-            Sentence(
-                sentence=index,
-                score=score,
-                tokens=[str(text) for text in values[start:stop].tolist()],
-                given=[] if given_table is None else _in_sentence(given_table, start, stop, kind_names),
-                predicted=[]
-                if predicted_table is None
-                else _in_sentence(predicted_table, start, stop, kind_names),
-                flagged=flagged,
-                span_issues=span_issues,
+        # NaN is no JSON number: a missing score is None from here on.
+        score_items = _none_for_nan(scores)
+        label_names = np.asarray(names, dtype=object)
+        issue_items = list(
+            zip(
+                token.tolist(),
+                score_items,
+                label_names[np.asarray(issues.given_label, np.int64)].tolist(),
+                label_names[np.asarray(issues.predicted_label, np.int64)].tolist(),
             )
         )
+    # The issues of each sentence, in rank order: rows sorted by sentence (stably).
+    by_sentence = np.argsort(sentence, kind="stable")
+    sorted_sentences = sentence[by_sentence]
+    issue_items = [issue_items[r] for r in by_sentence.tolist()]
+    first_at = np.searchsorted(sorted_sentences, order, side="left")
+    worst = np.minimum.reduceat(scores[by_sentence], first_at) if len(order) else scores[:0]
+    first_issue = first_at.tolist()
+    last_issue = np.searchsorted(sorted_sentences, order, side="right").tolist()
+    sentence_scores = getattr(issues, "sentence_scores", None)
+    shown = worst if sentence_scores is None else np.asarray(sentence_scores, np.float64)[order]
+    shown_scores = shown.tolist()
+
+    words, word_offsets = _words_of(token_ragged.values, token_offsets, order)
+    given = _spans_by_sentence(given_table, token_offsets, order, kind_names)
+    predicted = _spans_by_sentence(
+        predicted_table if with_predicted else None, token_offsets, order, kind_names
+    )
+    records = []
+    with without_gc():
+        for n, index in enumerate(order.tolist()):
+            items = issue_items[first_issue[n] : last_issue[n]]
+            records.append(
+                Sentence(
+                    index,
+                    shown_scores[n],
+                    words[word_offsets[n] : word_offsets[n + 1]],
+                    given[n],
+                    predicted[n],
+                    [] if span_level else items,
+                    items if span_level else [],
+                )
+            )
     return records, info
+
+
+@contextlib.contextmanager
+def without_gc() -> Iterator[None]:
+    """No garbage collection while building many small containers without cycles.
+
+    Each collection pass would re-scan every record built so far; at 100K
+    sentences that is most of the time spent.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _none_for_nan(values: np.ndarray) -> list:
+    """``values.tolist()`` with NaN as None."""
+    items = values.tolist()
+    if np.isnan(values).any():
+        items = [None if value != value else value for value in items]
+    return items
+
+
+def _words_of(values: np.ndarray, offsets: np.ndarray, order: np.ndarray) -> tuple[list[str], list[int]]:
+    """The words of the sentences ``order``, concatenated, and where each sentence starts."""
+    lengths = offsets[order + 1] - offsets[order]
+    starts = np.zeros(len(order) + 1, np.int64)
+    np.cumsum(lengths, out=starts[1:])
+    flat = np.repeat(offsets[order] - starts[:-1], lengths) + np.arange(starts[-1])
+    words = values[flat].tolist()
+    if values.dtype.kind != "U":
+        words = [word if type(word) is str else str(word) for word in words]
+    return words, starts.tolist()
+
+
+def _spans_by_sentence(
+    table: tuple[np.ndarray, ...] | None, offsets: np.ndarray, order: np.ndarray, names: list[str]
+) -> list[list[tuple[int, int, str]]]:
+    """The spans of each sentence of ``order`` (local token indices), from a flat span table."""
+    if table is None:
+        return [[]] * len(order)  # one shared empty list: never mutated
+    span_start, span_end, kind = table
+    first = np.searchsorted(span_start, offsets[order]).tolist()
+    last = np.searchsorted(span_start, offsets[order + 1]).tolist()
+    owner = np.searchsorted(offsets, span_start, side="right") - 1
+    base = offsets[owner] if owner.size else span_start
+    spans = list(
+        zip(
+            (span_start - base).tolist(),
+            (span_end - base).tolist(),
+            np.asarray(names, dtype=object)[kind].tolist() if kind.size else [],
+        )
+    )
+    return [spans[a:b] for a, b in zip(first, last)]
 
 
 def _span_issue_rows(issues: Any) -> list[tuple[int, int, str, str, str, float]]:
@@ -310,16 +368,6 @@ def _sentences_in_rank_order(sentence: np.ndarray) -> np.ndarray:
     """The distinct sentences, in the order of their first (worst) issue."""
     unique, first = np.unique(sentence, return_index=True)
     return unique[np.argsort(first, kind="stable")]
-
-
-def _issue_rows_by_sentence(sentence: np.ndarray) -> dict[int, list[int]]:
-    """Issue rows of each sentence, in rank order."""
-    order = np.argsort(sentence, kind="stable")
-    grouped = sentence[order]
-    cuts = np.flatnonzero(np.diff(grouped)) + 1
-    groups = np.split(order, cuts)
-    keys = grouped[np.append(0, cuts)] if grouped.size else []
-    return {int(key): rows.tolist() for key, rows in zip(keys, groups)}
 
 
 def sentence_spans(
