@@ -137,6 +137,19 @@ def test_structure_follows_each_tools_documentation() -> None:
     assert dc[1] == {"text": "<b> Kraków !", "label": [[4, 10, "LOC"]], "sentence": 1, "score": 0.2}
 
 
+@pytest.mark.parametrize("to", ["label-studio", "prodigy", "doccano"])
+def test_both_json_encoders_write_the_same_values(to: str) -> None:
+    """orjson (used when installed) and the standard library parse to the same tasks."""
+    pytest.importorskip("orjson")
+    from spanfast.export import tasks as module
+
+    example, issues = _example()
+    tasks = to_tasks(issues, example.tokens, to=to, labels=example.labels, pred_probs=example.pred_probs)
+    fast, plain = module._encoder(), module._json_line
+    assert fast is not plain
+    assert [json.loads(fast(t)) for t in tasks] == [json.loads(plain(t)) for t in tasks] == tasks
+
+
 def test_tasks_are_worst_first() -> None:
     example, issues = _example()
     tasks = to_tasks(

@@ -3,6 +3,7 @@
 One command::
 
     python tools/report_bench.py [--issues 100000] [--tokens 1000000] [--runs 3] [--keep DIR]
+    python tools/report_bench.py --exports     # also: the three exports of 100K sentences
 
 builds the asv benchmark's dataset (``asv_benchmarks/benchmarks/review.py``:
 ``ner_arrays`` span data with planted issues at distinct tokens), writes the
@@ -17,8 +18,12 @@ selenium (the flags of tests/test_report.py) and prints, per run:
 - ``filter`` / ``search``: how long the page takes to answer a class filter
   change and a search (the synchronous re-render, measured in the page).
 
-Targets (issue 14): written in <= 3 s, <= ~50 MB, interactive in <= 2 s. The
-machine is shared: the load average is printed beside the figures.
+With ``--exports`` it first times ``spanfast.export.write_export`` of 100K
+flagged sentences (one issue each, 1.6M tokens) for each tool, as the asv
+benchmark ``review.WriteExport`` does. Targets (issue 14): the report written
+in <= 3 s, <= ~50 MB, interactive in <= 2 s; each export in <= 3 s. The
+machine is shared: the load average is printed beside the figures, and CPU
+time beside wall time.
 """
 
 from __future__ import annotations
@@ -83,12 +88,33 @@ return {interactive: ready.startTime, load: navigation.loadEventEnd, filter: fil
 """
 
 
+def _exports(review_dataset, directory: str, runs: int) -> None:
+    """Wall and CPU time of each export of 100K flagged sentences (best of ``runs``)."""
+    from spanfast.export import write_export
+
+    issues, tokens, labels, probs = review_dataset(1_600_000, 100_000, one_per_sentence=True)
+    for to in ("label-studio", "prodigy", "doccano"):
+        out = os.path.join(directory, f"tasks.{to}")
+        walls, cpus = [], []
+        for _ in range(runs):
+            wall, cpu = time.perf_counter(), time.process_time()
+            write_export(out, issues, tokens, to=to, labels=labels, pred_probs=probs)
+            walls.append(time.perf_counter() - wall)
+            cpus.append(time.process_time() - cpu)
+        print(
+            f"export {to}: {len(issues):,} sentences, wall {min(walls):.2f} s, CPU {min(cpus):.2f} s, "
+            f"{os.path.getsize(out) / 1e6:.0f} MB (load average {os.getloadavg()[0]:.1f})"
+        )
+        os.unlink(out)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--issues", type=int, default=100_000)
     parser.add_argument("--tokens", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--keep", metavar="DIR", help="write the report here and keep it")
+    parser.add_argument("--exports", action="store_true", help="also time the three exports")
     args = parser.parse_args(argv)
 
     sys.path.insert(0, os.path.join(os.path.dirname(_HERE), "asv_benchmarks"))
@@ -96,10 +122,12 @@ def main(argv=None) -> int:
 
     from spanfast.report import write_html
 
-    issues, tokens, labels, probs = review_dataset(args.tokens, args.issues)
     directory = args.keep or tempfile.mkdtemp(prefix="spanfast-report-bench-")
-    out = os.path.join(directory, "report.html")
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (shared machine)")
+    if args.exports:
+        _exports(review_dataset, directory, args.runs)
+    issues, tokens, labels, probs = review_dataset(args.tokens, args.issues)
+    out = os.path.join(directory, "report.html")
     n_flagged = len(set(issues.sentence.tolist()))
     print(f"{len(issues):,} issues in {n_flagged:,} sentences over {args.tokens:,} tokens")
     walls, cpus = [], []

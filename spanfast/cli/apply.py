@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     except OutputFileError as error:
         raise OutputError(error.given, str(error)[len(error.given) + 2 :]) from None
     except InvalidInputError as error:
-        raise InputError(getattr(error, "file", None) or args.input, _detail(error)) from None
+        raise InputError(getattr(error, "file", None) or args.export, _detail(error)) from None
     print(changes.summary())
     print(f"Wrote {args.out}")
     return EXIT_OK

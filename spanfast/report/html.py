@@ -210,6 +210,21 @@ def to_html(
     >>> "<b>" in page, "\\\\u003cb\\\\u003e" in page
     (False, True)
     """
+    with without_gc():  # the records are freed before collection resumes
+        return _page(issues, tokens, labels=labels, pred_probs=pred_probs, class_names=class_names, title=title, run_info=run_info)
+
+
+def _page(
+    issues: Any,
+    tokens: Any,
+    *,
+    labels: Any,
+    pred_probs: Any,
+    class_names: Any,
+    title: str | None,
+    run_info: dict[str, Any] | None,
+) -> str:
+    """:func:`to_html`'s page."""
     from .. import __version__
 
     records, info = flagged_sentences(
@@ -245,8 +260,7 @@ def to_html(
     ]
     counts = _class_counts(issues, names)
     kinds = _kind_counts(issues)
-    with without_gc():
-        cards = [_card(record) for record in records]
+    cards = [_card(record) for record in records]
     payload = {
         "cards": cards,
         "classes": [c[0] for c in counts],
