@@ -111,9 +111,11 @@ def _max_jsonl(source: Path, raw_lines: list, rows: list, column: str) -> int:
 def _apply_parquet(
     export: Any, source: Path, labels: str, tokens: str, names: list[str] | None, tool: Any
 ) -> tuple[Any, Changes]:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise _input_error(source, "reading .parquet needs pyarrow: pip install 'spanfast[parquet]'") from None
     try:
         table = pq.read_table(source)
     except (pa.ArrowException, OSError) as error:

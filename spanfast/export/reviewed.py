@@ -10,8 +10,8 @@ The formats, as each tool documents its export:
   list order) is the review. The ``<Text>`` tag counts offsets in code points
   (Label Studio's own end-to-end test ``web/libs/editor/tests/integration/
   e2e/ner/emoji.cy.ts``: "Should calculate offsets by code points in text");
-  versions before that fix (2021) counted UTF-16 code units, which an emoji
-  before a span shows as a text mismatch, reported as such.
+  older versions counted UTF-16 code units (label-studio issue #1347, 2021),
+  which an emoji before a span turns into a text mismatch, reported as such.
 - Prodigy (``prodigy db-out``): JSON Lines; ``answer`` is ``accept``,
   ``reject`` or ``ignore``; ``spans`` have ``start``, ``end`` (character
   offsets, Python string indices), ``label`` and, from manual recipes,
