@@ -106,17 +106,16 @@ def label_studio_task(record: Sentence, text: str, offsets: list) -> dict[str, A
     }
 
 
-def prodigy_task(
-    record: Sentence, text: str, offsets: list, tokens: list | None = None
-) -> dict[str, Any]:
-    """One Prodigy ``ner_manual`` task (``text, offsets``: :func:`token_offsets` of its tokens;
-    ``tokens``: its Prodigy tokens when made for many sentences at once)."""
+def prodigy_task(record: Sentence, text: str, offsets: list) -> dict[str, Any]:
+    """One Prodigy ``ner_manual`` task (``text, offsets``: :func:`token_offsets` of its tokens)."""
+    last = len(record.tokens) - 1
     worst = record.flagged[0]
-    if tokens is None:
-        tokens = _prodigy_tokens(record.tokens, offsets, len(record.tokens) - 1)
     return {
         "text": text,
-        "tokens": tokens,
+        "tokens": [
+            {"text": token, "start": start, "end": end, "id": n, "ws": n != last}
+            for n, (token, (start, end)) in enumerate(zip(record.tokens, offsets))
+        ],
         "spans": [
             {"start": start, "end": end, "token_start": first, "token_end": final, "label": label}
             for start, end, _, label, first, final in _char_spans(
@@ -200,32 +199,12 @@ def to_tasks(
     )
     build = _BUILDERS[to]
     with without_gc():
-        texts, offsets, tokens = _texts_and_offsets(records, prodigy=to == "prodigy")
-        if to == "prodigy":
-            return [prodigy_task(*task) for task in zip(records, texts, offsets, tokens)]
+        texts, offsets = _texts_and_offsets(records)
         return [build(record, text, spans) for record, text, spans in zip(records, texts, offsets)]
 
 
-def _prodigy_tokens(words: list[str], offsets: list, last: Any) -> list[dict[str, Any]]:
-    """Prodigy tokens (``last``: each token's sentence's last id, or one number for one sentence)."""
-    ids = itertools.count() if isinstance(last, int) else None
-    if ids is not None:
-        return [
-            {"text": word, "start": start, "end": end, "id": n, "ws": n != last}
-            for word, (start, end), n in zip(words, offsets, ids)
-        ]
-    local, ends_sentence = last
-    return [
-        {"text": word, "start": start, "end": end, "id": n, "ws": not final}
-        for word, (start, end), n, final in zip(words, offsets, local, ends_sentence)
-    ]
-
-
-def _texts_and_offsets(
-    records: list[Sentence], prodigy: bool = False
-) -> tuple[list[str], list[list[tuple[int, int]]], list]:
-    """:func:`token_offsets` of every record's tokens, computed over all tokens at once, and
-    (``prodigy``) every sentence's Prodigy tokens, made in one pass over all tokens."""
+def _texts_and_offsets(records: list[Sentence]) -> tuple[list[str], list[list[tuple[int, int]]]]:
+    """:func:`token_offsets` of every record's tokens, computed over all tokens at once."""
     counts = np.fromiter((len(record.tokens) for record in records), np.int64, count=len(records))
     lengths = np.fromiter(
         map(len, itertools.chain.from_iterable(record.tokens for record in records)),
@@ -241,15 +220,7 @@ def _texts_and_offsets(
     pairs = list(zip(starts.tolist(), (starts + lengths).tolist()))
     bounds = first.tolist()
     texts = [" ".join(record.tokens) for record in records]
-    offsets = [pairs[a:b] for a, b in zip(bounds, bounds[1:])]
-    if not prodigy:
-        return texts, offsets, [None] * len(records)
-    local = np.arange(lengths.shape[0]) - np.repeat(first[:-1], counts)
-    final = np.zeros(lengths.shape[0], bool)
-    final[first[1:][counts > 0] - 1] = True
-    words = list(itertools.chain.from_iterable(record.tokens for record in records))
-    tokens = _prodigy_tokens(words, pairs, (local.tolist(), final.tolist()))
-    return texts, offsets, [tokens[a:b] for a, b in zip(bounds, bounds[1:])]
+    return texts, [pairs[a:b] for a, b in zip(bounds, bounds[1:])]
 
 
 def _score(record: Sentence) -> float | None:
