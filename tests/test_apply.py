@@ -109,6 +109,37 @@ def test_parquet_keeps_its_schema_and_rows(tmp_path: Path) -> None:
     assert corrected.column("words").to_pylist() == [r["words"] for r in rows]
 
 
+@pytest.mark.parametrize("tags", ["ids", "strings"])
+def test_npz_keeps_its_arrays(tmp_path: Path, tags: str) -> None:
+    rows = _rows(FIXTURES / "data.jsonl")
+    lengths = [len(r["words"]) for r in rows]
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    flat_tags = [t for r in rows for t in r["tags"]]
+    values = np.array(flat_tags) if tags == "strings" else np.array([NAMES.index(t) for t in flat_tags], np.int32)
+    arrays = {
+        "words": np.array([w for r in rows for w in r["words"]]),
+        "words_offsets": offsets,
+        "tags": values,
+        "tags_offsets": offsets,
+        "p": np.linspace(0, 1, offsets[-1]),
+    }
+    source = tmp_path / "data.npz"
+    np.savez_compressed(source, **arrays)
+    out = tmp_path / "out.npz"
+    apply_corrections(
+        FIXTURES / EXPORTS["prodigy"], source, out, labels="tags", tokens="words", class_names=NAMES
+    )
+    with np.load(out) as corrected:
+        assert corrected.files == list(arrays)
+        for name in ("words", "words_offsets", "tags_offsets", "p"):
+            assert np.array_equal(corrected[name], arrays[name]) and corrected[name].dtype == arrays[name].dtype
+        got = corrected["tags"]
+        assert got.dtype.kind == values.dtype.kind and (tags == "strings" or got.dtype == values.dtype)
+        flat = got.tolist() if tags == "strings" else [NAMES[k] for k in got.tolist()]
+    assert [flat[a:b] for a, b in zip(offsets[:-1], offsets[1:])] == EXPECTED_TAGS
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data.npz", "out.npz"]
+
+
 def test_class_ids_stay_class_ids(tmp_path: Path) -> None:
     source = tmp_path / "ids.jsonl"
     with open(source, "w", encoding="utf-8") as lines:

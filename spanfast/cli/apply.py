@@ -34,7 +34,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     )
     apply.add_argument("export", metavar="EXPORT_FROM_TOOL", help="the file the tool exported")
     apply.add_argument(
-        "--input", required=True, metavar="ORIGINAL", help="the data exported from (.jsonl, .parquet)"
+        "--input", required=True, metavar="ORIGINAL", help="the data exported from (.jsonl, .parquet, .npz)"
     )
     apply.add_argument("--out", required=True, metavar="FILE", help="the corrected copy to write")
     apply.add_argument("--labels", required=True, metavar="COL", help="column of per-token labels")

@@ -4,7 +4,9 @@ JSON Lines: every line not changed by the review is copied byte for byte; a
 changed line is the same object with only its labels value replaced (tag
 strings stay tag strings, class ids class ids). Parquet (one file): the
 same table and schema (metadata included) with the labels column replaced
-by one of the same type. The output goes through the atomic writer and is
+by one of the same type. ``.npz`` (flat values + ``COL_offsets``): the same
+arrays in the same order and compression, the labels' values replaced (same
+dtype; tag strings as wide as they need). The output goes through the atomic writer and is
 never one of the inputs.
 """
 
@@ -22,7 +24,7 @@ from ..errors import InvalidInputError
 from .apply import Changes, Mapping, corrections
 from .reviewed import read_reviewed
 
-FORMATS = (".jsonl", ".parquet")
+FORMATS = (".jsonl", ".parquet", ".npz")
 
 
 def _input_error(path: Path, message: str, sentence: int | None = None) -> InvalidInputError:
@@ -191,7 +193,8 @@ def apply_corrections(
         What Label Studio (JSON), Prodigy (``db-out`` JSONL) or doccano (JSONL)
         exported after review of the tasks ``spanfast export`` wrote.
     input : str or path-like
-        The original data: a ``.jsonl`` or ``.parquet`` file.
+        The original data: a ``.jsonl`` or ``.parquet`` file, or an ``.npz`` of
+        flat columns with ``COL_offsets``.
     out : str or path-like
         The corrected copy, in the input's format; never the input itself.
     labels, tokens : str
@@ -212,7 +215,7 @@ def apply_corrections(
     source = Path(input)
     suffix = source.suffix.lower()
     if suffix not in FORMATS:
-        raise _input_error(source, "apply-corrections reads a .jsonl or .parquet file")
+        raise _input_error(source, "apply-corrections reads a .jsonl, .parquet or .npz file")
     if not source.is_file():
         raise _input_error(source, "no such file")
     given = os.fspath(out)
@@ -224,6 +227,9 @@ def apply_corrections(
     if suffix == ".jsonl":
         content, changes = _apply_jsonl(export, source, labels, tokens, names, tool)
         writer = _write_bytes(content)
+    elif suffix == ".npz":
+        arrays, compressed, changes = _apply_npz(export, source, labels, tokens, names, tool)
+        writer = _write_npz(arrays, compressed)
     else:
         if names is None:
             names = _parquet_names(source)
@@ -233,6 +239,71 @@ def apply_corrections(
     with AtomicFile(given, path) as destination:
         destination.replace_with(writer)
     return changes
+
+
+def _apply_npz(
+    export: Any, source: Path, labels: str, tokens: str, names: list[str] | None, tool: Any
+) -> tuple[dict[str, np.ndarray], bool, Changes]:
+    """An ``.npz`` of flat columns + ``COL_offsets`` (as ``spanfast scan`` reads it, no pickle)."""
+    import zipfile
+
+    try:
+        with np.load(source, allow_pickle=False) as archive:
+            arrays = {name: archive[name] for name in archive.files}
+        with zipfile.ZipFile(source) as archive:
+            compressed = any(i.compress_type != zipfile.ZIP_STORED for i in archive.infolist())
+    except Exception as error:  # not a zip of .npy files, or pickled object arrays
+        raise _input_error(source, f"cannot read as .npz without pickle: {error}") from None
+    for column in (labels, tokens):
+        if column not in arrays or f"{column}_offsets" not in arrays:
+            raise _input_error(
+                source, f"needs {column!r} as flat values and {column}_offsets"
+            )
+    values, offsets = arrays[labels], np.asarray(arrays[f"{labels}_offsets"], np.int64)
+    words, word_offsets = arrays[tokens], np.asarray(arrays[f"{tokens}_offsets"], np.int64)
+    if not np.array_equal(offsets, word_offsets) or values.ndim != 1:
+        raise _input_error(source, f"{labels!r} and {tokens!r} differ in sentence lengths")
+    is_text = values.dtype.kind in "US"
+    if is_text:
+        if names is None:
+            raise _input_error(source, f"{labels!r} holds tag strings: give the class names")
+        index = {name: k for k, name in enumerate(names)}
+        tags = values.astype(str).tolist()
+        unknown = next((t for t in tags if t not in index), None)
+        if unknown is not None:
+            raise _input_error(source, f"tag {unknown!r} is not a class name")
+        ids = np.fromiter((index[t] for t in tags), np.int64, count=len(tags))
+    elif values.dtype.kind in "iu":
+        ids = values.astype(np.int64)
+    else:
+        raise _input_error(source, f"{labels!r} holds {values.dtype}, not class ids or tags")
+
+    def tokens_of(row: int) -> list[str]:
+        return [str(w) for w in words[word_offsets[row] : word_offsets[row + 1]].tolist()]
+
+    def classes_of(row: int) -> np.ndarray:
+        return ids[offsets[row] : offsets[row + 1]]
+
+    mapping = Mapping(names, _n_classes(names, lambda: ids.max(initial=0)))
+    _, reviewed = read_reviewed(export, tool)
+    new, changes = corrections(reviewed, offsets.shape[0] - 1, tokens_of, classes_of, mapping)
+    if new:
+        updated = ids.copy()
+        for row, classes in new.items():
+            updated[offsets[row] : offsets[row + 1]] = classes
+        if is_text:  # as wide a string dtype as the tags need (of the same kind, str or bytes)
+            arrays[labels] = np.array(np.asarray(mapping.names)[updated].tolist(), values.dtype.kind)
+        else:
+            arrays[labels] = updated.astype(values.dtype)
+    return arrays, compressed, changes
+
+
+def _write_npz(arrays: dict[str, np.ndarray], compressed: bool) -> Any:
+    def write(path: Path) -> None:
+        with open(path, "wb") as stream:  # a file object: savez adds no ".npz" to the name
+            (np.savez_compressed if compressed else np.savez)(stream, **arrays)
+
+    return write
 
 
 def _parquet_names(source: Path) -> list[str] | None:
