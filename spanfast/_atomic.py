@@ -85,7 +85,9 @@ def refuse_inputs(
         return
     for source in inputs:
         if same_file(path, source):
-            raise error(given, f"is the input file {os.fspath(source)}; refusing to overwrite the input")
+            raise error(
+                given, f"is the input file {os.fspath(source)}; refusing to overwrite the input"
+            )
 
 
 def partial_path(path: Path, pid: int) -> Path:

@@ -115,7 +115,11 @@ def test_npz_keeps_its_arrays(tmp_path: Path, tags: str) -> None:
     lengths = [len(r["words"]) for r in rows]
     offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
     flat_tags = [t for r in rows for t in r["tags"]]
-    values = np.array(flat_tags) if tags == "strings" else np.array([NAMES.index(t) for t in flat_tags], np.int32)
+    values = (
+        np.array(flat_tags)
+        if tags == "strings"
+        else np.array([NAMES.index(t) for t in flat_tags], np.int32)
+    )
     arrays = {
         "words": np.array([w for r in rows for w in r["words"]]),
         "words_offsets": offsets,
@@ -132,9 +136,14 @@ def test_npz_keeps_its_arrays(tmp_path: Path, tags: str) -> None:
     with np.load(out) as corrected:
         assert corrected.files == list(arrays)
         for name in ("words", "words_offsets", "tags_offsets", "p"):
-            assert np.array_equal(corrected[name], arrays[name]) and corrected[name].dtype == arrays[name].dtype
+            assert (
+                np.array_equal(corrected[name], arrays[name])
+                and corrected[name].dtype == arrays[name].dtype
+            )
         got = corrected["tags"]
-        assert got.dtype.kind == values.dtype.kind and (tags == "strings" or got.dtype == values.dtype)
+        assert got.dtype.kind == values.dtype.kind and (
+            tags == "strings" or got.dtype == values.dtype
+        )
         flat = got.tolist() if tags == "strings" else [NAMES[k] for k in got.tolist()]
     assert [flat[a:b] for a, b in zip(offsets[:-1], offsets[1:])] == EXPECTED_TAGS
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data.npz", "out.npz"]
@@ -148,9 +157,16 @@ def test_class_ids_stay_class_ids(tmp_path: Path) -> None:
             lines.write(json.dumps(row, ensure_ascii=False) + "\n")
     out = tmp_path / "out.jsonl"
     apply_corrections(
-        FIXTURES / EXPORTS["label-studio"], source, out, labels="tags", tokens="words", class_names=NAMES
+        FIXTURES / EXPORTS["label-studio"],
+        source,
+        out,
+        labels="tags",
+        tokens="words",
+        class_names=NAMES,
     )
-    assert [row["tags"] for row in _rows(out)] == [[NAMES.index(t) for t in r] for r in EXPECTED_TAGS]
+    assert [row["tags"] for row in _rows(out)] == [
+        [NAMES.index(t) for t in r] for r in EXPECTED_TAGS
+    ]
 
 
 # -- the round trip: export, edit as an annotator would, apply -------------------------------
@@ -302,7 +318,13 @@ def test_export_offsets_are_code_points_around_emoji() -> None:
     assert [(v["start"], v["end"]) for v in values] == [(4, 7), (11, 20)]
     assert [text[v["start"] : v["end"]] for v in values] == ["Zoë", "Kraków 🙂x"]
     pg = to_tasks(issues, tokens, to="prodigy", labels=labels, pred_probs=probs)[0]
-    assert [(t["start"], t["end"]) for t in pg["tokens"]] == [(0, 3), (4, 7), (8, 10), (11, 17), (18, 20)]
+    assert [(t["start"], t["end"]) for t in pg["tokens"]] == [
+        (0, 3),
+        (4, 7),
+        (8, 10),
+        (11, 17),
+        (18, 20),
+    ]
 
 
 def test_utf16_offsets_of_an_old_label_studio_are_named(tmp_path: Path) -> None:
@@ -313,7 +335,11 @@ def test_utf16_offsets_of_an_old_label_studio_are_named(tmp_path: Path) -> None:
     export.write_text(json.dumps(tasks, ensure_ascii=False), encoding="utf-8")
     with pytest.raises(InvalidInputError, match="sentence 1.*UTF-16") as caught:
         apply_corrections(
-            export, FIXTURES / "data.jsonl", tmp_path / "o.jsonl", labels="tags", tokens="words",
+            export,
+            FIXTURES / "data.jsonl",
+            tmp_path / "o.jsonl",
+            labels="tags",
+            tokens="words",
             class_names=NAMES,
         )
     assert caught.value.sentence == 1
@@ -333,9 +359,15 @@ def _doccano(tmp_path: Path, line: dict, name: str = "bad.jsonl") -> Path:
     ("line", "message"),
     [
         ({"text": "Bob lives in Rome", "label": [], "sentence": 2}, "sentence 2.*text differs"),
-        ({"text": "Bob lives in Paris", "label": [[0, 2, "PER"]], "sentence": 2}, "token boundaries"),
+        (
+            {"text": "Bob lives in Paris", "label": [[0, 2, "PER"]], "sentence": 2},
+            "token boundaries",
+        ),
         ({"text": "Bob lives in Paris", "label": [[0, 3, "ORG"]], "sentence": 2}, "label 'ORG'"),
-        ({"text": "Bob lives in Paris", "label": [[0, 9, "PER"], [4, 12, "LOC"]], "sentence": 2}, "overlap"),
+        (
+            {"text": "Bob lives in Paris", "label": [[0, 9, "PER"], [4, 12, "LOC"]], "sentence": 2},
+            "overlap",
+        ),
         ({"text": "x", "label": [], "sentence": 7}, "sentence 7.*3 sentences"),
         ({"text": "Bob lives in Paris", "label": []}, "no sentence index"),
     ],
@@ -344,7 +376,9 @@ def test_conflicts_name_the_sentence(tmp_path: Path, line: dict, message: str) -
     export = _doccano(tmp_path, line)
     out = tmp_path / "out.jsonl"
     with pytest.raises(InvalidInputError, match=message):
-        apply_corrections(export, FIXTURES / "data.jsonl", out, labels="tags", tokens="words", class_names=NAMES)
+        apply_corrections(
+            export, FIXTURES / "data.jsonl", out, labels="tags", tokens="words", class_names=NAMES
+        )
     assert not out.exists()
 
 
@@ -352,7 +386,11 @@ def _spanfast(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PACKAGE_PARENT), env.get("PYTHONPATH")]))
     return subprocess.run(
-        [sys.executable, "-m", "spanfast", *args], capture_output=True, text=True, env=env, cwd=cwd,
+        [sys.executable, "-m", "spanfast", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
         timeout=600,
     )
 
@@ -363,8 +401,14 @@ COLUMNS = ("--labels", "tags", "--tokens", "words", "--class-names", ",".join(NA
 def test_command_prints_the_changes(tmp_path: Path) -> None:
     shutil.copy(FIXTURES / "data.jsonl", tmp_path / "data.jsonl")
     done = _spanfast(
-        "apply-corrections", str(FIXTURES / EXPORTS["prodigy"]), "--input", "data.jsonl",
-        "--out", "fixed.jsonl", *COLUMNS, cwd=tmp_path,
+        "apply-corrections",
+        str(FIXTURES / EXPORTS["prodigy"]),
+        "--input",
+        "data.jsonl",
+        "--out",
+        "fixed.jsonl",
+        *COLUMNS,
+        cwd=tmp_path,
     )
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
@@ -383,7 +427,9 @@ def test_command_errors_are_one_line_and_write_nothing(tmp_path: Path) -> None:
         ((str(FIXTURES / EXPORTS["doccano"]), "--out", "fixed.parquet"), ".jsonl file"),
     ]
     for (export, *out), message in cases:
-        done = _spanfast("apply-corrections", export, "--input", "data.jsonl", *out, *COLUMNS, cwd=tmp_path)
+        done = _spanfast(
+            "apply-corrections", export, "--input", "data.jsonl", *out, *COLUMNS, cwd=tmp_path
+        )
         assert done.returncode == 2, done.stderr
         assert done.stdout == ""
         assert len(done.stderr.strip().splitlines()) == 1 and message in done.stderr, done.stderr

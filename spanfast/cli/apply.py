@@ -34,7 +34,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     )
     apply.add_argument("export", metavar="EXPORT_FROM_TOOL", help="the file the tool exported")
     apply.add_argument(
-        "--input", required=True, metavar="ORIGINAL", help="the data exported from (.jsonl, .parquet, .npz)"
+        "--input",
+        required=True,
+        metavar="ORIGINAL",
+        help="the data exported from (.jsonl, .parquet, .npz)",
     )
     apply.add_argument("--out", required=True, metavar="FILE", help="the corrected copy to write")
     apply.add_argument("--labels", required=True, metavar="COL", help="column of per-token labels")
@@ -44,7 +47,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         metavar="NAMES",
         help="comma-separated class names, as given to 'spanfast export'",
     )
-    apply.add_argument("--from", dest="tool", choices=TOOLS, help="the tool (default: from the file)")
+    apply.add_argument(
+        "--from", dest="tool", choices=TOOLS, help="the tool (default: from the file)"
+    )
     apply.set_defaults(run=run, parser=apply)
 
 

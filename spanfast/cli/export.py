@@ -35,7 +35,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     )
     add_data_arguments(export, tokens_required=True)
     export.add_argument("--to", required=True, choices=FORMATS, help="the annotation tool")
-    export.add_argument("--out", required=True, metavar="FILE", help="the file to write ('-': stdout)")
+    export.add_argument(
+        "--out", required=True, metavar="FILE", help="the file to write ('-': stdout)"
+    )
     export.set_defaults(run=run, parser=export)
 
 

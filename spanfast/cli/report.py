@@ -23,7 +23,9 @@ NAME = "report"
 
 def add_data_arguments(parser: argparse.ArgumentParser, *, tokens_required: bool) -> None:
     """INPUT, the columns, class names and the options of the search (shared with export)."""
-    parser.add_argument("input", metavar="INPUT", help="a .parquet file or directory, .jsonl or .npz")
+    parser.add_argument(
+        "input", metavar="INPUT", help="a .parquet file or directory, .jsonl or .npz"
+    )
     parser.add_argument("--labels", required=True, metavar="COL", help="column of per-token labels")
     parser.add_argument(
         "--probs", required=True, metavar="COL", help="column of per-token predicted probabilities"
@@ -37,7 +39,9 @@ def add_data_arguments(parser: argparse.ArgumentParser, *, tokens_required: bool
         help="comma-separated class names, class 0 first (BIO tags such as O,B-PER,I-PER are "
         "shown as entities); default O,SPAN for span data, 0..K-1 for token data",
     )
-    parser.add_argument("--filter-by", choices=FILTER_BY, default="prune_by_noise_rate", metavar="METHOD")
+    parser.add_argument(
+        "--filter-by", choices=FILTER_BY, default="prune_by_noise_rate", metavar="METHOD"
+    )
     parser.add_argument("--rank-by", choices=RANK_BY, default="self_confidence", metavar="METHOD")
     parser.set_defaults(ties="position")
 
@@ -111,7 +115,10 @@ def find(data: dict[str, Any], args: Any, path: Path) -> Any:
             from spanfast.spans import find_span_issues
 
             return find_span_issues(
-                data["labels"], data["probs"], class_names=class_names(args), filter_by=args.filter_by
+                data["labels"],
+                data["probs"],
+                class_names=class_names(args),
+                filter_by=args.filter_by,
             )
         return find_issues(
             data["labels"],

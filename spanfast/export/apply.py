@@ -135,7 +135,7 @@ def reviewed_spans(
         raise _conflict(
             record,
             f"its text differs from the input's tokens at character {at} "
-            f"({record.text[at:at + 20]!r} vs {text[at:at + 20]!r}): the tokens changed since "
+            f"({record.text[at : at + 20]!r} vs {text[at : at + 20]!r}): the tokens changed since "
             "the export, or the export is of another dataset",
         )
     first_token = {start: n for n, (start, _) in enumerate(offsets)}
@@ -151,7 +151,8 @@ def reviewed_spans(
                 else ""
             )
             raise _conflict(
-                record, f"span {start}-{end} is {shown!r} in the text but {stored!r} in the export{hint}"
+                record,
+                f"span {start}-{end} is {shown!r} in the text but {stored!r} in the export{hint}",
             )
         if end <= start or start not in first_token or end not in last_token:
             raise _conflict(

@@ -31,7 +31,9 @@ def _input_error(path: Path, message: str, sentence: int | None = None) -> Inval
     return InvalidInputError(f"{path}: {message}", file=str(path), sentence=sentence, field="input")
 
 
-def _class_ids(path: Path, row: int, values: list, names: list[str] | None) -> tuple[np.ndarray, bool]:
+def _class_ids(
+    path: Path, row: int, values: list, names: list[str] | None
+) -> tuple[np.ndarray, bool]:
     """(class ids, whether the row holds tag strings) of one row's labels."""
     if values and all(isinstance(v, str) for v in values):
         if names is None:
@@ -67,13 +69,17 @@ def _apply_jsonl(
             try:
                 parsed[row] = json.loads(raw_lines[rows[row]])
             except ValueError as error:
-                raise _input_error(source, f"line {rows[row] + 1}: malformed JSON: {error}", row) from None
+                raise _input_error(
+                    source, f"line {rows[row] + 1}: malformed JSON: {error}", row
+                ) from None
         return parsed[row]
 
     strings: dict[int, bool] = {}
 
     def classes_of(row: int) -> np.ndarray:
-        ids, strings[row] = _class_ids(source, row, _row_values(source, row, record(row), labels), names)
+        ids, strings[row] = _class_ids(
+            source, row, _row_values(source, row, record(row), labels), names
+        )
         return ids
 
     def tokens_of(row: int) -> list[str]:
@@ -117,7 +123,9 @@ def _apply_parquet(
         import pyarrow as pa
         import pyarrow.parquet as pq
     except ImportError:
-        raise _input_error(source, "reading .parquet needs pyarrow: pip install 'spanfast[parquet]'") from None
+        raise _input_error(
+            source, "reading .parquet needs pyarrow: pip install 'spanfast[parquet]'"
+        ) from None
     try:
         table = pq.read_table(source)
     except (pa.ArrowException, OSError) as error:
@@ -168,7 +176,9 @@ def _apply_parquet(
     else:
         flat_new = pa.array(updated).cast(flat.type)
     list_type = pa.large_list if pa.types.is_large_list(column.type) else pa.list_
-    rebuilt = type(column).from_arrays(pa.array(offsets - offsets[0], column.offsets.type), flat_new)
+    rebuilt = type(column).from_arrays(
+        pa.array(offsets - offsets[0], column.offsets.type), flat_new
+    )
     rebuilt = rebuilt.cast(list_type(column.type.value_field))
     position = table.column_names.index(labels)
     table = table.set_column(position, table.schema.field(position), rebuilt)
@@ -256,9 +266,7 @@ def _apply_npz(
         raise _input_error(source, f"cannot read as .npz without pickle: {error}") from None
     for column in (labels, tokens):
         if column not in arrays or f"{column}_offsets" not in arrays:
-            raise _input_error(
-                source, f"needs {column!r} as flat values and {column}_offsets"
-            )
+            raise _input_error(source, f"needs {column!r} as flat values and {column}_offsets")
     values, offsets = arrays[labels], np.asarray(arrays[f"{labels}_offsets"], np.int64)
     words, word_offsets = arrays[tokens], np.asarray(arrays[f"{tokens}_offsets"], np.int64)
     if not np.array_equal(offsets, word_offsets) or values.ndim != 1:
@@ -292,7 +300,9 @@ def _apply_npz(
         for row, classes in new.items():
             updated[offsets[row] : offsets[row + 1]] = classes
         if is_text:  # as wide a string dtype as the tags need (of the same kind, str or bytes)
-            arrays[labels] = np.array(np.asarray(mapping.names)[updated].tolist(), values.dtype.kind)
+            arrays[labels] = np.array(
+                np.asarray(mapping.names)[updated].tolist(), values.dtype.kind
+            )
         else:
             arrays[labels] = updated.astype(values.dtype)
     return arrays, compressed, changes

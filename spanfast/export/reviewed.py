@@ -72,12 +72,15 @@ def detect_tool(path: Path, first: Any) -> str:
     """Which tool wrote the export, from its shape (a JSON list: Label Studio)."""
     if isinstance(first, list):
         return "label-studio"
-    if isinstance(first, dict) and ("answer" in first or "tokens" in first or "_input_hash" in first):
+    if isinstance(first, dict) and (
+        "answer" in first or "tokens" in first or "_input_hash" in first
+    ):
         return "prodigy"
     if isinstance(first, dict) and ("label" in first or "entities" in first or "labels" in first):
         return "doccano"
-    raise _error(path, "line 1", "is neither a Label Studio, a Prodigy nor a doccano export; name "
-                 "the tool")
+    raise _error(
+        path, "line 1", "is neither a Label Studio, a Prodigy nor a doccano export; name the tool"
+    )
 
 
 def read_reviewed(path: Any, tool: str | None = None) -> tuple[str, list[Reviewed]]:
@@ -97,7 +100,9 @@ def read_reviewed(path: Any, tool: str | None = None) -> tuple[str, list[Reviewe
     """
     path = Path(path)
     if tool is not None and tool not in TOOLS:
-        raise InvalidInputError(f"tool must be one of {', '.join(TOOLS)}, got {tool!r}", field="tool")
+        raise InvalidInputError(
+            f"tool must be one of {', '.join(TOOLS)}, got {tool!r}", field="tool"
+        )
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as error:
@@ -207,7 +212,12 @@ def _label_studio(path: Path, tasks: list) -> list[Reviewed]:
             end = _offset(path, where, value.get("end"), "end")
             span_text = value.get("text")
             spans.append(
-                (start, end, _label(path, where, labels[0]), span_text if isinstance(span_text, str) else None)
+                (
+                    start,
+                    end,
+                    _label(path, where, labels[0]),
+                    span_text if isinstance(span_text, str) else None,
+                )
             )
         out.append(Reviewed(sentence, text, spans, where))
     return out
@@ -266,7 +276,9 @@ def _doccano(path: Path, records: list[tuple[int, Any]]) -> list[Reviewed]:
         else:
             for item in task.get("label", task.get("labels")) or []:
                 if not (isinstance(item, list) and len(item) == 3):
-                    raise _error(path, where, f"label {item!r} is not [start, end, LABEL]", sentence)
+                    raise _error(
+                        path, where, f"label {item!r} is not [start, end, LABEL]", sentence
+                    )
                 spans.append(
                     (
                         _offset(path, where, item[0], "start"),

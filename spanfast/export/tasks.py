@@ -264,7 +264,9 @@ def write_tasks(stream: TextIO, tasks: list[dict[str, Any]], to: str) -> None:
     """Label Studio: one JSON list, a task a line; Prodigy and doccano: JSON Lines."""
     if to == "label-studio":
         # json.dump with an indent is the pure-Python encoder; one dumps per task is the C one.
-        stream.write("[\n" + ",\n".join(line[:-1] for line in _lines(tasks)) + "\n]\n" if tasks else "[]\n")
+        stream.write(
+            "[\n" + ",\n".join(line[:-1] for line in _lines(tasks)) + "\n]\n" if tasks else "[]\n"
+        )
         return
     stream.writelines(_lines(tasks))
 

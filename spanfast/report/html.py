@@ -106,7 +106,9 @@ def _histogram_svg(scores: np.ndarray | None, flagged: np.ndarray, cut: float | 
                     f"{edges[number + 1]:.3f}: {int(count)} sentences</title></rect>"
                 )
     axis_y = 8 + plot_h
-    parts.append(f'<line x1="{left}" y1="{axis_y}" x2="{left + plot_w}" y2="{axis_y}" stroke="#333"/>')
+    parts.append(
+        f'<line x1="{left}" y1="{axis_y}" x2="{left + plot_w}" y2="{axis_y}" stroke="#333"/>'
+    )
     for value in (low, (low + high) / 2, high):
         x = left + plot_w * (value - low) / (high - low)
         parts.append(f'<text x="{x:.1f}" y="{height - 6}" text-anchor="middle">{value:.2g}</text>')
@@ -211,7 +213,15 @@ def to_html(
     (False, True)
     """
     with without_gc():  # the records are freed before collection resumes
-        return _page(issues, tokens, labels=labels, pred_probs=pred_probs, class_names=class_names, title=title, run_info=run_info)
+        return _page(
+            issues,
+            tokens,
+            labels=labels,
+            pred_probs=pred_probs,
+            class_names=class_names,
+            title=title,
+            run_info=run_info,
+        )
 
 
 def _page(
@@ -274,7 +284,7 @@ def _page(
     )
     return "".join(
         [
-            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">",
+            '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">',
             f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">',
             '<meta name="viewport" content="width=device-width, initial-scale=1">',
             f"<title>{html.escape(title)}</title><style>{_asset('page.css')}</style></head><body>",
@@ -301,13 +311,13 @@ def _page(
             '</label><span id="count"></span>',
             '<span class="hint">j / k: next / previous sentence; /: search</span>',
             '<span class="legend"><span><span class="swatch" style="background:var(--given)"></span>'
-            "given span</span><span><span class=\"swatch\" style=\"background:var(--pred)\"></span>"
+            'given span</span><span><span class="swatch" style="background:var(--pred)"></span>'
             'predicted span</span><span><span class="swatch" style="background:var(--flag)"></span>'
             "flagged token or span</span></span></section>",
             '<main id="cards"></main><div id="more"></div>',
             f'<script type="application/json" id="spanfast-data">{script_json(payload)}</script>',
             f"<script>{_asset('page.js')}</script>",
-            '<noscript><p>The flagged sentences are shown with JavaScript.</p></noscript>',
+            "<noscript><p>The flagged sentences are shown with JavaScript.</p></noscript>",
             "</body></html>\n",
         ]
     )

@@ -208,7 +208,9 @@ def flagged_sentences(
         kind_names = names
         info.update(task="unknown", class_names=names)
     else:
-        n_classes = int(max(issues.given_label.max(initial=0), issues.predicted_label.max(initial=0))) + 1
+        n_classes = (
+            int(max(issues.given_label.max(initial=0), issues.predicted_label.max(initial=0))) + 1
+        )
         names = class_names_for(n_classes <= 2, max(n_classes, 2), class_names)
         kind_names = names
         info.update(task="unknown", class_names=names)
@@ -292,7 +294,9 @@ def _none_for_nan(values: np.ndarray) -> list:
     return items
 
 
-def _words_of(values: np.ndarray, offsets: np.ndarray, order: np.ndarray) -> tuple[list[str], list[int]]:
+def _words_of(
+    values: np.ndarray, offsets: np.ndarray, order: np.ndarray
+) -> tuple[list[str], list[int]]:
     """The words of the sentences ``order``, concatenated, and where each sentence starts."""
     lengths = offsets[order + 1] - offsets[order]
     starts = np.zeros(len(order) + 1, np.int64)
@@ -336,7 +340,14 @@ def _span_issue_rows(issues: Any) -> list[tuple[int, int, str, str, str, float]]
         issues.score.tolist(),
     )
     return [
-        (int(a), int(b), str(kind), "" if g is None else str(g), "" if p is None else str(p), float(x))
+        (
+            int(a),
+            int(b),
+            str(kind),
+            "" if g is None else str(g),
+            "" if p is None else str(p),
+            float(x),
+        )
         for a, b, kind, g, p, x in columns
     ]
 
@@ -398,7 +409,5 @@ def sentence_spans(
     bio = is_bio(names)
     kind_names = sorted({name[2:] for name in names if name != "O"}) if bio else names
     start, end, kind = _runs(*_kinds(classes, names, bio), np.array([0, classes.shape[0]]))
-    spans = [
-        (a, b, kind_names[k]) for a, b, k in zip(start.tolist(), end.tolist(), kind.tolist())
-    ]
+    spans = [(a, b, kind_names[k]) for a, b, k in zip(start.tolist(), end.tolist(), kind.tolist())]
     return spans, kind_names
