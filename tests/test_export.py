@@ -70,7 +70,9 @@ def test_offsets_slice_each_span_to_its_tokens(data: str) -> None:
     else:
         issues, tokens, labels, probs = _bio_data()
         names = NAMES
-    records, _ = flagged_sentences(issues, tokens, labels=labels, pred_probs=probs, class_names=names)
+    records, _ = flagged_sentences(
+        issues, tokens, labels=labels, pred_probs=probs, class_names=names
+    )
     studio, prodigy, doccano = (
         to_tasks(issues, tokens, to=to, labels=labels, pred_probs=probs, class_names=names)
         for to in ("label-studio", "prodigy", "doccano")
@@ -103,14 +105,20 @@ def test_offsets_slice_each_span_to_its_tokens(data: str) -> None:
 
 def test_structure_follows_each_tools_documentation() -> None:
     issues, tokens, labels, probs = _bio_data()
-    ls = to_tasks(issues, tokens, to="label-studio", labels=labels, pred_probs=probs, class_names=NAMES)
+    ls = to_tasks(
+        issues, tokens, to="label-studio", labels=labels, pred_probs=probs, class_names=NAMES
+    )
     first = ls[0]
     assert set(first) == {"data", "annotations", "predictions", "meta"}
     assert first["predictions"][0]["model_version"] == "spanfast"
     assert first["predictions"][0]["score"] == 0.05
     for result in first["annotations"][0]["result"] + first["predictions"][0]["result"]:
         assert set(result) == LABEL_STUDIO_RESULT_KEYS
-        assert (result["from_name"], result["to_name"], result["type"]) == ("label", "text", "labels")
+        assert (result["from_name"], result["to_name"], result["type"]) == (
+            "label",
+            "text",
+            "labels",
+        )
         assert set(result["value"]) == {"start", "end", "text", "labels"}
     # Given: PER "Zoë Ångström" and LOC "São Paulo"; predicted: PER and LOC "São" only.
     given = [(r["value"]["text"], r["value"]["labels"]) for r in first["annotations"][0]["result"]]
@@ -118,11 +126,19 @@ def test_structure_follows_each_tools_documentation() -> None:
     predicted = [r["value"]["text"] for r in first["predictions"][0]["result"]]
     assert predicted == ["Zoë Ångström", "São"]
 
-    pg = to_tasks(issues, tokens, to="prodigy", labels=labels, pred_probs=probs, class_names=NAMES)[0]
+    pg = to_tasks(issues, tokens, to="prodigy", labels=labels, pred_probs=probs, class_names=NAMES)[
+        0
+    ]
     assert all(set(token) == PRODIGY_TOKEN_KEYS for token in pg["tokens"])
     assert [token["ws"] for token in pg["tokens"]] == [True, True, True, True, False]
     assert all(set(span) == PRODIGY_SPAN_KEYS for span in pg["spans"])
-    assert pg["spans"][1] == {"start": 21, "end": 30, "token_start": 3, "token_end": 4, "label": "LOC"}
+    assert pg["spans"][1] == {
+        "start": 21,
+        "end": 30,
+        "token_start": 3,
+        "token_end": 4,
+        "label": "LOC",
+    }
     meta = pg["meta"]
     assert (meta["kind"], meta["score"], meta["given"], meta["predicted"]) == (
         "token label",
@@ -135,6 +151,21 @@ def test_structure_follows_each_tools_documentation() -> None:
     dc = to_tasks(issues, tokens, to="doccano", labels=labels, pred_probs=probs, class_names=NAMES)
     assert dc[0]["label"] == [[0, 12, "PER"], [21, 30, "LOC"]]
     assert dc[1] == {"text": "<b> Kraków !", "label": [[4, 10, "LOC"]], "sentence": 1, "score": 0.2}
+
+
+@pytest.mark.parametrize("to", ["label-studio", "prodigy", "doccano"])
+def test_both_json_encoders_write_the_same_values(to: str) -> None:
+    """orjson (used when installed) and the standard library parse to the same tasks."""
+    pytest.importorskip("orjson")
+    from spanfast.export import tasks as module
+
+    example, issues = _example()
+    tasks = to_tasks(
+        issues, example.tokens, to=to, labels=example.labels, pred_probs=example.pred_probs
+    )
+    fast, plain = module._encoder(), module._json_line
+    assert fast is not plain
+    assert [json.loads(fast(t)) for t in tasks] == [json.loads(plain(t)) for t in tasks] == tasks
 
 
 def test_tasks_are_worst_first() -> None:
@@ -150,7 +181,9 @@ def test_written_files_read_back(tmp_path: Path, to: str) -> None:
     issues, tokens, labels, probs = _bio_data()
     expected = to_tasks(issues, tokens, to=to, labels=labels, pred_probs=probs, class_names=NAMES)
     out = tmp_path / f"tasks.{to}"
-    count = write_export(out, issues, tokens, to=to, labels=labels, pred_probs=probs, class_names=NAMES)
+    count = write_export(
+        out, issues, tokens, to=to, labels=labels, pred_probs=probs, class_names=NAMES
+    )
     assert count == len(expected) == 2
     text = out.read_text(encoding="utf-8")
     if to == "label-studio":
@@ -209,11 +242,27 @@ def test_report_and_export_commands(dataset: Path, tmp_path: Path) -> None:
     assert "spanfast report" in page and str(dataset) in page
 
     for to in ("label-studio", "prodigy", "doccano"):
-        done = _spanfast("export", str(dataset), *COLUMNS, "--to", to, "--out", f"t.{to}", cwd=tmp_path)
+        done = _spanfast(
+            "export", str(dataset), *COLUMNS, "--to", to, "--out", f"t.{to}", cwd=tmp_path
+        )
         assert done.returncode == 0 and done.stderr == "", done.stderr
         text = (tmp_path / f"t.{to}").read_text(encoding="utf-8")
-        tasks = json.loads(text) if to == "label-studio" else [json.loads(x) for x in text.splitlines()]
+        tasks = (
+            json.loads(text) if to == "label-studio" else [json.loads(x) for x in text.splitlines()]
+        )
         assert len(tasks) == n_sentences
+
+
+def test_report_of_span_issues(dataset: Path, tmp_path: Path) -> None:
+    from spanfast import find_span_issues
+
+    example = load_example()
+    expected = find_span_issues(example.labels, example.pred_probs)
+    done = _spanfast("report", str(dataset), *COLUMNS, "--spans", "--out", "s.html", cwd=tmp_path)
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    assert f"{len(expected)} span issues" in done.stdout
+    page = (tmp_path / "s.html").read_text(encoding="utf-8")
+    assert '<table class="kinds">' in page and "Span issue scores" in page
 
 
 def test_scan_and_demo_html(dataset: Path, tmp_path: Path) -> None:
@@ -244,13 +293,25 @@ def test_commands_refuse_to_overwrite_the_input(dataset: Path, tmp_path: Path) -
 
 
 def test_command_errors_are_one_line(dataset: Path, tmp_path: Path) -> None:
-    done = _spanfast("export", str(dataset), "--labels", "tags", "--probs", "p", "--to", "doccano",
-                     "--out", "x.jsonl", cwd=tmp_path)
+    done = _spanfast(
+        "export",
+        str(dataset),
+        "--labels",
+        "tags",
+        "--probs",
+        "p",
+        "--to",
+        "doccano",
+        "--out",
+        "x.jsonl",
+        cwd=tmp_path,
+    )
     assert done.returncode == 2 and "--tokens" in done.stderr
     done = _spanfast("report", str(dataset), *COLUMNS, "--out", "x.txt", cwd=tmp_path)
     assert done.returncode == 2 and "expected a .html file" in done.stderr
-    done = _spanfast("report", str(dataset), "--labels", "nope", "--probs", "p", "--out", "x.html",
-                     cwd=tmp_path)
+    done = _spanfast(
+        "report", str(dataset), "--labels", "nope", "--probs", "p", "--out", "x.html", cwd=tmp_path
+    )
     assert done.returncode == 2 and "no such column" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "x.html").exists() and not (tmp_path / "x.jsonl").exists()

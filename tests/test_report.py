@@ -38,7 +38,9 @@ PWN_TOKENS = (
 
 def _embedded(page: str) -> dict:
     """The JSON the page embeds for its cards."""
-    match = re.search(r'<script type="application/json" id="spanfast-data">(.*?)</script>', page, re.S)
+    match = re.search(
+        r'<script type="application/json" id="spanfast-data">(.*?)</script>', page, re.S
+    )
     assert match is not None
     return json.loads(match.group(1))
 
@@ -100,7 +102,9 @@ def test_script_json_cannot_close_the_script_element() -> None:
 def test_spans_of_token_data_and_bio_tags() -> None:
     issues, tokens, labels, pred_probs = _token_issues()
     data = _embedded(
-        to_html(issues, tokens, labels=labels, pred_probs=pred_probs, class_names=["O", "PER", "LOC"])
+        to_html(
+            issues, tokens, labels=labels, pred_probs=pred_probs, class_names=["O", "PER", "LOC"]
+        )
     )
     first = data["cards"][0]
     assert first[3] == [[0, 1, "PER"], [2, 3, "PER"]]  # given
@@ -117,7 +121,9 @@ def test_spans_of_token_data_and_bio_tags() -> None:
         predicted_label=np.array([2]),
     )
     card = _embedded(
-        to_html(bio_issues, [["a", "b", "c", "d"]], labels=labels, pred_probs=probs, class_names=bio)
+        to_html(
+            bio_issues, [["a", "b", "c", "d"]], labels=labels, pred_probs=probs, class_names=bio
+        )
     )["cards"][0]
     assert card[3] == [[0, 2, "PER"], [2, 3, "PER"]]  # B-PER I-PER | B-PER
     assert card[4] == [[0, 3, "PER"]]
@@ -139,7 +145,9 @@ def test_write_html_is_atomic(tmp_path: Path) -> None:
     out.write_text("old")
     with pytest.raises(ValueError):
         write_html(out, issues, tokens[:1])
-    assert out.read_text() == "old" and sorted(p.name for p in tmp_path.iterdir()) == ["report.html"]
+    assert out.read_text() == "old" and sorted(p.name for p in tmp_path.iterdir()) == [
+        "report.html"
+    ]
     write_html(out, issues, tokens, labels=labels, pred_probs=pred_probs)
     assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html"]
@@ -159,6 +167,49 @@ def test_repr_html_is_a_compact_escaped_table() -> None:
     many = find_issues(load_example().labels, load_example().pred_probs)
     assert many._repr_html_().count("<tr>") == 1 + 20
     assert f"{len(many)} label issues" in many._repr_html_()
+
+
+def _span_issues():
+    """BIO data with span-level issues of three kinds."""
+    from spanfast import find_span_issues
+
+    names = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
+    tokens = [["Ada", "met", "<script>x</script>", "in", "Rome"], ["Bob", "left", "Paris"]]
+    tags = [np.array([1, 0, 0, 0, 3]), np.array([1, 0, 0])]
+    predicted = [[1, 0, 1, 0, 1], [3, 0, 3]]
+    probs = [np.eye(5)[p] * 0.9 + 0.02 for p in predicted]
+    issues = find_span_issues(tags, probs, class_names=names, filter_by=None)
+    return issues, tokens, tags, probs, names
+
+
+def test_span_issues_are_cards_with_the_span_marked() -> None:
+    issues, tokens, tags, probs, names = _span_issues()
+    kinds = sorted(set(issues.kind.tolist()))
+    assert {"missed", "type"} <= set(kinds)
+    page = to_html(issues, tokens, labels=tags, pred_probs=probs, class_names=names)
+    data = _embedded(page)
+    assert data["kinds"] == [
+        k
+        for k in ("missed", "spurious", "boundary", "type", "boundary+type", "malformed")
+        if k in kinds
+    ]
+    cards = {card[0]: card for card in data["cards"]}
+    expected = {}
+    for issue in issues:
+        given = "" if issue.given_label is None else issue.given_label
+        predicted = "" if issue.predicted_label is None else issue.predicted_label
+        expected.setdefault(issue.sentence, []).append(
+            [issue.start, issue.end, issue.kind, given, predicted, issue.score]
+        )
+    assert {s: card[6] for s, card in cards.items()} == expected
+    assert all(card[5] == [] for card in data["cards"])
+    # Counts per kind at the top, with the escaped token never raw.
+    counts = re.search(r'<table class="kinds">(.*?)</table>', page).group(1)
+    for kind in kinds:
+        n = int(np.sum(issues.kind == kind))
+        assert f"<td>{html.escape(kind)}</td><td>{n}</td>" in counts
+    assert "<script>x</script>" not in page
+    assert "span issues" in page and "Span issue scores" in page
 
 
 # -- the page in a browser ----------------------------------------------------------------
@@ -271,14 +322,21 @@ def test_example_report_renders_in_chromium(browser, tmp_path: Path) -> None:
     browser.execute_script("document.getElementById('more').click()")
     page_text = browser.find_element("css selector", "#cards").text
     assert PWN_TOKENS[1] in page_text and PWN_TOKENS[2] in page_text
-    assert browser.execute_script("return document.querySelectorAll('#cards img, #cards script').length") == 0
+    assert (
+        browser.execute_script(
+            "return document.querySelectorAll('#cards img, #cards script').length"
+        )
+        == 0
+    )
     assert browser.execute_script("return typeof window.__pwned") == "undefined"
 
     # Nothing but the file itself was requested; nothing was logged as an error.
     # (chrome:// and chrome-untrusted:// are the browser's own pages, served from memory)
     urls = _requested_urls(browser)
     assert out.as_uri() in urls
-    assert [url for url in urls if url.split(":", 1)[0] in ("http", "https", "ws", "wss", "ftp")] == []
+    assert [
+        url for url in urls if url.split(":", 1)[0] in ("http", "https", "ws", "wss", "ftp")
+    ] == []
     severe = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
     assert severe == []
     browser.execute_script("window.scrollTo(0, 0)")
@@ -288,7 +346,9 @@ def test_example_report_renders_in_chromium(browser, tmp_path: Path) -> None:
 def test_keyboard_filter_and_search(browser, tmp_path: Path) -> None:
     issues, tokens, labels, pred_probs = _token_issues()
     out = tmp_path / "token.html"
-    write_html(out, issues, tokens, labels=labels, pred_probs=pred_probs, class_names=["O", "PER", "LOC"])
+    write_html(
+        out, issues, tokens, labels=labels, pred_probs=pred_probs, class_names=["O", "PER", "LOC"]
+    )
     _open(browser, out)
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.ui import Select
@@ -358,3 +418,36 @@ def test_100k_issues_load_within_a_generous_timeout(browser, tmp_path: Path) -> 
 
     search.send_keys("w999995", Keys.ENTER)
     assert _visible_cards(browser) == [99_999]
+
+
+def test_span_issues_render_and_filter_by_kind(browser, tmp_path: Path) -> None:
+    from selenium.webdriver.support.ui import Select
+
+    issues, tokens, tags, probs, names = _span_issues()
+    out = tmp_path / "spans.html"
+    write_html(out, issues, tokens, labels=tags, pred_probs=probs, class_names=names)
+    _open(browser, out)
+    sentences = list(dict.fromkeys(issues.sentence.tolist()))
+    assert _visible_cards(browser) == sentences
+    rows = browser.execute_script(
+        "return Array.from(document.querySelectorAll('#cards .card'),"
+        " c => Array.from(c.querySelectorAll('td.kind'), td => td.textContent))"
+    )
+    assert rows == [[i.kind for i in issues if i.sentence == s] for s in sentences]
+    marked = browser.execute_script(
+        "return Array.from(document.querySelectorAll('#cards .card'),"
+        " c => Array.from(c.querySelectorAll('.txt.flag'), t => t.textContent))"
+    )
+    for s, shown in zip(sentences, marked):
+        spans = {t for i in issues if i.sentence == s for t in range(i.start, i.end)}
+        assert shown == [tokens[s][t] for t in sorted(spans)]
+    kind = Select(browser.find_element("id", "kind-filter"))
+    for option in kind.options[1:]:
+        kind.select_by_value(option.get_attribute("value"))
+        wanted = [
+            s for s in sentences if any(i.kind == option.text for i in issues if i.sentence == s)
+        ]
+        assert _visible_cards(browser) == wanted
+    assert browser.execute_script("return typeof window.__pwned") == "undefined"
+    assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
+    _screenshot(browser, tmp_path, "spanfast-span-report.png")

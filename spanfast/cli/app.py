@@ -19,7 +19,7 @@ from collections.abc import Iterator, Sequence
 from typing import NoReturn
 
 from ..errors import KernelCacheWarning
-from . import demo, export, precompile, scan
+from . import apply, demo, export, precompile, scan
 from . import report as report_command
 from .errors import (
     EXIT_BROKEN_PIPE,
@@ -31,7 +31,7 @@ from .errors import (
     report,
 )
 
-COMMANDS = (demo, scan, report_command, export, precompile)
+COMMANDS = (demo, scan, report_command, export, apply, precompile)
 
 
 class _Parser(argparse.ArgumentParser):

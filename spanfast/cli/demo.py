@@ -124,11 +124,13 @@ def run(args: argparse.Namespace) -> int:
 def _write_html(out: str, example: object) -> None:
     """The HTML report of the example (through the atomic writer)."""
     from spanfast.report import to_html
-    from spanfast.report._atomic import AtomicText, text_target
     from spanfast.results import find_issues
 
-    output = text_target(out, "html")
-    with AtomicText(output) as destination:
+    from .report import output_target
+    from .writers import AtomicOutput
+
+    output = output_target(out, "html", [], None)
+    with AtomicOutput(output) as destination:
         issues = find_issues(example.labels, example.pred_probs)
         page = to_html(
             issues,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from . import readers
 from .errors import EXIT_OK, InputError
@@ -34,15 +35,17 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     )
     add_data_arguments(export, tokens_required=True)
     export.add_argument("--to", required=True, choices=FORMATS, help="the annotation tool")
-    export.add_argument("--out", required=True, metavar="FILE", help="the file to write ('-': stdout)")
+    export.add_argument(
+        "--out", required=True, metavar="FILE", help="the file to write ('-': stdout)"
+    )
     export.set_defaults(run=run, parser=export)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run ``spanfast export``; its exit status."""
-    from spanfast.errors import InvalidInputError
-    from spanfast.export import to_tasks, write_tasks
-    from spanfast.report._atomic import AtomicText
+    from spanfast.report.sentences import without_gc
+
+    from .writers import AtomicOutput
 
     columns = readers.Columns(args.labels, args.probs, args.tokens)
     input_path = Path(args.input)
@@ -50,19 +53,28 @@ def run(args: argparse.Namespace) -> int:
     output = output_target(args.out, args.to, files, input_path if input_path.is_dir() else None)
     data = read_whole(input_path, columns, args)
     issues = find(data, args, input_path)
-    with AtomicText(output) as destination:
-        try:
-            tasks = to_tasks(
-                issues,
-                data["tokens"],
-                to=args.to,
-                labels=data["labels"],
-                pred_probs=data["probs"],
-                class_names=class_names(args),
-            )
-        except InvalidInputError as error:
-            raise InputError(input_path, str(error)) from None
-        destination.write_text(lambda stream: write_tasks(stream, tasks, args.to))
+    with AtomicOutput(output) as destination, without_gc():  # tasks freed before GC resumes
+        count = _write(destination, issues, data, args, input_path)
     if output.path is not None:
-        print(f"Wrote {len(tasks)} {args.to} tasks ({len(issues)} label issues) to {args.out}")
+        print(f"Wrote {count} {args.to} tasks ({len(issues)} label issues) to {args.out}")
     return EXIT_OK
+
+
+def _write(destination: Any, issues: Any, data: dict, args: argparse.Namespace, path: Path) -> int:
+    """The tasks of the flagged sentences, written; their number."""
+    from spanfast.errors import InvalidInputError
+    from spanfast.export import to_tasks, write_tasks
+
+    try:
+        tasks = to_tasks(
+            issues,
+            data["tokens"],
+            to=args.to,
+            labels=data["labels"],
+            pred_probs=data["probs"],
+            class_names=class_names(args),
+        )
+    except InvalidInputError as error:
+        raise InputError(path, str(error)) from None
+    destination.write_text(lambda stream: write_tasks(stream, tasks, args.to))
+    return len(tasks)

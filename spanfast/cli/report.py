@@ -23,7 +23,9 @@ NAME = "report"
 
 def add_data_arguments(parser: argparse.ArgumentParser, *, tokens_required: bool) -> None:
     """INPUT, the columns, class names and the options of the search (shared with export)."""
-    parser.add_argument("input", metavar="INPUT", help="a .parquet file or directory, .jsonl or .npz")
+    parser.add_argument(
+        "input", metavar="INPUT", help="a .parquet file or directory, .jsonl or .npz"
+    )
     parser.add_argument("--labels", required=True, metavar="COL", help="column of per-token labels")
     parser.add_argument(
         "--probs", required=True, metavar="COL", help="column of per-token predicted probabilities"
@@ -37,7 +39,9 @@ def add_data_arguments(parser: argparse.ArgumentParser, *, tokens_required: bool
         help="comma-separated class names, class 0 first (BIO tags such as O,B-PER,I-PER are "
         "shown as entities); default O,SPAN for span data, 0..K-1 for token data",
     )
-    parser.add_argument("--filter-by", choices=FILTER_BY, default="prune_by_noise_rate", metavar="METHOD")
+    parser.add_argument(
+        "--filter-by", choices=FILTER_BY, default="prune_by_noise_rate", metavar="METHOD"
+    )
     parser.add_argument("--rank-by", choices=RANK_BY, default="self_confidence", metavar="METHOD")
     parser.set_defaults(ties="position")
 
@@ -58,6 +62,13 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     add_data_arguments(report, tokens_required=False)
     report.add_argument("--out", required=True, metavar="FILE.html", help="the page to write")
     report.add_argument("--title", help="the page title")
+    report.add_argument(
+        "--spans",
+        action="store_true",
+        help="show entity-level issues (missed, spurious, boundary, type, boundary+type, "
+        "malformed), as spanfast.find_span_issues finds them, instead of token issues; token "
+        "data needs --class-names of a tag scheme",
+    )
     report.set_defaults(run=run, parser=report)
 
 
@@ -95,11 +106,20 @@ def read_whole(input_path: Path, columns: readers.Columns, args: Any) -> dict[st
 
 
 def find(data: dict[str, Any], args: Any, path: Path) -> Any:
-    """The issues of checked data, as scan finds them."""
+    """The issues of checked data, as scan finds them (span-level ones with --spans)."""
     from spanfast.errors import InvalidInputError, InvalidOptionError
     from spanfast.results import find_issues
 
     try:
+        if getattr(args, "spans", False):
+            from spanfast.spans import find_span_issues
+
+            return find_span_issues(
+                data["labels"],
+                data["probs"],
+                class_names=class_names(args),
+                filter_by=args.filter_by,
+            )
         return find_issues(
             data["labels"],
             data["probs"],
@@ -127,7 +147,6 @@ def write_report(
     """Write the page for ``issues`` of ``data`` to ``output`` atomically."""
     from spanfast.errors import InvalidInputError
     from spanfast.report import to_html
-    from spanfast.report._atomic import AtomicText
 
     tokens = data["tokens"]
     if tokens is None:  # no text column: the tokens are shown by position
@@ -136,7 +155,7 @@ def write_report(
         labels = data["labels"]
         positions = _positions(labels.offsets)
         tokens = Ragged(positions.astype(str).astype(object), labels.offsets)
-    with AtomicText(output) as destination:
+    with writers.AtomicOutput(output) as destination:
         try:
             page = to_html(
                 issues,
@@ -174,5 +193,6 @@ def run(args: argparse.Namespace) -> int:
     write_report(output, issues, data, args, NAME)
     if output.path is not None:
         n_sentences = len(set(issues.sentence.tolist()))
-        print(f"Wrote the report of {len(issues)} label issues in {n_sentences} sentences to {args.out}")
+        what = "span issues" if args.spans else "label issues"
+        print(f"Wrote the report of {len(issues)} {what} in {n_sentences} sentences to {args.out}")
     return EXIT_OK

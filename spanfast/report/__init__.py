@@ -29,7 +29,7 @@ def write_html(path: Any, issues: Any, tokens: Any, **options: Any) -> None:
     -------
     None
     """
-    from ._atomic import write_text_file
+    from .._atomic import write_text_file
 
     page = to_html(issues, tokens, **options)
-    write_text_file(path, lambda stream: stream.write(page), form="html")
+    write_text_file(path, lambda stream: stream.write(page))

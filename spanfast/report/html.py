@@ -15,12 +15,15 @@ from __future__ import annotations
 import datetime
 import html
 import json
+from collections import Counter
 from importlib import resources
 from typing import Any
 
 import numpy as np
 
-from .sentences import Sentence, flagged_sentences
+from .sentences import Sentence, flagged_sentences, without_gc
+
+TOKEN_KIND = "token label"
 
 HISTOGRAM_BINS = 40
 _CSP = (
@@ -53,14 +56,15 @@ def script_json(value: Any) -> str:
 
 
 def _card(record: Sentence) -> list[Any]:
-    """One card as the compact array page.js reads."""
+    """One card as the compact array page.js reads (tuples are JSON arrays; no copies)."""
     return [
         record.sentence,
         _finite(record.score),
         record.tokens,
-        [list(span) for span in record.given],
-        [list(span) for span in record.predicted],
-        [[token, _finite(score), given, predicted] for token, score, given, predicted in record.flagged],
+        record.given,
+        record.predicted,
+        record.flagged,
+        record.span_issues,
     ]
 
 
@@ -102,7 +106,9 @@ def _histogram_svg(scores: np.ndarray | None, flagged: np.ndarray, cut: float | 
                     f"{edges[number + 1]:.3f}: {int(count)} sentences</title></rect>"
                 )
     axis_y = 8 + plot_h
-    parts.append(f'<line x1="{left}" y1="{axis_y}" x2="{left + plot_w}" y2="{axis_y}" stroke="#333"/>')
+    parts.append(
+        f'<line x1="{left}" y1="{axis_y}" x2="{left + plot_w}" y2="{axis_y}" stroke="#333"/>'
+    )
     for value in (low, (low + high) / 2, high):
         x = left + plot_w * (value - low) / (high - low)
         parts.append(f'<text x="{x:.1f}" y="{height - 6}" text-anchor="middle">{value:.2g}</text>')
@@ -130,12 +136,32 @@ def _table(rows: list[tuple[Any, ...]], head: tuple[str, ...] | None = None, css
 
 def _class_counts(issues: Any, names: list[str]) -> list[tuple[str, int, int]]:
     """(class, issues whose given label it is, issues predicted as it), for classes with any."""
+    if _is_span_level(issues):
+        given = Counter(str(v) for v in issues.given_label.tolist() if v is not None)
+        predicted = Counter(str(v) for v in issues.predicted_label.tolist() if v is not None)
+        return [(k, given[k], predicted[k]) for k in sorted(set(given) | set(predicted))]
     n = len(names)
     given = np.bincount(np.asarray(issues.given_label, np.int64), minlength=n)
     predicted = np.bincount(np.asarray(issues.predicted_label, np.int64), minlength=n)
     return [
         (names[k], int(given[k]), int(predicted[k])) for k in range(n) if given[k] or predicted[k]
     ]
+
+
+def _is_span_level(issues: Any) -> bool:
+    from ..spans.table import SpanIssues
+
+    return isinstance(issues, SpanIssues)
+
+
+def _kind_counts(issues: Any) -> list[tuple[str, int]]:
+    """(kind, issues of that kind): the span kinds in their fixed order, or token labels."""
+    if not _is_span_level(issues):
+        return [(TOKEN_KIND, len(issues))] if len(issues) else []
+    from ..spans.table import KINDS
+
+    counts = Counter(issues.kind.tolist())
+    return [(kind, counts[kind]) for kind in KINDS if counts[kind]]
 
 
 def to_html(
@@ -152,8 +178,10 @@ def to_html(
 
     Parameters
     ----------
-    issues : LabelIssues
-        From :func:`spanfast.results.find_issues`.
+    issues : LabelIssues or SpanIssues
+        Token issues (:func:`spanfast.results.find_issues`) or span-level
+        issues (:func:`spanfast.find_span_issues`: each card marks the span of
+        each issue, with its kind and the given and predicted entity type).
     tokens : nested list of str, Ragged or column
         The words of every sentence.
     labels, pred_probs : optional
@@ -184,6 +212,29 @@ def to_html(
     >>> "<b>" in page, "\\\\u003cb\\\\u003e" in page
     (False, True)
     """
+    with without_gc():  # the records are freed before collection resumes
+        return _page(
+            issues,
+            tokens,
+            labels=labels,
+            pred_probs=pred_probs,
+            class_names=class_names,
+            title=title,
+            run_info=run_info,
+        )
+
+
+def _page(
+    issues: Any,
+    tokens: Any,
+    *,
+    labels: Any,
+    pred_probs: Any,
+    class_names: Any,
+    title: str | None,
+    run_info: dict[str, Any] | None,
+) -> str:
+    """:func:`to_html`'s page."""
     from .. import __version__
 
     records, info = flagged_sentences(
@@ -195,7 +246,11 @@ def to_html(
     flagged_mask = np.zeros(info["n_sentences"], bool)
     flagged_mask[np.asarray(issues.sentence, np.int64)] = True
     cut = None
-    if scores is not None and flagged_mask.any() and scores.shape[0] == flagged_mask.shape[0]:
+    span_level = _is_span_level(issues)
+    if span_level:  # no sentence scores: the distribution of the issues' scores
+        scores = np.asarray(issues.score, np.float64)
+        flagged_mask = np.ones(scores.shape[0], bool)
+    elif scores is not None and flagged_mask.any() and scores.shape[0] == flagged_mask.shape[0]:
         cut = float(np.nanmax(scores[flagged_mask]))
     else:
         scores = None
@@ -208,13 +263,19 @@ def to_html(
         ("task", info["task"]),
         ("sentences", f"{info['n_sentences']:,}"),
         ("tokens", f"{info['n_tokens']:,}"),
-        ("label issues", f"{len(issues):,}"),
+        ("span issues" if span_level else "label issues", f"{len(issues):,}"),
         ("flagged sentences", f"{len(records):,}"),
         ("spanfast", __version__),
         ("date", datetime.datetime.now().astimezone().isoformat(timespec="seconds")),
     ]
     counts = _class_counts(issues, names)
-    payload = {"cards": [_card(record) for record in records], "classes": [c[0] for c in counts]}
+    kinds = _kind_counts(issues)
+    cards = [_card(record) for record in records]
+    payload = {
+        "cards": cards,
+        "classes": [c[0] for c in counts],
+        "kinds": [k[0] for k in kinds],
+    }
     cut_text = (
         f"The dashed line is the cut: the highest score of a flagged sentence ({cut:.4g}); "
         "flagged sentences in red."
@@ -223,33 +284,40 @@ def to_html(
     )
     return "".join(
         [
-            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">",
+            '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">',
             f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">',
             '<meta name="viewport" content="width=device-width, initial-scale=1">',
             f"<title>{html.escape(title)}</title><style>{_asset('page.css')}</style></head><body>",
             f"<h1>{html.escape(title)}</h1>",
             '<section class="summary"><div><h2>What was run</h2>',
             _table(run_rows, css="run"),
-            "</div><div><h2>Issues per class</h2>",
+            "</div><div><h2>Issues per kind</h2>",
+            _table(kinds, ("kind", "issues"), css="kinds")
+            if kinds
+            else '<p class="empty">No issues.</p>',
+            "<h2>Issues per class</h2>",
             _table(counts, ("class", "given", "predicted"), css="counts")
             if counts
             else '<p class="empty">No label issues.</p>',
-            '</div><div class="histogram"><h2>Sentence scores</h2>',
+            '</div><div class="histogram"><h2>'
+            + ("Span issue scores" if span_level else "Sentence scores")
+            + "</h2>",
             _histogram_svg(scores, flagged_mask, cut),
             f"<p>{html.escape(cut_text)}</p></div></section>",
             '<section class="controls"><label>Class <select id="class-filter">',
             '<option value="">all</option></select></label>',
+            '<label>Kind <select id="kind-filter"><option value="">all</option></select></label>',
             '<label>Search <input type="search" id="search" placeholder="token text or sentence number">',
             '</label><span id="count"></span>',
             '<span class="hint">j / k: next / previous sentence; /: search</span>',
             '<span class="legend"><span><span class="swatch" style="background:var(--given)"></span>'
-            "given span</span><span><span class=\"swatch\" style=\"background:var(--pred)\"></span>"
+            'given span</span><span><span class="swatch" style="background:var(--pred)"></span>'
             'predicted span</span><span><span class="swatch" style="background:var(--flag)"></span>'
-            "flagged token</span></span></section>",
+            "flagged token or span</span></span></section>",
             '<main id="cards"></main><div id="more"></div>',
             f'<script type="application/json" id="spanfast-data">{script_json(payload)}</script>',
             f"<script>{_asset('page.js')}</script>",
-            '<noscript><p>The flagged sentences are shown with JavaScript.</p></noscript>',
+            "<noscript><p>The flagged sentences are shown with JavaScript.</p></noscript>",
             "</body></html>\n",
         ]
     )

@@ -4,11 +4,13 @@
   "use strict";
   var PAGE = 50, PRINT_LIMIT = 5000, BAR_TOP = 1.6, BAR_GAP = 1.45;
   var data = JSON.parse(document.getElementById("spanfast-data").textContent);
-  var cards = data.cards;  // [sentence, score, tokens, given, predicted, flagged]
+  var cards = data.cards;  // [sentence, score, tokens, given, predicted, flagged, span issues]
+  var TOKEN_KIND = "token label";
   var list = document.getElementById("cards");
   var more = document.getElementById("more");
   var count = document.getElementById("count");
   var classFilter = document.getElementById("class-filter");
+  var kindFilter = document.getElementById("kind-filter");
   var search = document.getElementById("search");
   var visible = [], rendered = 0, focused = -1, lowered = null;
 
@@ -38,6 +40,7 @@
   function renderTokens(card) {
     var tokens = card[2], flaggedAt = {};
     card[5].forEach(function (f) { flaggedAt[f[0]] = true; });
+    card[6].forEach(function (f) { for (var t = f[0]; t < f[1]; t++) flaggedAt[t] = true; });
     var spans = card[3].map(function (s) { return [s[0], s[1], s[2], "given"]; })
       .concat(card[4].map(function (s) { return [s[0], s[1], s[2], "pred"]; }));
     var stack = slots(spans);
@@ -45,7 +48,7 @@
     tokens.forEach(function (text, t) {
       var tok = el("span", "tok");
       var txt = el("span", flaggedAt[t] ? "txt flag" : "txt", text);
-      if (flaggedAt[t]) txt.title = "flagged token " + t;
+      if (flaggedAt[t]) txt.title = "flagged: token " + t;
       tok.appendChild(txt);
       tok.style.paddingBottom = (stack.rows * BAR_GAP + 0.2) + "em";
       spans.forEach(function (s, i) {
@@ -70,25 +73,36 @@
     article.dataset.sentence = String(card[0]);
     var header = el("header");
     header.appendChild(el("b", null, "#" + (rank + 1)));
+    var n = card[5].length + card[6].length;
     header.appendChild(document.createTextNode(
       " sentence " + card[0] + " \u00b7 score " + fmt(card[1]) + " \u00b7 " +
-      card[5].length + (card[5].length === 1 ? " issue" : " issues")));
+      n + (n === 1 ? " issue" : " issues")));
     article.appendChild(header);
     article.appendChild(renderTokens(card));
+    if (card[5].length) {
+      article.appendChild(issueTable(["token", "text", "given", "predicted", "score"], card[5].map(function (f) {
+        return [[f[0], "num"], [card[2][f[0]]], [f[2]], [f[3]], [fmt(f[1]), "num"]];
+      })));
+    }
+    if (card[6].length) {
+      article.appendChild(issueTable(["tokens", "span", "kind", "given", "predicted", "score"], card[6].map(function (f) {
+        return [[f[0] + "\u2013" + f[1], "num"], [card[2].slice(f[0], f[1]).join(" ")], [f[2], "kind"],
+                [f[3] || "\u2014"], [f[4] || "\u2014"], [fmt(f[5]), "num"]];
+      })));
+    }
+    return article;
+  }
+
+  function issueTable(heads, rows) {
     var table = el("table", "issues"), head = el("tr");
-    ["token", "text", "given", "predicted", "score"].forEach(function (h) { head.appendChild(el("th", null, h)); });
+    heads.forEach(function (h) { head.appendChild(el("th", null, h)); });
     table.appendChild(head);
-    card[5].forEach(function (f) {
+    rows.forEach(function (cells) {
       var row = el("tr");
-      row.appendChild(el("td", "num", f[0]));
-      row.appendChild(el("td", null, card[2][f[0]]));
-      row.appendChild(el("td", null, f[2]));
-      row.appendChild(el("td", null, f[3]));
-      row.appendChild(el("td", "num", fmt(f[1])));
+      cells.forEach(function (cell) { row.appendChild(el("td", cell[1] || null, cell[0])); });
       table.appendChild(row);
     });
-    article.appendChild(table);
-    return article;
+    return table;
   }
 
   function renderMore(limit) {
@@ -101,10 +115,15 @@
     more.textContent = rendered < visible.length ? "Showing " + rendered + " of " + visible.length + " \u2014 scroll for more" : "";
   }
 
-  function matches(card, cls, query) {
+  function matches(card, cls, kind, query) {
     if (cls) {
-      var hit = card[5].some(function (f) { return f[2] === cls || f[3] === cls; });
+      var hit = card[5].some(function (f) { return f[2] === cls || f[3] === cls; }) ||
+        card[6].some(function (f) { return f[3] === cls || f[4] === cls; });
       if (!hit) return false;
+    }
+    if (kind) {
+      var ofKind = kind === TOKEN_KIND ? card[5].length > 0 : card[6].some(function (f) { return f[2] === kind; });
+      if (!ofKind) return false;
     }
     if (query) {
       if (String(card[0]) === query) return true;
@@ -114,13 +133,13 @@
   }
 
   function apply() {
-    var cls = classFilter.value, query = search.value.trim().toLowerCase();
+    var cls = classFilter.value, kind = kindFilter.value, query = search.value.trim().toLowerCase();
     if (query && lowered === null) {
       lowered = {};
       cards.forEach(function (c) { lowered[c[0]] = "\u0000" + c[2].join("\u0000").toLowerCase() + "\u0000"; });
     }
     visible = [];
-    for (var i = 0; i < cards.length; i++) if (matches(cards[i], cls, query)) visible.push(i);
+    for (var i = 0; i < cards.length; i++) if (matches(cards[i], cls, kind, query)) visible.push(i);
     list.textContent = "";
     rendered = 0;
     focused = -1;
@@ -142,15 +161,20 @@
     focused = index;
   }
 
-  data.classes.forEach(function (name) {
-    var option = el("option", null, name);
-    option.value = name;
-    classFilter.appendChild(option);
-  });
+  function addOptions(select, names) {
+    names.forEach(function (name) {
+      var option = el("option", null, name);
+      option.value = name;
+      select.appendChild(option);
+    });
+  }
+  addOptions(classFilter, data.classes);
+  addOptions(kindFilter, data.kinds);
   var timer = null;
   search.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(apply, 150); });
   search.addEventListener("keydown", function (event) { if (event.key === "Enter") { clearTimeout(timer); apply(); } });
   classFilter.addEventListener("change", apply);
+  kindFilter.addEventListener("change", apply);
   document.addEventListener("keydown", function (event) {
     var tag = event.target && event.target.tagName;
     if (tag === "INPUT" || tag === "SELECT" || tag === "TEXTAREA" || event.ctrlKey || event.metaKey || event.altKey) return;
@@ -167,4 +191,6 @@
   window.addEventListener("beforeprint", function () { renderMore(PRINT_LIMIT); });
   apply();
   document.documentElement.dataset.ready = "true";
+  // When the page became usable, for tools/report_bench.py (time since navigation start).
+  if (window.performance && performance.mark) performance.mark("spanfast-ready");
 })();

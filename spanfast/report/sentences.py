@@ -17,8 +17,10 @@ per-sentence records are built in Python.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+import contextlib
+import gc
+from collections.abc import Iterator
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -27,9 +29,8 @@ from ..errors import InvalidInputError
 SPAN_CLASS_NAMES = ("O", "SPAN")
 
 
-@dataclass(frozen=True)
-class Sentence:
-    """One flagged sentence.
+class Sentence(NamedTuple):
+    """One flagged sentence (a named tuple: 100K of them are built at once).
 
     Attributes
     ----------
@@ -42,6 +43,9 @@ class Sentence:
         Spans as token indices, ``end`` exclusive, with the class name.
     flagged : list of (token, score, given_label, predicted_label)
         The issues in the sentence, in rank order, labels as class names.
+    span_issues : list of (start, end, kind, given_label, predicted_label, score)
+        The span-level issues in the sentence (from :class:`~spanfast.SpanIssues`),
+        in rank order; labels are entity types, "" where the kind has none.
     """
 
     sentence: int
@@ -50,6 +54,7 @@ class Sentence:
     given: list[tuple[int, int, str]]
     predicted: list[tuple[int, int, str]]
     flagged: list[tuple[int, float, str, str]]
+    span_issues: list[tuple[int, int, str, str, str, float]] = []  # noqa: RUF012 -- never mutated
 
 
 def class_names_for(span: bool, n_classes: int, class_names: Any = None) -> list[str]:
@@ -129,18 +134,6 @@ def span_tables(
     return given, predicted, kind_names
 
 
-def _in_sentence(table: tuple[np.ndarray, ...], start: int, stop: int, names: list[str]):
-    """The spans of one sentence (flat token range [start, stop)), as local token indices."""
-    span_start, span_end, kind = table
-    first, last = np.searchsorted(span_start, [start, stop])
-    return [
-        (a - start, b - start, names[k])
-        for a, b, k in zip(
-            span_start[first:last].tolist(), span_end[first:last].tolist(), kind[first:last].tolist()
-        )
-    ]
-
-
 def flagged_sentences(
     issues: Any,
     tokens: Any,
@@ -149,13 +142,15 @@ def flagged_sentences(
     pred_probs: Any = None,
     class_names: Any = None,
     limit: int | None = None,
+    with_predicted: bool = True,
 ) -> tuple[list[Sentence], dict[str, Any]]:
     """The flagged sentences, worst first, and what was found out about the data.
 
     Parameters
     ----------
-    issues : LabelIssues
-        The issues (``spanfast.results.find_issues``).
+    issues : LabelIssues or SpanIssues
+        Token issues (``spanfast.results.find_issues``) or span-level issues
+        (``spanfast.find_span_issues``).
     tokens : nested list of str, Ragged, or column
         The token text of every sentence.
     labels, pred_probs : optional
@@ -164,6 +159,8 @@ def flagged_sentences(
         Names of the classes (BIO tags are decoded into entities).
     limit : int, optional
         Keep only the first ``limit`` sentences.
+    with_predicted : bool, default True
+        Form the predicted spans too (False leaves them empty, for outputs without them).
 
     Returns
     -------
@@ -175,9 +172,17 @@ def flagged_sentences(
     token_ragged = as_ragged(tokens, name="tokens")
     token_offsets = np.asarray(token_ragged.offsets, np.int64)
     n_sentences = token_offsets.shape[0] - 1
+    from ..spans.table import SpanIssues
+
+    span_level = isinstance(issues, SpanIssues)
     sentence = np.asarray(issues.sentence, np.int64)
-    token = np.asarray(issues.token, np.int64)
-    _check_positions(sentence, token, token_offsets)
+    if span_level:
+        token = np.asarray(issues.start, np.int64)
+        _check_positions(sentence, token, token_offsets)
+        _check_positions(sentence, np.asarray(issues.end, np.int64) - 1, token_offsets)
+    else:
+        token = np.asarray(issues.token, np.int64)
+        _check_positions(sentence, token, token_offsets)
 
     info: dict[str, Any] = {"n_sentences": n_sentences, "n_tokens": int(token_offsets[-1])}
     given_table = predicted_table = None
@@ -198,8 +203,14 @@ def flagged_sentences(
             np.asarray(data.labels), np.asarray(data.probs), token_offsets, names
         )
         info.update(task="span" if span else "token", class_names=names)
+    elif span_level:
+        names = [] if class_names is None else [str(name) for name in class_names]
+        kind_names = names
+        info.update(task="unknown", class_names=names)
     else:
-        n_classes = int(max(issues.given_label.max(initial=0), issues.predicted_label.max(initial=0))) + 1
+        n_classes = (
+            int(max(issues.given_label.max(initial=0), issues.predicted_label.max(initial=0))) + 1
+        )
         names = class_names_for(n_classes <= 2, max(n_classes, 2), class_names)
         kind_names = names
         info.update(task="unknown", class_names=names)
@@ -207,38 +218,138 @@ def flagged_sentences(
     order = _sentences_in_rank_order(sentence)
     if limit is not None:
         order = order[:limit]
-    sentence_scores = getattr(issues, "sentence_scores", None)
-    issue_rows = _issue_rows_by_sentence(sentence)
-    records = []
-    values = token_ragged.values
     scores = np.asarray(issues.score, np.float64)
-    given_label = np.asarray(issues.given_label, np.int64)
-    predicted_label = np.asarray(issues.predicted_label, np.int64)
-    for index in order.tolist():
-        start, stop = int(token_offsets[index]), int(token_offsets[index + 1])
-        rows = issue_rows[index]
-        flagged = [
-            (int(token[r]), float(scores[r]), names[given_label[r]], names[predicted_label[r]])
-            for r in rows
-        ]
-        score = (
-            float(sentence_scores[index])
-            if sentence_scores is not None
-            else min(item[1] for item in flagged)
-        )
-        records.append(
-            Sentence(
-                sentence=index,
-                score=score,
-                tokens=[str(text) for text in values[start:stop].tolist()],
-                given=[] if given_table is None else _in_sentence(given_table, start, stop, kind_names),
-                predicted=[]
-                if predicted_table is None
-                else _in_sentence(predicted_table, start, stop, kind_names),
-                flagged=flagged,
+    if span_level:
+        issue_items = _span_issue_rows(issues)
+    else:
+        # NaN is no JSON number: a missing score is None from here on.
+        score_items = _none_for_nan(scores)
+        label_names = np.asarray(names, dtype=object)
+        issue_items = list(
+            zip(
+                token.tolist(),
+                score_items,
+                label_names[np.asarray(issues.given_label, np.int64)].tolist(),
+                label_names[np.asarray(issues.predicted_label, np.int64)].tolist(),
             )
         )
+    # The issues of each sentence, in rank order: rows sorted by sentence (stably).
+    by_sentence = np.argsort(sentence, kind="stable")
+    sorted_sentences = sentence[by_sentence]
+    issue_items = [issue_items[r] for r in by_sentence.tolist()]
+    first_at = np.searchsorted(sorted_sentences, order, side="left")
+    worst = np.minimum.reduceat(scores[by_sentence], first_at) if len(order) else scores[:0]
+    first_issue = first_at.tolist()
+    last_issue = np.searchsorted(sorted_sentences, order, side="right").tolist()
+    sentence_scores = getattr(issues, "sentence_scores", None)
+    shown = worst if sentence_scores is None else np.asarray(sentence_scores, np.float64)[order]
+    shown_scores = shown.tolist()
+
+    words, word_offsets = _words_of(token_ragged.values, token_offsets, order)
+    given = _spans_by_sentence(given_table, token_offsets, order, kind_names)
+    predicted = _spans_by_sentence(
+        predicted_table if with_predicted else None, token_offsets, order, kind_names
+    )
+    records = []
+    with without_gc():
+        for n, index in enumerate(order.tolist()):
+            items = issue_items[first_issue[n] : last_issue[n]]
+            records.append(
+                Sentence(
+                    index,
+                    shown_scores[n],
+                    words[word_offsets[n] : word_offsets[n + 1]],
+                    given[n],
+                    predicted[n],
+                    [] if span_level else items,
+                    items if span_level else [],
+                )
+            )
     return records, info
+
+
+@contextlib.contextmanager
+def without_gc() -> Iterator[None]:
+    """No garbage collection while many small containers without cycles live.
+
+    Each collection pass would scan every record built so far; at 100K
+    sentences that is most of the time. Callers keep the block open until the
+    records are freed (by reference counting), so that the collection that
+    follows has nothing of theirs left to scan. Blocks nest.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _none_for_nan(values: np.ndarray) -> list:
+    """``values.tolist()`` with NaN as None."""
+    items = values.tolist()
+    if np.isnan(values).any():
+        items = [None if value != value else value for value in items]
+    return items
+
+
+def _words_of(
+    values: np.ndarray, offsets: np.ndarray, order: np.ndarray
+) -> tuple[list[str], list[int]]:
+    """The words of the sentences ``order``, concatenated, and where each sentence starts."""
+    lengths = offsets[order + 1] - offsets[order]
+    starts = np.zeros(len(order) + 1, np.int64)
+    np.cumsum(lengths, out=starts[1:])
+    flat = np.repeat(offsets[order] - starts[:-1], lengths) + np.arange(starts[-1])
+    words = values[flat].tolist()
+    if values.dtype.kind != "U":
+        words = [word if type(word) is str else str(word) for word in words]
+    return words, starts.tolist()
+
+
+def _spans_by_sentence(
+    table: tuple[np.ndarray, ...] | None, offsets: np.ndarray, order: np.ndarray, names: list[str]
+) -> list[list[tuple[int, int, str]]]:
+    """The spans of each sentence of ``order`` (local token indices), from a flat span table."""
+    if table is None:
+        return [[]] * len(order)  # one shared empty list: never mutated
+    span_start, span_end, kind = table
+    first = np.searchsorted(span_start, offsets[order]).tolist()
+    last = np.searchsorted(span_start, offsets[order + 1]).tolist()
+    owner = np.searchsorted(offsets, span_start, side="right") - 1
+    base = offsets[owner] if owner.size else span_start
+    spans = list(
+        zip(
+            (span_start - base).tolist(),
+            (span_end - base).tolist(),
+            np.asarray(names, dtype=object)[kind].tolist() if kind.size else [],
+        )
+    )
+    return [spans[a:b] for a, b in zip(first, last)]
+
+
+def _span_issue_rows(issues: Any) -> list[tuple[int, int, str, str, str, float]]:
+    """Each span issue as (start, end, kind, given, predicted, score); a missing label is ""."""
+    columns = zip(
+        issues.start.tolist(),
+        issues.end.tolist(),
+        issues.kind.tolist(),
+        issues.given_label.tolist(),
+        issues.predicted_label.tolist(),
+        issues.score.tolist(),
+    )
+    return [
+        (
+            int(a),
+            int(b),
+            str(kind),
+            "" if g is None else str(g),
+            "" if p is None else str(p),
+            float(x),
+        )
+        for a, b, kind, g, p, x in columns
+    ]
 
 
 def _check_positions(sentence: np.ndarray, token: np.ndarray, offsets: np.ndarray) -> None:
@@ -272,11 +383,31 @@ def _sentences_in_rank_order(sentence: np.ndarray) -> np.ndarray:
     return unique[np.argsort(first, kind="stable")]
 
 
-def _issue_rows_by_sentence(sentence: np.ndarray) -> dict[int, list[int]]:
-    """Issue rows of each sentence, in rank order."""
-    order = np.argsort(sentence, kind="stable")
-    grouped = sentence[order]
-    cuts = np.flatnonzero(np.diff(grouped)) + 1
-    groups = np.split(order, cuts)
-    keys = grouped[np.append(0, cuts)] if grouped.size else []
-    return {int(key): rows.tolist() for key, rows in zip(keys, groups)}
+def sentence_spans(
+    classes: np.ndarray, names: list[str]
+) -> tuple[list[tuple[int, int, str]], list[str]]:
+    """The spans of one sentence's class ids, as the report and the exports form them.
+
+    Parameters
+    ----------
+    classes : int array
+        The class id of each token of the sentence.
+    names : list of str
+        The class names (BIO tags are decoded into entity types).
+
+    Returns
+    -------
+    (list of (start, end, label), list of str)
+        The spans (token indices, end exclusive) and the span labels there can be.
+
+    Examples
+    --------
+    >>> sentence_spans(np.array([0, 1, 2, 1]), ["O", "B-PER", "I-PER"])
+    ([(1, 3, 'PER'), (3, 4, 'PER')], ['PER'])
+    """
+    classes = np.asarray(classes, np.int64)
+    bio = is_bio(names)
+    kind_names = sorted({name[2:] for name in names if name != "O"}) if bio else names
+    start, end, kind = _runs(*_kinds(classes, names, bio), np.array([0, classes.shape[0]]))
+    spans = [(a, b, kind_names[k]) for a, b, k in zip(start.tolist(), end.tolist(), kind.tolist())]
+    return spans, kind_names
