@@ -90,6 +90,30 @@ def test_every_class_is_cleanlabs_single_class_result(C, dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_model_that_disagrees_everywhere_many_tiles_and_tied_scores(dtype):
+    # Most entries are suspects (the kernel's list of them grows past its first size),
+    # tokens span several tiles, and probabilities rounded to 0.05 tie a lot (the
+    # ranking's radix sort must keep ties in position order, as a stable sort does).
+    rng = np.random.default_rng(5)
+    C, lengths = 3, rng.integers(1, 30, 1500)
+    T = int(lengths.sum())
+    probs_flat = (np.round(rng.random((T, C)) * 20) / 20).astype(dtype)
+    labels_flat = (rng.random((T, C)) < 0.4).astype(np.uint8)
+    offsets = np.concatenate([[0], np.cumsum(lengths)])
+    labels, probs = Ragged(labels_flat, offsets), Ragged(probs_flat, offsets)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        found = spans.find_label_issues(labels, probs)
+        for c in range(1, C + 1):
+            column_c = (
+                Ragged(np.ascontiguousarray(labels_flat[:, c - 1]), offsets),
+                Ragged(np.ascontiguousarray(probs_flat[:, c - 1]), offsets),
+            )
+            assert found[c] == spans.find_label_issues(*column_c)
+    assert sum(map(len, found.values())) > T  # most tokens are issues of some class
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("C", [1, 3, 8])
 def test_ties_numpy_is_cleanlabs_answer_exactly(C, dtype):
     _, matrices, probs = make_data(100 + C, C, dtype)

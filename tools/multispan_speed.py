@@ -3,7 +3,8 @@
     PYTHONPATH=. NUMBA_CACHE_DIR=/tmp/numba-multispan python tools/multispan_speed.py \
         [--tokens 1000000] [--classes 8] [--dtype float64] [--repeat 5] [--no-cleanlab]
 
-Times (best of ``--repeat``, after a warm-up call so compilation is not timed):
+Times (best of ``--repeat``, the calls taking turns, after a warm-up call so
+compilation is not timed):
 spanfast's multi-class ``find_label_issues`` on Ragged (T, C) input; C single-class
 spanfast calls on Ragged columns; and, once, cleanlab 2.9.0's single-class
 function looped over the C columns (lists of per-sentence arrays, its input).
@@ -33,14 +34,18 @@ def make(n_tokens: int, C: int, dtype, seed: int = 0):
     return labels, probs.astype(dtype), offsets
 
 
-def best(function, repeat: int) -> float:
-    function()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
+def best(functions, repeat: int) -> list[float]:
+    """Best time of each function, the functions called in turn ``repeat`` times (so
+    that each sees the same load on a shared machine), after one warm-up call each."""
+    for function in functions:
         function()
-        times.append(time.perf_counter() - start)
-    return min(times)
+    times = [[] for _ in functions]
+    for _ in range(repeat):
+        for function, spent in zip(functions, times):
+            start = time.perf_counter()
+            function()
+            spent.append(time.perf_counter() - start)
+    return [min(spent) for spent in times]
 
 
 def main() -> None:
@@ -59,9 +64,12 @@ def main() -> None:
         (Ragged(np.ascontiguousarray(labels[:, c]), offsets), Ragged(probs[:, c].copy(), offsets))
         for c in range(C)
     ]
-    multi = best(lambda: spans.find_label_issues(multi_labels, multi_probs), args.repeat)
-    single = best(
-        lambda: [spans.find_label_issues(lab, prob) for lab, prob in columns], args.repeat
+    multi, single = best(
+        [
+            lambda: spans.find_label_issues(multi_labels, multi_probs),
+            lambda: [spans.find_label_issues(lab, prob) for lab, prob in columns],
+        ],
+        args.repeat,
     )
     found = spans.find_label_issues(multi_labels, multi_probs)
     assert all(found[c + 1] == spans.find_label_issues(*columns[c]) for c in range(C))
