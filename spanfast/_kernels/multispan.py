@@ -45,6 +45,19 @@ def class_counts(Y):
 
 
 @kernel
+def first_non_binary(values):
+    """The flat index of the first value of ``values`` (T, C) that is neither 0 nor 1,
+    or -1 (a check without a (T, C) temporary)."""
+    T, C = values.shape
+    for i in range(T):
+        for c in range(C):
+            value = values[i, c]
+            if value != 0 and value != 1:
+                return i * C + c
+    return -1
+
+
+@kernel
 def class_sums_and_suspects(P, Y, margin, frames, cursor, partial, leaf):
     """One pass: feed each binary class's given-label probabilities to its running sum
     (the :class:`RunningSums` state over 2C classes), in position order; find per

@@ -8,10 +8,10 @@ import numpy as np
 
 from .. import core
 from .._input.checked import Checked, labels_and_probabilities
+from .._kernels.span_issues import argmax_tags, span_scores
 from .._positions import sentence_and_token
 from ..errors import InvalidInputError, InvalidOptionError
 from .formation import Spans, form_spans, match
-from .kernels import argmax_and_best, span_scores
 from .schemes import Tags, check_scheme, span_tags, token_tags
 from .table import KINDS, SpanIssues
 
@@ -226,34 +226,29 @@ def _kinds(given: Spans, predicted: Spans, match_of_given: np.ndarray) -> tuple:
     return start, end, kinds, given_type, predicted_type
 
 
-def _token_probabilities(data: Checked) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(self-confidence, best probability, argmax class) of every token."""
-    self_confidence = core._scores(data, "self_confidence")
+def _predicted_tags(data: Checked) -> np.ndarray:
+    """The model's tag of every token: its argmax class (span data: ``p > 0.5``, the
+    argmax of ``[1 - p, p]``, class 0 on a tie)."""
     if data.span:
-        inside = data.probs > 0.5  # argmax of [1 - p, p], first index on a tie
-        best = np.where(inside, data.probs, 1 - data.probs)
-        return self_confidence, best, inside.astype(np.int8)
-    argmax, best = argmax_and_best(data.probs)  # np.argmax(axis=1) on short rows: 4x slower
-    return self_confidence, best, argmax
+        return (data.probs > 0.5).view(np.int8)
+    return argmax_tags(data.probs, data.labels)
 
 
 def _find_span_issues(
     data: Checked, tags: Tags, filter_by: str | None, score_method: str
 ) -> SpanIssues:
     """:func:`find_span_issues` of checked input."""
-    self_confidence, best, argmax = _token_probabilities(data)
     given = form_spans(data.labels, data.offsets, tags)
-    predicted = form_spans(argmax, data.offsets, tags)
+    predicted = form_spans(_predicted_tags(data), data.offsets, tags)
     start, end, kind, given_type, predicted_type = _kinds(given, predicted, match(given, predicted))
     if filter_by is not None:
         flagged, _ = core._find(data, filter_by=filter_by, return_indices_ranked_by=None)
-        flagged_before = np.zeros(data.n_tokens + 1, np.int64)
-        np.add.at(flagged_before, flagged + 1, 1)
-        np.cumsum(flagged_before, out=flagged_before)
-        keep = (flagged_before[end] > flagged_before[start]) | (kind == MALFORMED)
+        # flagged is sorted: an issue holds a flagged token if one lies in [start, end)
+        holds_flagged = np.searchsorted(flagged, start) < np.searchsorted(flagged, end)
+        keep = holds_flagged | (kind == MALFORMED)
         start, end, kind = start[keep], end[keep], kind[keep]
         given_type, predicted_type = given_type[keep], predicted_type[keep]
-    lowest, ratio = span_scores(self_confidence, best, start, end)
+    lowest, ratio = span_scores(data.probs, data.labels, start, end)
     score = ratio if score_method == "likelihood_ratio" else lowest
     # A tag sequence the scheme forbids is a mistake whatever the model says.
     score[kind == MALFORMED] = 0.0
