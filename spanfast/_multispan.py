@@ -138,6 +138,19 @@ def issues_by_class(data: CheckedSpans, ties: str = "position") -> dict[int, lis
     }
 
 
+def columns_end_to_end(data: CheckedSpans) -> Checked:
+    """The span classes' columns laid end to end as one single-class span dataset of
+    C x T tokens and C x n sentences (class c's sentence i is sentence ``(c - 1) * n +
+    i``): whatever is per token or per sentence is then each class's own answer."""
+    C, T, n = data.n_classes, data.n_tokens, data.n_sentences
+    labels = np.ascontiguousarray(data.labels.T).reshape(-1).view(np.int8)
+    probs = np.ascontiguousarray(data.probs.T).reshape(-1)
+    offsets = np.empty(C * n + 1, np.int64)
+    offsets[:-1] = (data.offsets[:-1][None, :] + T * np.arange(C)[:, None]).reshape(-1)
+    offsets[-1] = C * T
+    return Checked(labels, probs, offsets)
+
+
 def quality_scores_by_class(
     data: CheckedSpans, method: str, sentence_method: str, temperature: float, tokens
 ) -> tuple[dict, dict]:
@@ -145,12 +158,8 @@ def quality_scores_by_class(
     end as one span dataset of C x T tokens (scores are per token and pooled per
     sentence, so each class's block is its own single-class answer)."""
     C, T, n = data.n_classes, data.n_tokens, data.n_sentences
-    labels = np.ascontiguousarray(data.labels.T).reshape(-1).view(np.int8)
-    probs = np.ascontiguousarray(data.probs.T).reshape(-1)
-    offsets = np.empty(C * n + 1, np.int64)
-    offsets[:-1] = (data.offsets[:-1][None, :] + T * np.arange(C)[:, None]).reshape(-1)
-    offsets[-1] = C * T
-    flat = Checked(labels, probs, offsets)
+    flat = columns_end_to_end(data)
+    offsets = flat.offsets
     token_scores = core._scores(flat, method)
     sentence_scores = _sentences._sentence_scores(
         token_scores, offsets, sentence_method, temperature

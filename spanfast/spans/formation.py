@@ -14,6 +14,16 @@ entity. An entity's type is the type of its first tag.
 Matching: given and predicted entities that share a token are candidate pairs;
 pairs are taken one-to-one, greedily, largest token overlap first, then pairs
 of the same type, then by position (given start, predicted start).
+
+Several span classes (``(T, C)`` probabilities, one independent probability per
+class): each class is the single-class problem on its column. Its given spans
+are the runs of tokens labelled in the class, its predicted spans the runs of
+``p > 0.5`` in its column, matched with each other only. A span of class A where
+the model puts class B is two issues, a spurious A and a missed B: the classes
+are independent (a token may be in several, or in none), so no class replaces
+another and there is no "type" kind; an issue's label is its span class, and its
+kind is missed, spurious or boundary. It is scored from its class's column, as
+single-class span data is (see :func:`spanfast.spans.find_span_issues`).
 """
 
 from __future__ import annotations
