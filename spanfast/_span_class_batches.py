@@ -93,10 +93,15 @@ def column_batches(read_batches: Callable, span_class: int, n_classes: int) -> C
     return read
 
 
-def n_classes_of(read_batches: Callable) -> int:
-    """C, from the first batch with tokens (0 when there is none)."""
+def n_classes_of(read_batches: Callable) -> int | None:
+    """C, from the first batch with tokens (0 when there is none; None when its
+    probabilities are 1-D, single-class span data, which needs no task)."""
     first_sentence = 0
     for labels, pred_probs, *_ in read_batches():
+        with numbered_from(first_sentence):
+            probs = as_probabilities(pred_probs, span=None, check_values=False)
+        if probs.n_tokens and probs.values.ndim == 1:
+            return None
         data = checked_batch(labels, pred_probs, first_sentence)
         if data.n_tokens:
             return data.n_classes

@@ -131,7 +131,9 @@ def find_label_issues_in_batches(
             token_score_method=token_score_method, sentence_score_method=sentence_score_method,
             temperature=temperature,
         )  # fmt: skip
-        return _several_span_classes(read_batches, options)
+        n_classes = _span_class_batches.n_classes_of(read_batches)
+        if n_classes is not None:  # else 1-D: single-class span data, run as it is
+            return _several_span_classes(read_batches, n_classes, options)
     scoring = Scoring(token_score_method, sentence_score_method, temperature)
     plan = plans.plan_for(
         filter_by,
@@ -166,10 +168,9 @@ def find_label_issues_in_batches(
     )
 
 
-def _several_span_classes(read_batches: Callable, options: dict) -> LabelIssues:
+def _several_span_classes(read_batches: Callable, C: int, options: dict) -> LabelIssues:
     """``task="span"`` with (T, C) probabilities: each class's column run as single-class
-    span data (spanfast._multispan's column batches), the results joined by class."""
-    C = _span_class_batches.n_classes_of(read_batches)
+    span data (spanfast._span_class_batches), the results joined by class."""
     if C == 0:
         return empty_issues()
     found = [

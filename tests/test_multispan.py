@@ -443,3 +443,20 @@ def test_parquet_of_several_span_classes_streamed(tmp_path):
     assert list(streamed.token_text) == [
         tokens[i][j] for i, j in zip(expected.sentence, expected.token)
     ]
+
+
+def test_batches_of_one_dimensional_span_data_with_task_span_are_single_class():
+    from spanfast.results import find_issues
+    from spanfast.streaming import find_label_issues_in_batches
+
+    _, matrices, probs = make_data(31, 1, np.float64, n_sentences=60)
+    labels_1d = [m[:, 0].astype(int).tolist() for m in matrices]
+    probs_1d = [p[:, 0].copy() for p in probs]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = find_issues(labels_1d, probs_1d, task="span")
+        streamed = find_label_issues_in_batches(
+            _batches_of(labels_1d, probs_1d, [7, 30]), task="span"
+        )
+    _assert_same_issues(streamed, expected)
+    assert streamed.span_class is None

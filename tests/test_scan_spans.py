@@ -285,3 +285,26 @@ def test_a_malformed_entity_shows_its_given_tags(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "sentence 0, tokens 1:2: malformed" in done.stdout
     assert "in [[Paris]] now\n   given tags: I-LOC\n" in done.stdout
+
+
+def test_parquet_of_several_span_classes_is_streamed_as_read_whole(tmp_path):
+    # --task span on Parquet streams the batches (spanfast.streaming); the issues are
+    # those of the same data read whole from .npz
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    npz = _multispan_npz(tmp_path)
+    arrays = np.load(npz)
+    offsets = arrays["labels_offsets"]
+    rows = zip(offsets[:-1], offsets[1:])
+    labels, probs = zip(*[(arrays["labels"][a:b].tolist(), arrays["probs"][a:b].tolist())
+                          for a, b in rows])  # fmt: skip
+    parquet = tmp_path / "multi.parquet"
+    pq.write_table(pa.table({"labels": list(labels), "probs": list(probs)}), parquet)
+    outputs = []
+    for path, extra in ((npz, ()), (parquet, ("--batch-size", "7"))):
+        out = tmp_path / f"issues-{path.suffix[1:]}.csv"
+        done = _scan(path, "--labels", "labels", "--probs", "probs", "--task", "span",
+                     "--out", out, *extra)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        outputs.append(out.read_text())
+    assert outputs[0] == outputs[1] and "span_class" in outputs[0].splitlines()[0]

@@ -244,8 +244,10 @@ def _find(
     """(issues, the data read whole or None, Parquet row counts per file or None)."""
     from spanfast.errors import InvalidInputError, InvalidOptionError
 
-    # several span classes and tag strings are read whole: spanfast.streaming takes ids only
-    if kind == ".parquet" and args.task != "span" and not readers.parquet_tags(files, columns):
+    # tag strings are read whole (spanfast.streaming takes ids only), and several span
+    # classes on Dask (spanfast.dask has no task="span")
+    span_on_dask = args.task == "span" and getattr(args, "dask", None)
+    if kind == ".parquet" and not span_on_dask and not readers.parquet_tags(files, columns):
         readers.require_pyarrow(files[0], "reading .parquet")
         row_counts = readers.parquet_row_counts(files, columns)
         with progress_bar(int(row_counts.sum())) as progress:
@@ -289,6 +291,7 @@ def _find_in_parquet(
         id=list(columns.ids),
         file_and_row=directory is not None,
         progress=progress,
+        task=args.task,
         **_options(args),
         **options,
     )
