@@ -128,8 +128,8 @@ def span_scores(probs, labels, starts, ends):
             best = np.float64(probability(probs, t, 0))
             for k in range(1, K):
                 best = max(best, np.float64(probability(probs, t, k)))
-            if given < best:
-                log_ratio += np.log(given) - np.log(best) if given > 0.0 else -np.inf
+            if given < best:  # (best > 0 here)
+                log_ratio += np.log(given / best) if given > 0.0 else -np.inf
         lowest[r] = low
         ratio[r] = np.exp(log_ratio)
     return lowest, ratio
@@ -151,3 +151,19 @@ def argmax_tags(probs, labels):
                 highest = p
         argmax[t] = top
     return argmax
+
+
+@kernel
+def holds_flagged(flagged, n_tokens, starts, ends):
+    """Per span ``[starts[r], ends[r])``: whether one of the ``flagged`` token positions
+    lies in it (spans are short: a mark per token, then each span's tokens read)."""
+    marked = np.zeros(n_tokens, np.bool_)
+    for q in range(flagged.shape[0]):
+        marked[flagged[q]] = True
+    holds = np.zeros(starts.shape[0], np.bool_)
+    for r in range(starts.shape[0]):
+        for t in range(starts[r], ends[r]):
+            if marked[t]:
+                holds[r] = True
+                break
+    return holds

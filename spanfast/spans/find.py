@@ -10,7 +10,7 @@ import numpy as np
 from .. import _multispan, core
 from .._input.checked import Checked, CheckedSpans, as_probabilities, labels_and_probabilities
 from .._input.span_classes import span_classes_checked
-from .._kernels.span_issues import argmax_tags, span_scores
+from .._kernels.span_issues import argmax_tags, holds_flagged, span_scores
 from .._positions import sentence_and_token
 from ..errors import InvalidInputError, InvalidOptionError
 from .formation import Spans, form_spans, match
@@ -276,7 +276,7 @@ def _find_span_issues(
     if filter_by is not None:
         flagged, _ = core._find(data, filter_by=filter_by, return_indices_ranked_by=None)
     start, end, kind, given_type, predicted_type, score = _issue_rows(
-        data, tags, flagged, score_method
+        data, flagged, score_method, _entities(data, tags)
     )
     order = np.lexsort((kind, end, start, score))
     sentence, local_start = sentence_and_token(data.offsets, start[order])
@@ -308,7 +308,7 @@ def _span_class_issues(
             ]
         )
     start, end, kind, given_type, predicted_type, score = _issue_rows(
-        flat, tags, flagged, score_method
+        flat, flagged, score_method, _entities(flat, tags)
     )
     span_class = start // max(T, 1)
     position = start - span_class * T
@@ -322,17 +322,21 @@ def _span_class_issues(
     )  # fmt: skip
 
 
-def _issue_rows(data: Checked, tags: Tags, flagged: np.ndarray | None, score_method: str):
-    """Flat rows (start, end, kind, given type, predicted type, score) of the span issues
-    of checked data, in no order; ``flagged`` (sorted flat positions, or None): keep
-    only the issues holding one of these tokens, and the malformed ones."""
+def _entities(data: Checked, tags: Tags) -> tuple:
+    """The given and the predicted entities, matched: :func:`_kinds`' rows."""
     given = form_spans(data.labels, data.offsets, tags)
     predicted = form_spans(_predicted_tags(data), data.offsets, tags)
-    start, end, kind, given_type, predicted_type = _kinds(given, predicted, match(given, predicted))
+    return _kinds(given, predicted, match(given, predicted))
+
+
+def _issue_rows(data: Checked, flagged: np.ndarray | None, score_method: str, rows: tuple):
+    """Flat rows (start, end, kind, given type, predicted type, score) of the span issues
+    of checked data, in no order, from :func:`_entities`' ``rows``; ``flagged`` (sorted
+    flat positions, or None): keep only the issues holding one of these tokens, and the
+    malformed ones."""
+    start, end, kind, given_type, predicted_type = rows
     if flagged is not None:
-        # flagged is sorted: an issue holds a flagged token if one lies in [start, end)
-        holds_flagged = np.searchsorted(flagged, start) < np.searchsorted(flagged, end)
-        keep = holds_flagged | (kind == MALFORMED)
+        keep = holds_flagged(flagged, data.n_tokens, start, end) | (kind == MALFORMED)
         start, end, kind = start[keep], end[keep], kind[keep]
         given_type, predicted_type = given_type[keep], predicted_type[keep]
     lowest, ratio = span_scores(data.probs, data.labels, start, end)
