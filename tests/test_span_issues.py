@@ -393,26 +393,30 @@ def test_several_span_classes_match_the_naive_reference_per_class(C, seed, score
 
 
 @pytest.mark.parametrize("seed", range(3))
-def test_several_span_classes_filtered_as_each_class_alone(seed):
+@pytest.mark.parametrize("filter_by", ["prune_by_noise_rate", "both"])
+def test_several_span_classes_filtered_as_each_class_alone(seed, filter_by):
     from spanfast.span_classification import find_label_issues as find_span_label_issues
 
     rng = np.random.default_rng(200 + seed)
     C = 4
     labels, probs = _span_classes(rng, C, n_sentences=150)
     id_lists = [[[c + 1 for c in np.flatnonzero(row)] or [0] for row in y] for y in labels]
-    issues = find_span_issues(id_lists, probs, task="span")
+    issues = find_span_issues(id_lists, probs, task="span", filter_by=filter_by)
     flagged = find_span_label_issues(labels, probs)
     for c in range(1, C + 1):
         alone = find_span_issues(
-            [y[:, c - 1] for y in labels], [p[:, c - 1] for p in probs], class_names=["O", c]
+            [y[:, c - 1] for y in labels],
+            [p[:, c - 1] for p in probs],
+            class_names=["O", c],
+            filter_by=filter_by,
         )
         mine = [r for r in issues if c in (r.given_label, r.predicted_label)]
         assert [tuple(r) for r in mine] == [tuple(r) for r in alone]
-        covered = {(r.sentence, t) for r in mine for t in range(r.start, r.end)}
-        assert set(flagged[c]) <= covered
-    assert len(issues) == sum(
-        len(find_span_issues([y[:, c] for y in labels], [p[:, c] for p in probs])) for c in range(C)
-    )
+        if filter_by == "prune_by_noise_rate":
+            covered = {(r.sentence, t) for r in mine for t in range(r.start, r.end)}
+            assert set(flagged[c]) <= covered
+    by_class = [([y[:, c] for y in labels], [p[:, c] for p in probs]) for c in range(C)]
+    assert len(issues) == sum(len(find_span_issues(*d, filter_by=filter_by)) for d in by_class)
 
 
 def test_several_span_classes_bad_labels_named_before_any_work():
