@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from ._batches import in_batch
-from ._input.checked import CheckedSpans, as_probabilities
+from ._input.checked import Checked, CheckedSpans, as_probabilities
 from ._input.span_classes import span_classes_checked
 from ._input.where import numbered_from
 from .errors import InvalidInputError
@@ -128,3 +128,44 @@ def joined_by_class(found: list) -> LabelIssues:
         if any(t is None for t in text) or all(f.token_text is None for f in found)
         else np.concatenate(text),
     )
+
+
+def checked_column(
+    labels: Any, pred_probs: Any, first_sentence: int, span_class: int, n_classes: int
+) -> Checked:
+    """Span class ``span_class`` (1..C) of one batch (a Dask partition) of ``n_classes``
+    span classes as checked single-class span data; the whole batch is checked first."""
+    data = checked_batch(labels, pred_probs, first_sentence)
+    if data.n_tokens == 0:
+        return Checked(np.zeros(0, np.int8), np.zeros(0, data.probs.dtype), data.offsets)
+    if data.n_classes != n_classes:
+        raise InvalidInputError(
+            f"the batch from sentence {first_sentence} has {data.n_classes} span classes, "
+            f"the first batch {n_classes}",
+            field="pred_probs",
+            sentence=first_sentence,
+        )
+    return data.column(span_class)
+
+
+def n_span_classes(
+    partitions: list, partition_columns: Callable, columns: tuple, scheduler: Any
+) -> int | None:
+    """C of the (T, C) probabilities of Dask ``partitions`` (read by
+    ``partition_columns``, spanfast.dask's), from the first partition with tokens
+    (None: they are 1-D, or there are none)."""
+    import dask
+
+    for index, partition in enumerate(partitions):
+        task = dask.delayed(_width)(partition, partition_columns, columns, index)
+        width = dask.compute(task, scheduler=scheduler)[0]
+        if width != 0:
+            return width if width > 0 else None
+    return None
+
+
+def _width(partition: Any, partition_columns: Callable, columns: tuple, index: int) -> int:
+    """C of a partition's (T, C) probabilities, -1 when they are 1-D, 0 without tokens."""
+    probs = partition_columns(partition, columns, index)[1]
+    values = as_probabilities(probs, span=None, check_values=False).values
+    return 0 if values.shape[0] == 0 else -1 if values.ndim == 1 else values.shape[1]

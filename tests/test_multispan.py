@@ -460,3 +460,54 @@ def test_batches_of_one_dimensional_span_data_with_task_span_are_single_class():
         )
     _assert_same_issues(streamed, expected)
     assert streamed.span_class is None
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_dask_partitions_of_several_span_classes_give_the_in_memory_result(seed):
+    dask = pytest.importorskip("dask")
+    pa = pytest.importorskip("pyarrow")
+    import spanfast.dask
+    from spanfast.results import find_issues
+
+    rng = np.random.default_rng(500 + seed)
+    C = int(rng.integers(1, 5))
+    id_lists, matrices, probs = make_data(600 + seed, C, np.float64, n_sentences=70)
+    tokens = [[f"w{i}_{j}" for j in range(len(m))] for i, m in enumerate(matrices)]
+    bounds = sorted({0, *rng.integers(0, 70, 4).tolist(), 70})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = find_issues(matrices, probs, task="span")
+        for form in ("dicts", "arrow"):
+            parts = []
+            for a, b in zip(bounds[:-1], bounds[1:]):
+                if form == "dicts":  # per-token lists of class ids
+                    part = {"labels": id_lists[a:b], "probs": probs[a:b], "tokens": tokens[a:b]}
+                else:  # (T, C) 0/1 rows as Arrow list<list>
+                    part = pa.table({
+                        "labels": pa.array([m.tolist() for m in matrices[a:b]],
+                                           pa.list_(pa.list_(pa.uint8()))),
+                        "probs": pa.array([p.tolist() for p in probs[a:b]],
+                                          pa.list_(pa.list_(pa.float64()))),
+                        "tokens": pa.array(tokens[a:b], pa.list_(pa.string())),
+                    })  # fmt: skip
+                parts.append(dask.delayed(part))
+            found = spanfast.dask.find_issues(
+                parts, tokens="tokens", task="span", scheduler="synchronous"
+            )
+            _assert_same_issues(found, expected)
+            assert list(found.token_text) == [
+                tokens[i][j] for i, j in zip(expected.sentence, expected.token)
+            ]
+
+
+def test_dask_partitions_of_several_span_classes_errors_name_the_datasets_sentence():
+    dask = pytest.importorskip("dask")
+    import spanfast.dask
+
+    id_lists, _, probs = make_data(9, 3, np.float64, n_sentences=20, empty=False)
+    id_lists[12] = [[4]] + id_lists[12][1:]  # class 4 of 3
+    parts = [dask.delayed({"labels": id_lists[a:b], "probs": probs[a:b]})
+             for a, b in ((0, 5), (5, 10), (10, 20))]  # fmt: skip
+    with pytest.raises(InvalidInputError) as caught:
+        spanfast.dask.find_issues(parts, task="span", scheduler="synchronous")
+    assert (caught.value.field, caught.value.sentence, caught.value.token) == ("labels", 12, 0)
