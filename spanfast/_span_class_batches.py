@@ -1,4 +1,5 @@
-"""Several span classes read in batches (:mod:`spanfast.streaming`, ``task="span"``).
+"""Several span classes read in batches (``task="span"`` in :mod:`spanfast.streaming`
+and :mod:`spanfast.dask`).
 
 Span class ``c`` of a ``(T, C)`` dataset is the single-class span dataset of its
 column, and the multi-class answer is each class's single-class answer
@@ -7,7 +8,8 @@ single-class streams, one per column: each batch is checked whole (errors name
 global sentences and the span class), then its class's column is handed to the
 single-class runner, whose passes, merges and checks between passes are those
 of one span class. The results are joined by class as
-:func:`spanfast.results.find_issues` joins them in memory.
+:func:`spanfast.results.find_issues` joins them in memory. The cost: the source is
+read once per pass per class (C single-class runs, not one run of C classes).
 """
 
 from __future__ import annotations
