@@ -4,17 +4,21 @@ For span class ``c`` (1..C) the answer is exactly cleanlab 2.9.0's
 ``experimental.span_classification`` result on that class's binary column
 (labels: token in class c; probabilities: ``pred_probs[:, c - 1]``), with the
 span façade's defaults (``filter_by="prune_by_noise_rate"``, ranked by
-self-confidence). All classes are found in three passes over the ``(T, C)``
-matrix (:mod:`spanfast._kernels.multispan`), whose state is indexed by class:
+self-confidence). All classes are found in two passes over the ``(T, C)``
+matrix (:mod:`spanfast._kernels.multispan`), whose state is indexed by class,
+after the class counts:
 
 1. per class and label, NumPy-order running sums (-> the confident thresholds),
-   and the candidates (prediction != label) with their smallest noise-rate margin;
-2. the confident joints (C x 2 x 2), and how many tokens of each class and label
-   have a margin at least that smallest one;
-3. those tokens, gathered: the noise-rate cut of a class and label keeps its
-   ``m`` largest margins, and every candidate lies among these tokens, which are
-   the largest margins of their class and label, so the cut is made on them alone
-   (one sort for all classes, ties by position).
+   the candidates' (prediction != label) smallest noise-rate margin, and the
+   *suspects*: the few entries whose margin is large enough that a candidate
+   could have it;
+2. the confident joints (C x 2 x 2) -> how many of its largest margins the
+   noise-rate cut of a class and label keeps.
+
+Every candidate the cut can keep is among the suspects with a margin at least
+the smallest candidate margin of their class and label, which are the largest
+margins of it, so the cut is made on them alone (ties by position), and each
+class's issues are ranked by self-confidence.
 
 Between passes only O(C) work is done on 2 x 2 matrices (calibration, rounding,
 the prune counts): cleanlab's own arithmetic from :mod:`spanfast._counts`.
@@ -46,7 +50,7 @@ def find_positions(data: CheckedSpans, ties: str = "position") -> tuple[np.ndarr
     if data.n_tokens == 0:
         return np.empty(0, np.int64), np.empty(0, np.int64)
     C = data.n_classes
-    n_inside = data.labels.sum(axis=0, dtype=np.int64)
+    n_inside = multispan.class_counts(data.labels)
     counts = np.empty(2 * C, np.int64)  # binary class 2c + y
     counts[0::2], counts[1::2] = data.n_tokens - n_inside, n_inside
     for c in np.flatnonzero((n_inside > 0) & (n_inside == data.n_tokens)):
@@ -61,13 +65,13 @@ def find_positions(data: CheckedSpans, ties: str = "position") -> tuple[np.ndarr
     P, Y = data.probs, data.labels
     margin = P.dtype.type(FLOATING_POINT_COMPARISON)
 
-    # Two cores: the candidates on the worker while the class sums walk their trees;
-    # then each half of the tokens counted (counts add up) and gathered (each half
-    # writes its own slots of every group, in order): the same result either way.
-    candidates = concurrently(None, multispan.candidate_margins, P, Y, margin)
+    # One pass for the class sums, the candidates' margins and the suspects; the joint
+    # counted on two cores (each half of the tokens: counts add up); each half of the
+    # classes cut and ranked on its own core: the same result either way.
     sums = RunningSums(counts, P.dtype)
-    multispan.class_sums(P, Y, sums.frames, sums.cursor, sums.partial, sums.leaf)
-    min_margin, _ = candidates()
+    min_margin, suspects = multispan.class_sums_and_suspects(
+        P, Y, margin, sums.frames, sums.cursor, sums.partial, sums.leaf
+    )
     means = sums.means()
     margin_thresholds = np.empty((C, 2), np.float64)
     for c in range(C):  # two numbers per class, each in the dtype NumPy gives it
@@ -76,40 +80,18 @@ def find_positions(data: CheckedSpans, ties: str = "position") -> tuple[np.ndarr
         margin_thresholds[c] = thresholds - FLOATING_POINT_COMPARISON
 
     half = data.n_tokens // 2
-    halves = ((0, half), (half, data.n_tokens))
-    (lo, hi), (lo_2, hi_2) = halves
-    second = concurrently(
-        None,
-        multispan.joint_and_relevant,
-        P[lo_2:hi_2],
-        Y[lo_2:hi_2],
-        margin_thresholds,
-        min_margin,
-    )
-    raw_joints, n_relevant_first = multispan.joint_and_relevant(
-        P[lo:hi], Y[lo:hi], margin_thresholds, min_margin
-    )
-    raw_second, n_relevant_second = second()
-    raw_joints = raw_joints + raw_second
+    second = concurrently(None, multispan.confident_joints, P[half:], Y[half:], margin_thresholds)
+    relevant = multispan.group_relevant(min_margin, *suspects)
+    raw_joints = multispan.confident_joints(P[:half], Y[:half], margin_thresholds) + second()
     capacity = _cut_sizes(raw_joints, counts)
-    group_start = np.zeros(2 * C + 1, np.int64)
-    np.cumsum(n_relevant_first + n_relevant_second, out=group_start[1:])
-    n = int(group_start[-1])
-    positions = np.empty(n, np.int64)
-    margins = np.empty(n, P.dtype)
-    candidate = np.empty(n, np.bool_)
-    fills = (group_start[:-1], group_start[:-1] + n_relevant_first)
-    second = concurrently(
-        None, multispan.gather_relevant, P[lo_2:hi_2], Y[lo_2:hi_2], margin, min_margin,
-        fills[1], lo_2, positions, margins, candidate,
-    )  # fmt: skip
-    multispan.gather_relevant(
-        P[lo:hi], Y[lo:hi], margin, min_margin, fills[0], lo, positions, margins, candidate
-    )
-    second()
-    span_class, positions = multispan.cut_and_rank(
-        P, Y, positions, margins, candidate, group_start, capacity
-    )
+    group_start = relevant[-1]
+    gathered = (P, Y, *relevant, capacity)
+    split = min(int(np.searchsorted(group_start[2::2], group_start[-1] // 2)) + 1, C)
+    later = concurrently(None, multispan.cut_and_rank, *gathered, split, C)
+    span_class, positions = multispan.cut_and_rank(*gathered, 0, split)
+    later_class, later_positions = later()
+    span_class = np.concatenate([span_class, later_class])
+    positions = np.concatenate([positions, later_positions])
     return span_class + 1, positions
 
 
@@ -156,6 +138,19 @@ def issues_by_class(data: CheckedSpans, ties: str = "position") -> dict[int, lis
     }
 
 
+def columns_end_to_end(data: CheckedSpans) -> Checked:
+    """The span classes' columns laid end to end as one single-class span dataset of
+    C x T tokens and C x n sentences (class c's sentence i is sentence ``(c - 1) * n +
+    i``): whatever is per token or per sentence is then each class's own answer."""
+    C, T, n = data.n_classes, data.n_tokens, data.n_sentences
+    labels = np.ascontiguousarray(data.labels.T).reshape(-1).view(np.int8)
+    probs = np.ascontiguousarray(data.probs.T).reshape(-1)
+    offsets = np.empty(C * n + 1, np.int64)
+    offsets[:-1] = (data.offsets[:-1][None, :] + T * np.arange(C)[:, None]).reshape(-1)
+    offsets[-1] = C * T
+    return Checked(labels, probs, offsets)
+
+
 def quality_scores_by_class(
     data: CheckedSpans, method: str, sentence_method: str, temperature: float, tokens
 ) -> tuple[dict, dict]:
@@ -163,12 +158,8 @@ def quality_scores_by_class(
     end as one span dataset of C x T tokens (scores are per token and pooled per
     sentence, so each class's block is its own single-class answer)."""
     C, T, n = data.n_classes, data.n_tokens, data.n_sentences
-    labels = np.ascontiguousarray(data.labels.T).reshape(-1).view(np.int8)
-    probs = np.ascontiguousarray(data.probs.T).reshape(-1)
-    offsets = np.empty(C * n + 1, np.int64)
-    offsets[:-1] = (data.offsets[:-1][None, :] + T * np.arange(C)[:, None]).reshape(-1)
-    offsets[-1] = C * T
-    flat = Checked(labels, probs, offsets)
+    flat = columns_end_to_end(data)
+    offsets = flat.offsets
     token_scores = core._scores(flat, method)
     sentence_scores = _sentences._sentence_scores(
         token_scores, offsets, sentence_method, temperature

@@ -64,6 +64,7 @@ from ._dask_parts import (
     warmed,
 )
 from ._records import FILE, ROW_IN_FILE, batch_ids, concat_ids, id_names
+from ._span_class_batches import checked_column, joined_by_class, n_span_classes
 from .errors import InvalidInputError, InvalidInputTypeError, InvalidOptionError
 from .options import (
     DEFAULT_TEMPERATURE,
@@ -72,6 +73,7 @@ from .options import (
     check_sentence_score_method,
     check_ties,
 )
+from .ragged import Ragged
 from .results import LabelIssues
 
 __all__ = ["find_issues", "find_issues_parquet"]
@@ -117,8 +119,9 @@ def find_issues(
         each partition's come back to the client, one value per sentence; a null is an
         error naming the sentence, duplicates are carried as they are).
     task : {None, "span", "token"}
-        ``"span"``: one probability per token; ``"token"``: K per token; None: read
-        from the data.
+        ``"span"``: one probability per token, or ``(T, C)``, one per span class (as
+        :func:`spanfast.streaming.find_label_issues_in_batches`: each class's column
+        a single-class run); ``"token"``: K per token; None: read from the data.
     return_indices_ranked_by, filter_by, frac_noise, num_to_remove_per_class, \
 min_examples_per_class, ties
         As in :func:`spanfast.streaming.find_label_issues_in_batches`.
@@ -166,7 +169,13 @@ min_examples_per_class, ties
         warm_up=is_client(scheduler),
     )
     lists = [c for c in job.columns if c]
-    return _Runner(job, _partitions(data, lists, list(job.ids)), scheduler).run()
+    partitions = _partitions(data, lists, list(job.ids))
+    if task == "span":  # (T, C): each span class's column a single-class run
+        C = n_span_classes(partitions, partition_columns, job.columns, scheduler)
+        if C:
+            runs = [replace(job, span_class=(c, C)) for c in range(1, C + 1)]
+            return joined_by_class([_Runner(run, partitions, scheduler).run() for run in runs])
+    return _Runner(job, partitions, scheduler).run()
 
 
 def find_issues_parquet(
@@ -240,6 +249,8 @@ class _Job:
     ids: tuple = ()
     scoring: Scoring = Scoring()
     warm_up: bool = False  # a distributed.Client: warm each worker up under a lock
+    # task="span" with (T, C) probabilities: (span class 1..C, C) this run reads
+    span_class: tuple | None = None
 
     @property
     def plan(self) -> plans.Plan:
@@ -377,6 +388,9 @@ def _merge_in_order(one_pass: plans.Pass, partials: list) -> Any:
 
 def _checked(partition: Any, job: _Job, first_sentence: int, index: int) -> tuple:
     labels, probs, tokens, ids = partition_columns(partition, job.columns, index, job.ids)
+    if job.span_class is not None:  # one class's column of several, as single-class data
+        column = checked_column(labels, probs, first_sentence, *job.span_class)
+        labels, probs = Ragged(column.labels, column.offsets), Ragged(column.probs, column.offsets)
     data = check_batch(labels, probs, tokens, first_sentence, job.span)
     if ids is not None:
         ids = batch_ids(ids, data.n_sentences, first_sentence)

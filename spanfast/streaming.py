@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from . import plans
+from . import _span_class_batches, plans
 from ._batches import (
     Found,
     Scoring,
@@ -71,6 +71,7 @@ def find_label_issues_in_batches(
     token_score_method: str = "self_confidence",
     sentence_score_method: str = "min",
     temperature: float = DEFAULT_TEMPERATURE,
+    task: str | None = None,
 ) -> LabelIssues:
     """Label issues of a dataset read in batches, identical to the in-memory result.
 
@@ -96,6 +97,13 @@ def find_label_issues_in_batches(
     token_score_method, sentence_score_method, temperature
         How ``sentence_scores`` are computed, as in :func:`spanfast.results.find_issues`
         (computed batch by batch in the last pass; bit-identical to the in-memory run).
+    task : {None, "span", "token"}, optional
+        ``"span"``: 2-D probabilities are ``(T, C)``, one independent probability per
+        span class (labels as :func:`spanfast.span_classification.find_label_issues`
+        takes them); the result is :func:`spanfast.results.find_issues`'s with
+        ``task="span"`` (a ``span_class`` column, sentence scores ``(n, C)``). Each
+        class runs as single-class span data on its column, so the batches are read
+        once per pass per class. Otherwise 2-D probabilities are token data.
 
     Returns
     -------
@@ -117,6 +125,19 @@ def find_label_issues_in_batches(
     check_ties(ties)
     check_sentence_score_method(sentence_score_method)
     check_score_options(token_score_method, False)
+    if task not in (None, "span", "token"):
+        raise InvalidOptionError(f'task must be "span" or "token", got {task!r}.')
+    if task == "span":
+        options = dict(
+            return_indices_ranked_by=return_indices_ranked_by, filter_by=filter_by,
+            frac_noise=frac_noise, num_to_remove_per_class=num_to_remove_per_class,
+            min_examples_per_class=min_examples_per_class, progress=progress, ties=ties,
+            token_score_method=token_score_method, sentence_score_method=sentence_score_method,
+            temperature=temperature,
+        )  # fmt: skip
+        n_classes = _span_class_batches.n_classes_of(read_batches)
+        if n_classes is not None:  # else 1-D: single-class span data, run as it is
+            return _several_span_classes(read_batches, n_classes, options)
     scoring = Scoring(token_score_method, sentence_score_method, temperature)
     plan = plans.plan_for(
         filter_by,
@@ -155,6 +176,20 @@ def find_label_issues_in_batches(
         sentence_scores=_concat_scores(run.sentence_scores),
         sentence_ids=concat_ids(run.ids, run.id_names or ()),
     )
+
+
+def _several_span_classes(read_batches: Callable, C: int, options: dict) -> LabelIssues:
+    """``task="span"`` with (T, C) probabilities: each class's column run as single-class
+    span data (spanfast._span_class_batches), the results joined by class."""
+    if C == 0:
+        return empty_issues()
+    found = [
+        find_label_issues_in_batches(
+            _span_class_batches.column_batches(read_batches, c, C), **options
+        )
+        for c in range(1, C + 1)
+    ]
+    return _span_class_batches.joined_by_class(found)
 
 
 def _concat_scores(parts: list[np.ndarray]) -> np.ndarray:

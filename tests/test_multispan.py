@@ -90,6 +90,30 @@ def test_every_class_is_cleanlabs_single_class_result(C, dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_model_that_disagrees_everywhere_many_tiles_and_tied_scores(dtype):
+    # Most entries are suspects (the kernel's list of them grows past its first size),
+    # tokens span several tiles, and probabilities rounded to 0.05 tie a lot (the
+    # ranking's radix sort must keep ties in position order, as a stable sort does).
+    rng = np.random.default_rng(5)
+    C, lengths = 3, rng.integers(1, 30, 1500)
+    T = int(lengths.sum())
+    probs_flat = (np.round(rng.random((T, C)) * 20) / 20).astype(dtype)
+    labels_flat = (rng.random((T, C)) < 0.4).astype(np.uint8)
+    offsets = np.concatenate([[0], np.cumsum(lengths)])
+    labels, probs = Ragged(labels_flat, offsets), Ragged(probs_flat, offsets)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        found = spans.find_label_issues(labels, probs)
+        for c in range(1, C + 1):
+            column_c = (
+                Ragged(np.ascontiguousarray(labels_flat[:, c - 1]), offsets),
+                Ragged(np.ascontiguousarray(probs_flat[:, c - 1]), offsets),
+            )
+            assert found[c] == spans.find_label_issues(*column_c)
+    assert sum(map(len, found.values())) > T  # most tokens are issues of some class
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("C", [1, 3, 8])
 def test_ties_numpy_is_cleanlabs_answer_exactly(C, dtype):
     _, matrices, probs = make_data(100 + C, C, dtype)
@@ -321,3 +345,169 @@ def test_find_issues_never_guesses_span_from_a_2d_shape():
         find_issues(labels, GOOD_PROBS, task="spans")
     with pytest.raises(InvalidOptionError):
         find_issues(labels, GOOD_PROBS, task="token", span=True)
+
+
+# ---------------------------------------------------------------------------------------
+# Several span classes read in batches: the in-memory result, whatever the batching
+
+
+def _batches_of(labels, probs, cuts, extra=()):
+    # No batch without sentences: an empty Python list has no dtype to keep (the runner
+    # promotes as np.concatenate would, so [] would make float32 data float64).
+    bounds = sorted({0, *cuts, len(labels)})
+
+    def read():
+        for a, b in zip(bounds[:-1], bounds[1:]):
+            yield (labels[a:b], probs[a:b], *(column[a:b] for column in extra))
+
+    return read
+
+
+def _assert_same_issues(streamed, expected):
+    assert [n for n in streamed.to_dict() if n != "token_text"] == list(expected.to_dict())
+    for name, values in expected.to_dict().items():
+        np.testing.assert_array_equal(streamed.to_dict()[name], values, err_msg=name)
+        assert streamed.to_dict()[name].dtype == values.dtype, name
+    np.testing.assert_array_equal(streamed.sentence_scores, expected.sentence_scores)
+    assert streamed.sentence_scores.dtype == expected.sentence_scores.dtype
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_batches_of_several_span_classes_give_the_in_memory_result(seed):
+    from spanfast.results import find_issues
+    from spanfast.streaming import find_label_issues_in_batches
+
+    rng = np.random.default_rng(300 + seed)
+    C = int(rng.integers(1, 6))
+    dtype = (np.float32, np.float64)[seed % 2]
+    id_lists, matrices, probs = make_data(
+        400 + seed, C, dtype, n_sentences=int(rng.integers(5, 80))
+    )
+    options = [{}, {"filter_by": "both", "return_indices_ranked_by": "normalized_margin"},
+               {"ties": "numpy"}, {"sentence_score_method": "softmin"}][seed % 4]  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = find_issues(matrices, probs, task="span", **options)
+        for labels in (id_lists, matrices):
+            for _ in range(3):
+                cuts = rng.integers(0, len(probs) + 1, int(rng.integers(0, 7))).tolist()
+                streamed = find_label_issues_in_batches(
+                    _batches_of(labels, probs, cuts), task="span", **options
+                )
+                _assert_same_issues(streamed, expected)
+    assert streamed.span_class is not None and len(streamed)
+
+
+def test_batches_of_several_span_classes_errors_name_the_whole_datasets_sentence():
+    from spanfast.streaming import find_label_issues_in_batches
+
+    id_lists, _, probs = make_data(9, 3, np.float64, n_sentences=20, empty=False)
+    id_lists[12] = [[4]] + id_lists[12][1:]  # class 4 of 3
+    with pytest.raises(InvalidInputError) as caught:
+        find_label_issues_in_batches(_batches_of(id_lists, probs, [5, 10]), task="span")
+    assert (caught.value.field, caught.value.sentence, caught.value.token) == ("labels", 12, 0)
+    assert caught.value.class_ == 4
+    _, matrices, probs = make_data(9, 3, np.float64, n_sentences=20, empty=False)
+    for i in range(14, 20):  # a batch of 2 span classes after batches of 3
+        probs[i], matrices[i] = probs[i][:, :2], matrices[i][:, :2]
+    with pytest.raises(InvalidInputError) as caught:
+        find_label_issues_in_batches(_batches_of(matrices, probs, [5, 14]), task="span")
+    assert caught.value.sentence == 14 and "span classes" in str(caught.value)
+
+
+def test_parquet_of_several_span_classes_streamed(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    from spanfast.results import find_issues
+    from spanfast.streaming import find_label_issues_parquet
+
+    _, matrices, probs = make_data(21, 4, np.float32, n_sentences=300)
+    tokens = [[f"w{i}_{j}" for j in range(len(m))] for i, m in enumerate(matrices)]
+    table = pa.table(
+        {
+            "labels": pa.array([m.tolist() for m in matrices], pa.list_(pa.list_(pa.uint8()))),
+            "probs": pa.array([p.tolist() for p in probs], pa.list_(pa.list_(pa.float32()))),
+            "tokens": pa.array(tokens),
+        }
+    )
+    pq.write_table(table.slice(0, 130), tmp_path / "part-0.parquet", row_group_size=40)
+    pq.write_table(table.slice(130), tmp_path / "part-1.parquet", row_group_size=40)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = find_issues(matrices, probs, task="span")
+        streamed = find_label_issues_parquet(
+            tmp_path, labels="labels", probs="probs", tokens="tokens", batch_size=29,
+            task="span", file_and_row=False,
+        )  # fmt: skip
+    _assert_same_issues(streamed, expected)
+    assert list(streamed.token_text) == [
+        tokens[i][j] for i, j in zip(expected.sentence, expected.token)
+    ]
+
+
+def test_batches_of_one_dimensional_span_data_with_task_span_are_single_class():
+    from spanfast.results import find_issues
+    from spanfast.streaming import find_label_issues_in_batches
+
+    _, matrices, probs = make_data(31, 1, np.float64, n_sentences=60)
+    labels_1d = [m[:, 0].astype(int).tolist() for m in matrices]
+    probs_1d = [p[:, 0].copy() for p in probs]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = find_issues(labels_1d, probs_1d, task="span")
+        streamed = find_label_issues_in_batches(
+            _batches_of(labels_1d, probs_1d, [7, 30]), task="span"
+        )
+    _assert_same_issues(streamed, expected)
+    assert streamed.span_class is None
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_dask_partitions_of_several_span_classes_give_the_in_memory_result(seed):
+    dask = pytest.importorskip("dask")
+    pa = pytest.importorskip("pyarrow")
+    import spanfast.dask
+    from spanfast.results import find_issues
+
+    rng = np.random.default_rng(500 + seed)
+    C = int(rng.integers(1, 5))
+    id_lists, matrices, probs = make_data(600 + seed, C, np.float64, n_sentences=70)
+    tokens = [[f"w{i}_{j}" for j in range(len(m))] for i, m in enumerate(matrices)]
+    bounds = sorted({0, *rng.integers(0, 70, 4).tolist(), 70})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = find_issues(matrices, probs, task="span")
+        for form in ("dicts", "arrow"):
+            parts = []
+            for a, b in zip(bounds[:-1], bounds[1:]):
+                if form == "dicts":  # per-token lists of class ids
+                    part = {"labels": id_lists[a:b], "probs": probs[a:b], "tokens": tokens[a:b]}
+                else:  # (T, C) 0/1 rows as Arrow list<list>
+                    part = pa.table({
+                        "labels": pa.array([m.tolist() for m in matrices[a:b]],
+                                           pa.list_(pa.list_(pa.uint8()))),
+                        "probs": pa.array([p.tolist() for p in probs[a:b]],
+                                          pa.list_(pa.list_(pa.float64()))),
+                        "tokens": pa.array(tokens[a:b], pa.list_(pa.string())),
+                    })  # fmt: skip
+                parts.append(dask.delayed(part))
+            found = spanfast.dask.find_issues(
+                parts, tokens="tokens", task="span", scheduler="synchronous"
+            )
+            _assert_same_issues(found, expected)
+            assert list(found.token_text) == [
+                tokens[i][j] for i, j in zip(expected.sentence, expected.token)
+            ]
+
+
+def test_dask_partitions_of_several_span_classes_errors_name_the_datasets_sentence():
+    dask = pytest.importorskip("dask")
+    import spanfast.dask
+
+    id_lists, _, probs = make_data(9, 3, np.float64, n_sentences=20, empty=False)
+    id_lists[12] = [[4]] + id_lists[12][1:]  # class 4 of 3
+    parts = [dask.delayed({"labels": id_lists[a:b], "probs": probs[a:b]})
+             for a, b in ((0, 5), (5, 10), (10, 20))]  # fmt: skip
+    with pytest.raises(InvalidInputError) as caught:
+        spanfast.dask.find_issues(parts, task="span", scheduler="synchronous")
+    assert (caught.value.field, caught.value.sentence, caught.value.token) == ("labels", 12, 0)

@@ -10,6 +10,8 @@ import sys
 import numpy as np
 import pytest
 
+from spanfast import Ragged
+
 CLASS_NAMES = "O,B-PER,I-PER,B-LOC,I-LOC"
 
 
@@ -234,11 +236,38 @@ def test_task_span_printed_as_a_table_naming_the_span_class(tmp_path):
         assert ("token_text" in header) == bool(extra)
 
 
-def test_spans_of_several_span_classes_say_what_to_do(tmp_path):
+def test_spans_of_several_span_classes(tmp_path):
+    # sentence 0's token 1 is given class 1 where the model says class 2: an issue of
+    # each class there, each its class's own (the CSV is find_span_issues' table)
+    from spanfast import find_span_issues
+
     path = _multispan_npz(tmp_path)
-    done = _scan(path, "--labels", "labels", "--probs", "probs", "--task", "span", "--spans")
-    assert done.returncode == 2
-    assert "--spans with --task span" in done.stderr and len(done.stderr.splitlines()) == 1
+    common = ("--labels", "labels", "--probs", "probs", "--task", "span", "--spans")
+    done = _scan(path, *common, "--tokens", "tokens", "--class-names", "A,B")
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    found = [line for line in done.stdout.splitlines() if line[:1].isdigit()]
+    assert any("sentence 0, tokens 0:2: boundary (given A, predicted A" in x for x in found)
+    assert any("sentence 0, tokens 0:2: boundary (given B, predicted B" in x for x in found)
+    assert "   [[w0 w1]] w2" in done.stdout
+    out = tmp_path / "spans.csv"
+    done = _scan(path, *common, "--out", out)
+    assert done.returncode == 0, done.stderr
+    header, *rows = out.read_text().replace('"', "").splitlines()
+    assert header.split(",")[:4] == ["sentence", "start", "end", "kind"]
+    arrays = np.load(path)
+    offsets = arrays["labels_offsets"]
+    expected = find_span_issues(
+        Ragged(arrays["labels"], offsets), Ragged(arrays["probs"], offsets), task="span"
+    )
+    assert [row.split(",")[:6] for row in rows] == [
+        [str(r.sentence), str(r.start), str(r.end), r.kind]
+        + ["" if v is None else str(v) for v in (r.given_label, r.predicted_label)]
+        for r in expected
+    ]
+    done = _scan(path, *common, "--class-names", "A,B,C")
+    assert done.returncode == 2 and len(done.stderr.splitlines()) == 1
+    assert "--class-names" in done.stderr
 
 
 def test_a_malformed_entity_shows_its_given_tags(tmp_path):
@@ -256,3 +285,26 @@ def test_a_malformed_entity_shows_its_given_tags(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "sentence 0, tokens 1:2: malformed" in done.stdout
     assert "in [[Paris]] now\n   given tags: I-LOC\n" in done.stdout
+
+
+def test_parquet_of_several_span_classes_is_streamed_as_read_whole(tmp_path):
+    # --task span on Parquet streams the batches (spanfast.streaming); the issues are
+    # those of the same data read whole from .npz
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    npz = _multispan_npz(tmp_path)
+    arrays = np.load(npz)
+    offsets = arrays["labels_offsets"]
+    rows = zip(offsets[:-1], offsets[1:])
+    labels, probs = zip(*[(arrays["labels"][a:b].tolist(), arrays["probs"][a:b].tolist())
+                          for a, b in rows])  # fmt: skip
+    parquet = tmp_path / "multi.parquet"
+    pq.write_table(pa.table({"labels": list(labels), "probs": list(probs)}), parquet)
+    outputs = []
+    for path, extra in ((npz, ()), (parquet, ("--batch-size", "7"))):
+        out = tmp_path / f"issues-{path.suffix[1:]}.csv"
+        done = _scan(path, "--labels", "labels", "--probs", "probs", "--task", "span",
+                     "--out", out, *extra)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        outputs.append(out.read_text())
+    assert outputs[0] == outputs[1] and "span_class" in outputs[0].splitlines()[0]

@@ -240,7 +240,8 @@ def test_span_data_class_names_name_the_label():
         (dict(class_names=BIOES[:7], scheme="IOB2"), "class_names", "class_names[3] = 'E-PER'"),
         (dict(class_names=["O", "PER", "ORG", "LOC", "a", "b", "c"]), "class_names", "scheme="),
         (dict(), "class_names", "needs class_names"),
-        (dict(class_names=BIO, task="span"), "pred_probs", "several span classes"),
+        (dict(class_names=BIO[:3], task="span"), "class_names", "7 span classes"),
+        (dict(task="span", scheme="BIO"), "scheme", "several span classes"),
     ],
 )
 def test_bad_input_is_named_before_any_work(kwargs, field, words):
@@ -339,3 +340,91 @@ def test_demo_spans_prints_the_table():
     all_line = next(line for line in out.splitlines() if line.startswith("all "))
     assert "%" in all_line
     assert out.count(" [[ ") == 3  # the three issues, each span marked
+
+
+# ---------------------------------------------------------------------------------------
+# Several span classes: (T, C) probabilities, each class its own single-class problem
+
+
+def _span_classes(rng, C, n_sentences=70):
+    """Random multi-class span data: per-sentence (T, C) 0/1 labels and probabilities
+    rounded to 0.1 (so some are exactly 0.5: not inside)."""
+    lengths = rng.integers(0, 14, n_sentences)
+    labels = [(rng.random((n, C)) < 0.35).astype(np.uint8) for n in lengths]
+    probs = [np.round(np.clip(y * 0.6 + rng.random((len(y), C)) * 0.5, 0, 1), 1) for y in labels]
+    return labels, probs
+
+
+def _naive_span_classes(labels, probs, names):
+    """Every class's column through the naive single-class reference, rows named by
+    the class: (sentence, start, end, kind, given, predicted, min, ratio)."""
+    rows = []
+    for c, name in enumerate(names):
+        column = [y[:, c].astype(int) for y in labels]
+        two = [np.stack([1 - p[:, c], p[:, c]], 1) for p in probs]
+        for i, s, e, k, g, p, low, ratio in _naive(column, two, ["O", "I-1"], "IO"):
+            rows.append(
+                (i, s, e, k, None if g is None else name, None if p is None else name, low, ratio)
+            )
+    return rows
+
+
+@pytest.mark.parametrize("C", [1, 2, 5])
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("score_method", ["likelihood_ratio", "min_self_confidence"])
+def test_several_span_classes_match_the_naive_reference_per_class(C, seed, score_method):
+    rng = np.random.default_rng(100 + seed)
+    labels, probs = _span_classes(rng, C)
+    names = [f"C{c}" for c in range(1, C + 1)]
+    issues = find_span_issues(
+        labels, probs, task="span", class_names=names, filter_by=None, score_method=score_method
+    )
+    expected = _naive_span_classes(labels, probs, names)
+    assert sorted(_rows(issues), key=str) == sorted([r[:6] for r in expected], key=str)
+    column = 6 if score_method == "min_self_confidence" else 7
+    want = {r[:6]: r[column] for r in expected}
+    for row, score in zip(_rows(issues), issues.score.tolist()):
+        assert score == pytest.approx(want[row], rel=1e-9, abs=1e-12)
+    assert {r.kind for r in issues} <= {"missed", "spurious", "boundary"}
+    _check_ranked(issues)
+    # without class names, a class is named by its id 1..C
+    unnamed = find_span_issues(labels, probs, task="span", filter_by=None)
+    assert {r.given_label or r.predicted_label for r in unnamed} <= set(range(1, C + 1))
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("filter_by", ["prune_by_noise_rate", "both"])
+def test_several_span_classes_filtered_as_each_class_alone(seed, filter_by):
+    from spanfast.span_classification import find_label_issues as find_span_label_issues
+
+    rng = np.random.default_rng(200 + seed)
+    C = 4
+    labels, probs = _span_classes(rng, C, n_sentences=150)
+    id_lists = [[[c + 1 for c in np.flatnonzero(row)] or [0] for row in y] for y in labels]
+    issues = find_span_issues(id_lists, probs, task="span", filter_by=filter_by)
+    flagged = find_span_label_issues(labels, probs)
+    for c in range(1, C + 1):
+        alone = find_span_issues(
+            [y[:, c - 1] for y in labels],
+            [p[:, c - 1] for p in probs],
+            class_names=["O", c],
+            filter_by=filter_by,
+        )
+        mine = [r for r in issues if c in (r.given_label, r.predicted_label)]
+        assert [tuple(r) for r in mine] == [tuple(r) for r in alone]
+        if filter_by == "prune_by_noise_rate":
+            covered = {(r.sentence, t) for r in mine for t in range(r.start, r.end)}
+            assert set(flagged[c]) <= covered
+    by_class = [([y[:, c] for y in labels], [p[:, c] for p in probs]) for c in range(C)]
+    assert len(issues) == sum(len(find_span_issues(*d, filter_by=filter_by)) for d in by_class)
+
+
+def test_several_span_classes_bad_labels_named_before_any_work():
+    probs = [np.full((3, 2), 0.4)]
+    with pytest.raises(InvalidInputError) as caught:
+        find_span_issues([[[1], [3], [0]]], probs, task="span")
+    assert (caught.value.field, caught.value.sentence, caught.value.token) == ("labels", 0, 1)
+    assert caught.value.class_ == 3
+    with pytest.raises(InvalidInputError) as caught:
+        find_span_issues([np.zeros((3, 3), np.uint8)], probs, task="span")
+    assert caught.value.field == "labels"

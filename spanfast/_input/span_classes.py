@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from .._kernels.checks import count_invalid_probabilities, first_invalid_probability
+from .._kernels.multispan import first_non_binary
 from ..errors import InvalidInputError
 from ..ragged import Ragged
 from .checked import _VALID, CheckedSpans, _is_integral, _ragged, as_labels, check_aligned
@@ -109,9 +110,9 @@ def _checked_matrix(ragged: Ragged, n_classes: int) -> np.ndarray:
         raise InvalidInputError(
             f"labels must be 0/1 per span class, got dtype {values.dtype}.", field="labels"
         )
-    bad = np.flatnonzero(((values != 0) & (values != 1)).reshape(-1))
-    if bad.size:
-        t, c = divmod(int(bad[0]), n_classes)
+    bad = first_non_binary(values)
+    if bad >= 0:
+        t, c = divmod(int(bad), n_classes)
         raise _error(
             f"Span labels must be 0 or 1: {{where}}, span class {c + 1} has {values[t, c]!r}.",
             field="labels",

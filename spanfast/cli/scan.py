@@ -300,12 +300,13 @@ def _with_file_and_row(issues: Any, listing: Any, columns: readers.Columns) -> A
 
 
 def _streamed(kind: str, files: list[Path], columns: readers.Columns, args: Any) -> bool:
-    """Parquet is streamed, except several span classes and tag strings (read whole:
-    spanfast.streaming takes class ids only)."""
+    """Parquet is streamed, except tag strings (read whole: spanfast.streaming takes class
+    ids only) and several span classes on Dask (spanfast.dask's CLI path takes no task)."""
     if kind != ".parquet":
         return False
     readers.require_pyarrow(files[0], "reading .parquet")
-    return args.task != "span" and not readers.parquet_tags(files, columns)
+    span_on_dask = args.task == "span" and getattr(args, "dask", None)
+    return not span_on_dask and not readers.parquet_tags(files, columns)
 
 
 def _check_dask(
@@ -351,6 +352,7 @@ def _find_in_parquet(
         id=list(columns.ids),
         file_and_row=directory is not None,
         progress=progress,
+        task=args.task,
         **_options(args),
         **options,
     )

@@ -74,6 +74,8 @@ def add_span_arguments(scan: argparse.ArgumentParser) -> None:
 
 def run_spans(input_path: Path, columns: readers.Columns, args: Any) -> int:
     """``spanfast scan --spans``: span issues written to --out or printed; the exit status."""
+    import numpy as np
+
     from spanfast.errors import InvalidInputError, InvalidOptionError
     from spanfast.spans import find_span_issues
 
@@ -95,13 +97,6 @@ def run_spans(input_path: Path, columns: readers.Columns, args: Any) -> int:
             kind, files, directory, columns, allow_pickle=args.allow_pickle
         )
         data = readers.checked_columns(path, raw, columns)
-        if args.task == "span" and data["probs"].values.ndim == 2:
-            raise UsageError(
-                prog,
-                "--spans with --task span: entity-level issues of several span classes are "
-                "not available yet; use --task span without --spans (token issues with a "
-                "span_class), or --spans on token data with tag --class-names",
-            )
         try:
             issues = find_span_issues(
                 data["labels"],
@@ -118,6 +113,8 @@ def run_spans(input_path: Path, columns: readers.Columns, args: Any) -> int:
                 raise UsageError(prog, f"{option}: {error}") from None
             raise located(error, files=[path], columns=columns) from None
         rows = issues.to_dict()
+        for name in ("given_label", "predicted_label"):  # class ids (no names): as text
+            rows[name] = np.array([None if v is None else str(v) for v in rows[name]], object)
         if args.top is not None:
             rows = {name: values[: args.top] for name, values in rows.items()}
         if destination is not None:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
 
-from .. import core
-from .._input.checked import Checked, labels_and_probabilities
+from .. import _multispan, core
+from .._input.checked import Checked, CheckedSpans, as_probabilities, labels_and_probabilities
+from .._input.span_classes import span_classes_checked
+from .._kernels.span_issues import argmax_tags, holds_flagged, span_scores
 from .._positions import sentence_and_token
 from ..errors import InvalidInputError, InvalidOptionError
 from .formation import Spans, form_spans, match
-from .kernels import argmax_and_best, span_scores
 from .schemes import Tags, check_scheme, span_tags, token_tags
 from .table import KINDS, SpanIssues
 
@@ -47,8 +49,12 @@ def find_span_issues(
     scheme : {"BIO", "IOB2", "BIOES", "IOBES", "BILOU"}, optional
         The tag scheme; by default read from the prefixes of ``class_names``.
     task : {"span", "token"}, optional
-        Stated for 2-D probabilities; only ``"token"`` (tags) is supported there so
-        far. 1-D probabilities are span data.
+        Stated for 2-D probabilities: ``"token"`` (the default when ``class_names``
+        are tags) or ``"span"``, several span classes: ``(T, C)`` probabilities, one
+        independent probability per class, labels as
+        :func:`spanfast.span_classification.find_label_issues` takes them (lists of
+        class ids 1..C per token, or ``(T, C)`` 0/1); ``class_names`` then name the C
+        span classes. 1-D probabilities are span data.
     filter_by : str or None, default "prune_by_noise_rate"
         Keep the span issues containing a token that
         :func:`spanfast.token_classification.filter.find_label_issues` flags with this
@@ -91,6 +97,13 @@ def find_span_issues(
     ``O``: the model's tags are the malformed ones; the given entity is right).
     In span data this exception cannot happen.
 
+    Several span classes: each class's column is single-class span data, its issues
+    found, filtered and scored as that data's (the token issues: each class's
+    ``find_label_issues`` answer); an issue's given or predicted label is its span
+    class, and its kind is missed, spurious or boundary (a span labelled A where the
+    model puts B is a spurious A and a missed B: the classes are independent). Equal
+    scores are ordered by position, then span class.
+
     Examples
     --------
     >>> import numpy as np
@@ -109,12 +122,14 @@ def find_span_issues(
         raise InvalidOptionError(
             f"score_method={score_method!r}; use one of {', '.join(SCORE_METHODS)}."
         )
+    if isinstance(data, CheckedSpans):
+        return _span_class_issues(data, scheme_tags, filter_by, score_method)
     return _find_span_issues(data, scheme_tags, filter_by, score_method)
 
 
 def checked_input(
     labels: Any, pred_probs: Any, class_names: Any, scheme: Any, task: Any
-) -> tuple[Checked, Tags]:
+) -> tuple[Checked | CheckedSpans, Tags]:
     """Checked data and the tags of its classes; every input error before any work."""
     if task is not None and task not in TASKS:
         raise InvalidOptionError(f"task={task!r}; use 'span', 'token' or None.")
@@ -125,6 +140,11 @@ def checked_input(
         raise InvalidInputError(
             "class_names must be a sequence of class names (one per class).", field="class_names"
         )
+    if task == "span":
+        probs = as_probabilities(pred_probs, span=None, check_values=False)
+        if probs.values.ndim == 2:
+            return _span_classes_input(labels, probs, class_names, key, scheme)
+        pred_probs = probs
     data = labels_and_probabilities(labels, pred_probs, span=None)
     K = data.n_classes
     if class_names is not None and len(class_names) != K:
@@ -148,12 +168,6 @@ def checked_input(
                 field="scheme",
             )
         return data, span_tags(class_names)
-    if task == "span":
-        raise InvalidInputError(
-            "find_span_issues does not take several span classes ((T, C) span data) yet; "
-            "pass one class's column as 1-D span data.",
-            field="pred_probs",
-        )
     if class_names is None:
         raise InvalidInputError(
             f"token classification needs class_names: the {K} tags "
@@ -161,6 +175,26 @@ def checked_input(
             field="class_names",
         )
     return data, token_tags(class_names, key)
+
+
+def _span_classes_input(
+    labels: Any, probs: Any, class_names: Any, key: str | None, scheme: Any
+) -> tuple[CheckedSpans, Tags]:
+    """Several span classes: (T, C) probabilities, labels in any form of
+    :mod:`spanfast._input.span_classes`; ``class_names`` name the C span classes."""
+    if key not in (None, "io"):
+        raise InvalidInputError(
+            f"scheme={scheme!r} is for tags; several span classes have none.", field="scheme"
+        )
+    data = span_classes_checked(labels, probs)
+    C = data.n_classes
+    if class_names is not None and len(class_names) != C:
+        raise InvalidInputError(
+            f"class_names has {len(class_names)} names but pred_probs has {C} span classes.",
+            field="class_names",
+        )
+    names = tuple(class_names) if class_names is not None else tuple(range(1, C + 1))
+    return data, dataclasses.replace(span_tags(), type_names=names)
 
 
 def _kinds(given: Spans, predicted: Spans, match_of_given: np.ndarray) -> tuple:
@@ -226,47 +260,102 @@ def _kinds(given: Spans, predicted: Spans, match_of_given: np.ndarray) -> tuple:
     return start, end, kinds, given_type, predicted_type
 
 
-def _token_probabilities(data: Checked) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(self-confidence, best probability, argmax class) of every token."""
-    self_confidence = core._scores(data, "self_confidence")
+def _predicted_tags(data: Checked) -> np.ndarray:
+    """The model's tag of every token: its argmax class (span data: ``p > 0.5``, the
+    argmax of ``[1 - p, p]``, class 0 on a tie)."""
     if data.span:
-        inside = data.probs > 0.5  # argmax of [1 - p, p], first index on a tie
-        best = np.where(inside, data.probs, 1 - data.probs)
-        return self_confidence, best, inside.astype(np.int8)
-    argmax, best = argmax_and_best(data.probs)  # np.argmax(axis=1) on short rows: 4x slower
-    return self_confidence, best, argmax
+        return (data.probs > 0.5).view(np.int8)
+    return argmax_tags(data.probs, data.labels)
 
 
 def _find_span_issues(
     data: Checked, tags: Tags, filter_by: str | None, score_method: str
 ) -> SpanIssues:
     """:func:`find_span_issues` of checked input."""
-    self_confidence, best, argmax = _token_probabilities(data)
-    given = form_spans(data.labels, data.offsets, tags)
-    predicted = form_spans(argmax, data.offsets, tags)
-    start, end, kind, given_type, predicted_type = _kinds(given, predicted, match(given, predicted))
+    flagged = None
     if filter_by is not None:
         flagged, _ = core._find(data, filter_by=filter_by, return_indices_ranked_by=None)
-        flagged_before = np.zeros(data.n_tokens + 1, np.int64)
-        np.add.at(flagged_before, flagged + 1, 1)
-        np.cumsum(flagged_before, out=flagged_before)
-        keep = (flagged_before[end] > flagged_before[start]) | (kind == MALFORMED)
+    start, end, kind, given_type, predicted_type, score = _issue_rows(
+        data, flagged, score_method, _entities(data, tags)
+    )
+    order = np.lexsort((kind, end, start, score))
+    sentence, local_start = sentence_and_token(data.offsets, start[order])
+    return _table(
+        tags, sentence, local_start, (end - start)[order], kind, given_type, predicted_type,
+        score, order,
+    )  # fmt: skip
+
+
+def _span_class_issues(
+    data: CheckedSpans, tags: Tags, filter_by: str | None, score_method: str
+) -> SpanIssues:
+    """Several span classes: each class's column is single-class span data, so the
+    columns laid end to end (class by class, T tokens each) are one single-class
+    dataset of C x n sentences; its span issues are every class's own. The type of an
+    issue is its span class, so kinds are missed, spurious and boundary only."""
+    C, T, n = data.n_classes, data.n_tokens, data.n_sentences
+    flat = _multispan.columns_end_to_end(data)
+    flagged = None
+    if filter_by == "prune_by_noise_rate":  # the span default: all classes in one pass
+        span_class, positions = _multispan.find_positions(data)
+        flagged = np.sort((span_class - 1) * T + positions)
+    elif filter_by is not None:
+        flagged = np.concatenate(
+            [
+                core._find(data.column(c), filter_by=filter_by, return_indices_ranked_by=None)[0]
+                + (c - 1) * T
+                for c in range(1, C + 1)
+            ]
+        )
+    start, end, kind, given_type, predicted_type, score = _issue_rows(
+        flat, flagged, score_method, _entities(flat, tags)
+    )
+    span_class = start // max(T, 1)
+    position = start - span_class * T
+    order = np.lexsort((span_class, kind, end - start, position, score))
+    flat_sentence, local_start = sentence_and_token(flat.offsets, start[order])
+    given_type = np.where(given_type > 0, span_class + 1, 0)
+    predicted_type = np.where(predicted_type > 0, span_class + 1, 0)
+    return _table(
+        tags, flat_sentence % max(n, 1), local_start, (end - start)[order], kind, given_type,
+        predicted_type, score, order,
+    )  # fmt: skip
+
+
+def _entities(data: Checked, tags: Tags) -> tuple:
+    """The given and the predicted entities, matched: :func:`_kinds`' rows."""
+    given = form_spans(data.labels, data.offsets, tags)
+    predicted = form_spans(_predicted_tags(data), data.offsets, tags)
+    return _kinds(given, predicted, match(given, predicted))
+
+
+def _issue_rows(data: Checked, flagged: np.ndarray | None, score_method: str, rows: tuple):
+    """Flat rows (start, end, kind, given type, predicted type, score) of the span issues
+    of checked data, in no order, from :func:`_entities`' ``rows``; ``flagged`` (sorted
+    flat positions, or None): keep only the issues holding one of these tokens, and the
+    malformed ones."""
+    start, end, kind, given_type, predicted_type = rows
+    if flagged is not None:
+        keep = holds_flagged(flagged, data.n_tokens, start, end) | (kind == MALFORMED)
         start, end, kind = start[keep], end[keep], kind[keep]
         given_type, predicted_type = given_type[keep], predicted_type[keep]
-    lowest, ratio = span_scores(self_confidence, best, start, end)
+    lowest, ratio = span_scores(data.probs, data.labels, start, end)
     score = ratio if score_method == "likelihood_ratio" else lowest
     # A tag sequence the scheme forbids is a mistake whatever the model says.
     score[kind == MALFORMED] = 0.0
-    order = np.lexsort((kind, end, start, score))
-    start, end, kind, score = start[order], end[order], kind[order], score[order]
-    sentence, local_start = sentence_and_token(data.offsets, start)
+    return start, end, kind, given_type, predicted_type, score
+
+
+def _table(tags, sentence, start, length, kind, given_type, predicted_type, score, order):
+    """The :class:`SpanIssues` of rows taken in ``order`` (sentence, start, length:
+    already in it)."""
     names = np.array((None, *tags.type_names), dtype=object)
     return SpanIssues(
         sentence=sentence,
-        start=local_start,
-        end=end - data.offsets[sentence],
-        kind=np.array(KINDS, dtype=object)[kind],
+        start=start,
+        end=start + length,
+        kind=np.array(KINDS, dtype=object)[kind[order]],
         given_label=names[given_type[order]],
         predicted_label=names[predicted_type[order]],
-        score=np.clip(score, 0.0, 1.0),
+        score=np.clip(score[order], 0.0, 1.0),
     )

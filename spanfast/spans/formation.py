@@ -14,6 +14,16 @@ entity. An entity's type is the type of its first tag.
 Matching: given and predicted entities that share a token are candidate pairs;
 pairs are taken one-to-one, greedily, largest token overlap first, then pairs
 of the same type, then by position (given start, predicted start).
+
+Several span classes (``(T, C)`` probabilities, one independent probability per
+class): each class is the single-class problem on its column. Its given spans
+are the runs of tokens labelled in the class, its predicted spans the runs of
+``p > 0.5`` in its column, matched with each other only. A span of class A where
+the model puts class B is two issues, a spurious A and a missed B: the classes
+are independent (a token may be in several, or in none), so no class replaces
+another and there is no "type" kind; an issue's label is its span class, and its
+kind is missed, spurious or boundary. It is scored from its class's column, as
+single-class span data is (see :func:`spanfast.spans.find_span_issues`).
 """
 
 from __future__ import annotations
@@ -22,8 +32,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .kernels import greedy_match
-from .schemes import OUTSIDE, Tags
+from .._kernels import span_issues
+from .schemes import Tags
 
 
 @dataclass(frozen=True, eq=False)
@@ -40,53 +50,30 @@ class Spans:
 
 
 def form_spans(tags: np.ndarray, offsets: np.ndarray, scheme: Tags) -> Spans:
-    """The entities of a flat tag sequence (class ids) over sentences ``offsets``."""
-    tags = np.asarray(tags, np.intp)
-    n_tokens = tags.shape[0]
-    K = scheme.n_classes
-    previous = np.empty(n_tokens, np.intp)
-    previous[1:] = tags[:-1]
-    sentence_starts = offsets[:-1][offsets[:-1] < offsets[1:]]
-    previous[sentence_starts] = K  # the sentence start: row K of the tables
-    inside = scheme.role[tags] != OUTSIDE
-    continues = scheme.continues[previous, tags]
-    role_before = np.append(scheme.role, OUTSIDE)[previous]
-    illegal_begin = inside & ~continues & ~scheme.legal_begin[tags]
-    linked = continues | (illegal_begin & (role_before != OUTSIDE))
-    start = np.flatnonzero(inside & ~linked)
-    breaks = np.append(np.flatnonzero(~linked), n_tokens)
-    end = breaks[np.searchsorted(breaks, start, side="right")]
-    illegal_before = np.zeros(n_tokens + 1, np.int64)
-    np.cumsum(illegal_begin, out=illegal_before[1:])
-    malformed = illegal_before[end] > illegal_before[start]
-    if start.size:
-        malformed |= ~scheme.legal_end[tags[end - 1]]
-    return Spans(start, end, scheme.entity_type[tags[start]], malformed)
-
-
-def overlapping_pairs(given: Spans, predicted: Spans) -> tuple[np.ndarray, np.ndarray]:
-    """Every (given, predicted) pair of entities sharing a token, by given then predicted.
-
-    Both lists are in position order and their entities disjoint, so the predicted
-    entities overlapping a given one are a contiguous range of the list.
-    """
-    first = np.searchsorted(predicted.end, given.start, side="right")
-    stop = np.searchsorted(predicted.start, given.end, side="left")
-    count = np.maximum(stop - first, 0)
-    pair_given = np.repeat(np.arange(len(given)), count)
-    before = np.cumsum(count) - count
-    pair_predicted = np.arange(pair_given.shape[0]) - np.repeat(before - first, count)
-    return pair_given, pair_predicted
+    """The entities of a flat tag sequence (class ids) over sentences ``offsets``
+    (one pass over the tokens: :func:`spanfast._kernels.span_issues.form_spans`)."""
+    start, end, entity_type, malformed = span_issues.form_spans(
+        tags,
+        offsets,
+        scheme.role,
+        scheme.continues,
+        scheme.legal_begin,
+        scheme.legal_end,
+        scheme.entity_type,
+    )
+    return Spans(start, end, entity_type, malformed)
 
 
 def match(given: Spans, predicted: Spans) -> np.ndarray:
     """One-to-one matching; per given entity, its predicted entity's index or -1."""
-    pair_given, pair_predicted = overlapping_pairs(given, predicted)
+    pair_given, pair_predicted = span_issues.overlapping_pairs(
+        given.start, given.end, predicted.start, predicted.end
+    )
     overlap = np.minimum(given.end[pair_given], predicted.end[pair_predicted]) - np.maximum(
         given.start[pair_given], predicted.start[pair_predicted]
     )
     other_type = given.entity_type[pair_given] != predicted.entity_type[pair_predicted]
-    order = np.lexsort(
-        (predicted.start[pair_predicted], given.start[pair_given], other_type, -overlap)
-    )
-    return greedy_match(order, pair_given, pair_predicted, len(given), len(predicted))
+    # Largest overlap, then same type; the pairs are listed by given then predicted
+    # start, so a stable sort on these two keys leaves ties in position order.
+    order = np.argsort(other_type - 2 * overlap, kind="stable")
+    return span_issues.greedy_match(order, pair_given, pair_predicted, len(given), len(predicted))

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._positions import sentence_and_token
-from .find import _token_probabilities, checked_input
+from .find import _predicted_tags, checked_input
 from .formation import Spans, form_spans
 from .table import KINDS
 
@@ -114,7 +114,7 @@ def baseline_issues(
 
     data, tags = checked_input(labels, pred_probs, class_names, scheme, None)
     positions, _ = core._find(data)
-    _, _, argmax = _token_probabilities(data)
+    argmax = _predicted_tags(data)
     given = form_spans(data.labels, data.offsets, tags)
     predicted = form_spans(argmax, data.offsets, tags)
     start = positions.copy()
