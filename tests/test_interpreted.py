@@ -16,12 +16,15 @@ import sys
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
 from strategies import call_capturing
 from test_oracle_table import assert_agree
 
-from spanfast import options
+from spanfast import find_span_issues, options
 from spanfast.results import find_issues
+from spanfast.span_classification import find_label_issues as span_find
+from spanfast.span_classification import get_label_quality_scores as span_scores
 from spanfast.testing import data
 from spanfast.testing.registry import ENTRIES
 
@@ -70,7 +73,37 @@ def answers() -> dict:
                 )
                 error = None if error is None else (type(error).__name__, str(error))
                 out["find_issues", task, d, filter_by] = (result, error, sorted(warned), printed)
+    for d, dataset in enumerate(_datasets("token")):  # span-level issues, tags of K classes
+        names = ["O"] + [f"{p}-T{k}" for k in range(1, dataset.K) for p in ("B", "I")]
+        names = names[: dataset.K] if dataset.K % 2 else names[: dataset.K - 1] + ["O2"]
+        result = call_capturing(
+            find_span_issues, dataset.labels_nested, dataset.probs_list, class_names=names
+        )
+        out["find_span_issues", d] = _comparable(result)
+    rng = np.random.default_rng(11)
+    for C in (1, 3, 6):  # several span classes: (T, C) probabilities, class-id labels
+        probs = [rng.random((int(rng.integers(1, 12)), C)).round(2) for _ in range(60)]
+        labels = [[[k + 1 for k in np.flatnonzero(row > 0.6)] for row in p] for p in probs]
+        for function in (span_find, span_scores):
+            out[function.__name__, C] = _comparable(call_capturing(function, labels, probs))
     return out
+
+
+def _comparable(captured: tuple) -> tuple:
+    result, error, warned, printed = captured
+    error = None if error is None else (type(error).__name__, str(error))
+    if hasattr(result, "to_pandas"):  # SpanIssues: compared as its table
+        result = result.to_pandas()
+    return _without_dicts(result), error, sorted(warned), printed
+
+
+def _without_dicts(value):
+    """Dicts ({class: ...}) as tuples of items, which the comparison walks."""
+    if isinstance(value, dict):
+        return tuple((key, _without_dicts(item)) for key, item in value.items())
+    if isinstance(value, tuple):
+        return tuple(_without_dicts(item) for item in value)
+    return value
 
 
 CHILD = textwrap.dedent(
