@@ -112,7 +112,10 @@ def test_parquet_ids_and_sentence_scores_equal_in_memory(tmp_path, options):
 def test_parquet_file_and_row_of_every_sentence_one_string_per_file(tmp_path):
     table = _table()
     _write_parts(table, tmp_path)  # 70, 1, 109 and the rest of the rows
-    for id_column, names in ((None, ["file", "row_in_file"]), ("doc", ["doc", "file", "row_in_file"])):
+    for id_column, names in (
+        (None, ["file", "row_in_file"]),
+        ("doc", ["doc", "file", "row_in_file"]),
+    ):
         streamed = find_label_issues_parquet(
             tmp_path, labels="labels", probs="probs", id=id_column, batch_size=17
         )
@@ -120,7 +123,9 @@ def test_parquet_file_and_row_of_every_sentence_one_string_per_file(tmp_path):
         counts = [70, 1, 109, table.num_rows - 180]
         file = streamed.sentence_ids["file"]
         assert file.dtype == object
-        assert file.tolist() == [f"part-{n}.parquet" for n, c in enumerate(counts) for _ in range(c)]
+        assert file.tolist() == [
+            f"part-{n}.parquet" for n, c in enumerate(counts) for _ in range(c)
+        ]
         row_in_file = streamed.sentence_ids["row_in_file"]
         assert row_in_file.dtype == np.int64
         assert row_in_file.tolist() == [r for c in counts for r in range(c)]
