@@ -310,9 +310,10 @@ class ParquetBatches:
 
     def with_file_and_row(self, issues: Any) -> Any:
         """``issues`` with the id columns ``file`` and ``row_in_file`` of the last pass's
-        rows (after the other ids), when asked and the last pass was read; the file
-        column holds one string object per file."""
-        if not self.file_and_row or self.rows_per_file is None:
+        rows (after the other ids), when asked and the run had a last pass (it has
+        sentence scores; data without tokens has neither); the file column holds one
+        string object per file."""
+        if not self.file_and_row or self.rows_per_file is None or issues.sentence_scores is None:
             return issues
         n_rows = sum(self.rows_per_file)
         file, row_in_file = np.empty(n_rows, object), np.empty(n_rows, np.int64)
