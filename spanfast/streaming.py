@@ -430,4 +430,5 @@ def find_label_issues_parquet(
         file_and_row = listing.directory is not None
     reader = ParquetBatches(listing, (labels, probs, tokens), names, file_and_row, batch_size)
     listing.check(reader.columns(last_pass=True))
-    return find_label_issues_in_batches(reader, progress=progress, **options)
+    issues = find_label_issues_in_batches(reader, progress=progress, **options)
+    return reader.with_file_and_row(issues)

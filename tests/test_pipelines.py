@@ -109,6 +109,31 @@ def test_parquet_ids_and_sentence_scores_equal_in_memory(tmp_path, options):
     assert located == streamed.sentence.tolist()
 
 
+def test_parquet_file_and_row_of_every_sentence_one_string_per_file(tmp_path):
+    table = _table()
+    _write_parts(table, tmp_path)  # 70, 1, 109 and the rest of the rows
+    for id_column, names in (
+        (None, ["file", "row_in_file"]),
+        ("doc", ["doc", "file", "row_in_file"]),
+    ):
+        streamed = find_label_issues_parquet(
+            tmp_path, labels="labels", probs="probs", id=id_column, batch_size=17
+        )
+        assert list(streamed.sentence_ids) == names
+        counts = [70, 1, 109, table.num_rows - 180]
+        file = streamed.sentence_ids["file"]
+        assert file.dtype == object
+        assert file.tolist() == [
+            f"part-{n}.parquet" for n, c in enumerate(counts) for _ in range(c)
+        ]
+        row_in_file = streamed.sentence_ids["row_in_file"]
+        assert row_in_file.dtype == np.int64
+        assert row_in_file.tolist() == [r for c in counts for r in range(c)]
+        # 8 bytes a row: the rows of a file share its name (a string each was 400 MiB
+        # at 3.5 M rows)
+        assert len({id(name) for name in file}) == len(counts)
+
+
 def test_float32_batches_promoted_like_concatenation():
     first, second = _table(seed=1, dtype=np.float32), _table(seed=2)
     whole = pa.concat_tables([first.cast(second.schema), second])
