@@ -228,47 +228,56 @@ def _score(record: Sentence) -> float | None:
     return None if record.score != record.score else record.score
 
 
-def _json_line(task: dict[str, Any]) -> str:
+def _json_line(task: dict[str, Any], newline: str = "\n") -> str:
     """A task as one line of compact JSON (the standard library's C encoder)."""
-    return json.dumps(task, ensure_ascii=False, allow_nan=False, separators=(",", ":")) + "\n"
+    return json.dumps(task, ensure_ascii=False, allow_nan=False, separators=(",", ":")) + newline
 
 
-def _encoder() -> Callable[[dict[str, Any]], str]:
-    """:func:`_json_line`, or the same JSON from orjson when it is installed (4x faster).
+def _encoder(newline: bool = True) -> Callable[[dict[str, Any]], str]:
+    """:func:`_json_line`, or the same JSON from orjson when it is installed (4x faster);
+    ``newline``: each task's line ends with one.
 
     Both write compact UTF-8 JSON that parses to the same values; only the
     spelling of some floats differs (``1e-05`` / ``1e-5``). NaN never reaches
     either: missing scores are None.
     """
+    end = "\n" if newline else ""
     try:
         import orjson
     except ImportError:
-        return _json_line
-    dumps, newline = orjson.dumps, orjson.OPT_APPEND_NEWLINE
+        return lambda task: _json_line(task, end)
+    dumps, option = orjson.dumps, orjson.OPT_APPEND_NEWLINE if newline else 0
 
     def encode(task: dict[str, Any]) -> str:
         try:
-            return dumps(task, option=newline).decode("utf-8")
+            return dumps(task, option=option).decode("utf-8")
         except TypeError:  # a value orjson does not take (a float subclass): the slow way
-            return _json_line(task)
+            return _json_line(task, end)
 
     return encode
 
 
-def _lines(tasks: list[dict[str, Any]]) -> Iterator[str]:
-    encode = _encoder()
-    return map(encode, tasks)
+def _label_studio_chunks(tasks: list[dict[str, Any]]) -> Iterator[str]:
+    """One JSON list, a task a line, in pieces (never the whole file as one string)."""
+    if not tasks:
+        yield "[]\n"
+        return
+    encode = _encoder(newline=False)
+    yield "[\n"
+    yield encode(tasks[0])
+    for task in itertools.islice(tasks, 1, None):
+        yield ",\n"
+        yield encode(task)
+    yield "\n]\n"
 
 
 def write_tasks(stream: TextIO, tasks: list[dict[str, Any]], to: str) -> None:
     """Label Studio: one JSON list, a task a line; Prodigy and doccano: JSON Lines."""
     if to == "label-studio":
         # json.dump with an indent is the pure-Python encoder; one dumps per task is the C one.
-        stream.write(
-            "[\n" + ",\n".join(line[:-1] for line in _lines(tasks)) + "\n]\n" if tasks else "[]\n"
-        )
+        stream.writelines(_label_studio_chunks(tasks))
         return
-    stream.writelines(_lines(tasks))
+    stream.writelines(map(_encoder(), tasks))
 
 
 def write_export(path: Any, issues: Any, tokens: Any, *, to: str, **options: Any) -> int:
