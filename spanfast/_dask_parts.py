@@ -95,23 +95,18 @@ def warmed(task: Callable[[], Any], key_of: Callable[[Any], tuple | None], key=N
 def warm_up(span: bool, float_type: str, many_classes: bool) -> None:
     """The precompile calls of one layout and dtype (tiny data): kernels compiled or
     loaded from the cache into this process."""
-    import importlib
     import warnings
 
-    # The calls are precompile's own (one list of what to compile). That module is a leaf
-    # of the CLI (it imports the library only inside functions); imported by name so the
-    # library does not import the CLI package. Moving _datasets/_calls out of the CLI
-    # would make this an ordinary import.
-    precompile = importlib.import_module("spanfast.cli.precompile")
+    from ._warmup import calls, datasets
 
-    for description, is_span, labels, probs, offsets in precompile._datasets():
+    for description, is_span, labels, probs, offsets in datasets():
         if is_span != span or not description.endswith(float_type):
             continue
         if not span and (probs.shape[1] > 127) != many_classes:
             continue
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the tiny data's own warnings (few examples)
-            for call in precompile._calls(is_span, labels, probs, offsets):
+            for call in calls(is_span, labels, probs, offsets):
                 call()
     WARMED.add((span, float_type, many_classes))
 
