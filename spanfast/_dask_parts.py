@@ -6,6 +6,12 @@ Two processes compiling the same kernel into one cache at the same time can cras
 runs — its own kernels and the warm-up, which makes the calls of ``spanfast
 precompile`` for the dataset's layout and dtype on tiny data. One worker compiles
 (or loads) at a time; every later task of that process finds its kernels loaded.
+
+Loading needs no lock, only compiling does. A warm-up that ends leaves a marker
+beside the lock: the kernels' cache index files as they were then (path, time,
+size) and the CPU. When the index files are still those, every kernel that layout
+needs is in the cache, so a worker starts at once, without the lock or the
+warm-up, and its tasks load what they use.
 """
 
 from __future__ import annotations
@@ -74,22 +80,110 @@ def _cache_lock() -> Iterator[None]:
 def warmed(task: Callable[[], Any], key_of: Callable[[Any], tuple | None], key=None) -> Any:
     """``task()``; the first time in this process, under the cache lock and followed by
     the warm-up for the layout ``key_of(result)`` gives. ``key``: the layout when it is
-    known before the task (later passes), which then needs no lock once warmed."""
-    if key is not None and key in WARMED:
-        return task()
-    if key is None and WARMED:  # kernels of this process's first dataset are loaded
+    known before the task, which then needs no lock once warmed (in this process, or
+    in the cache by the marker)."""
+    if key is not None and (key in WARMED or _in_cache(key)):
         result = task()
-        key = key_of(result)
-        if key is not None and key not in WARMED:
-            with _IN_PROCESS, _cache_lock():
+    elif key is None and WARMED:  # kernels of this process's first dataset are loaded
+        result = task()
+    else:
+        with _IN_PROCESS, _cache_lock():
+            result = task()
+            key = key_of(result) or key
+            if key is not None and key not in WARMED:
                 warm_up(*key)
-        return result
-    with _IN_PROCESS, _cache_lock():
-        result = task()
-        key = key_of(result) if key is None else key
-        if key is not None and key not in WARMED:
+            return result
+    key = key_of(result)
+    if key is not None and key not in WARMED and not _in_cache(key):
+        with _IN_PROCESS, _cache_lock():
             warm_up(*key)
-        return result
+    return result
+
+
+def _marker(key: tuple) -> str | None:
+    from ._numba import cache_dir
+
+    directory = cache_dir()
+    if directory is None:
+        return None
+    span, float_type, many_classes = key
+    return os.path.join(directory, f"spanfast-warmed-{span}-{float_type}-{many_classes}")
+
+
+def _index_files() -> str | None:
+    """The CPU and every kernel's cache index file (path, mtime, size); None when a
+    kernel has no index file (or no disk cache): compiling is needed."""
+    from numba.core.registry import cpu_target
+
+    from ._numba import _KernelCache, compiled_kernels
+
+    lines = [repr(cpu_target.target_context.codegen().magic_tuple())]
+    for dispatcher in compiled_kernels():
+        cache = getattr(dispatcher, "_cache", None)
+        if not isinstance(cache, _KernelCache):
+            return None
+        path = cache._cache_file._index_path
+        try:
+            stat = os.stat(path)
+        except OSError:
+            return None
+        lines.append(f"{path} {stat.st_mtime_ns} {stat.st_size}")
+    return "\n".join(lines)
+
+
+def _in_cache(key: tuple) -> bool:
+    """Whether a warm-up of ``key`` left the cache as it is now (then: warmed)."""
+    marker = _marker(key)
+    try:
+        with open(marker, encoding="utf-8") as handle:  # type: ignore[arg-type]
+            written = handle.read()
+    except (OSError, TypeError):
+        return False
+    if written != _index_files():
+        return False
+    WARMED.add(key)
+    return True
+
+
+def _leave_marker(key: tuple) -> None:
+    """After a warm-up (under the lock): the marker :func:`_in_cache` reads."""
+    marker, files = _marker(key), _index_files()
+    if marker is None or files is None:
+        return
+    temporary = f"{marker}.{os.getpid()}.tmp"
+    try:
+        with open(temporary, "w", encoding="utf-8") as handle:
+            handle.write(files)
+        os.replace(temporary, marker)
+    except OSError:  # a read-only cache: workers take the lock, as without a marker
+        with contextlib.suppress(OSError):
+            os.remove(temporary)
+
+
+def peek_key(partition: Any, probs: str, span: bool | None) -> tuple | None:
+    """The warm-up key read from the Arrow type of a partition's probabilities, before
+    any kernel runs (None when the partition is not Arrow data or the type says too
+    little)."""
+    schema = getattr(partition, "schema", None)
+    try:
+        if schema is not None and hasattr(schema, "field"):
+            column_type = schema.field(probs).type
+        else:
+            column_type = partition[probs].dtype.pyarrow_dtype
+    except (KeyError, TypeError, AttributeError, IndexError):
+        return None
+    import pyarrow as pa
+
+    if not (pa.types.is_list(column_type) or pa.types.is_large_list(column_type)):
+        return None
+    values = column_type.value_type
+    if pa.types.is_floating(values) and span is not False:
+        return warm_up_key(2, True, values.to_pandas_dtype())
+    if pa.types.is_fixed_size_list(values) and pa.types.is_floating(values.value_type):
+        if span:  # several span classes: not warmed by layout
+            return None
+        return warm_up_key(values.list_size, False, values.value_type.to_pandas_dtype())
+    return None
 
 
 def warm_up(span: bool, float_type: str, many_classes: bool) -> None:
@@ -109,6 +203,7 @@ def warm_up(span: bool, float_type: str, many_classes: bool) -> None:
             for call in calls(is_span, labels, probs, offsets):
                 call()
     WARMED.add((span, float_type, many_classes))
+    _leave_marker((span, float_type, many_classes))
 
 
 # ---------------------------------------------------------------------------------------
@@ -116,9 +211,11 @@ def warm_up(span: bool, float_type: str, many_classes: bool) -> None:
 
 
 class ParquetParts(list):
-    """One delayed table per file, and the id columns the reader adds to each."""
+    """One delayed table per file; ``files``: each file's ``file`` value, when the
+    client adds ``file`` and ``row_in_file`` (from the sizes of pass 1: no string
+    per row travels from the workers)."""
 
-    extra_ids: tuple = ()
+    files: list | None = None
 
 
 def parquet_files(paths: Any, file_and_row: bool | None) -> tuple[list, list]:
@@ -135,22 +232,15 @@ def parquet_files(paths: Any, file_and_row: bool | None) -> tuple[list, list]:
     return files, [os.path.relpath(f, directory) if directory else f for f in files]
 
 
-def read_parquet_file(path: str, columns: list, relative: str | None) -> Any:
-    """One file's columns (a task), with ``file`` and ``row_in_file`` when ``relative``."""
+def read_parquet_file(path: str, columns: list) -> Any:
+    """One file's columns (a task)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from ._records import FILE, ROW_IN_FILE
-
     try:
-        table = pq.read_table(path, columns=columns)
+        return pq.read_table(path, columns=columns)
     except (OSError, pa.ArrowException) as error:  # a damaged file: say which
         raise InvalidInputError(f"{path}: cannot read as Parquet: {error}", file=path) from error
-    if relative is None:
-        return table
-    files = pa.array([relative] * table.num_rows, pa.string())
-    rows = pa.array(range(table.num_rows), pa.int64())
-    return table.append_column(FILE, files).append_column(ROW_IN_FILE, rows)
 
 
 # ---------------------------------------------------------------------------------------

@@ -15,8 +15,10 @@ Pass 1 also gives each partition's size, layout and checksum; later passes
 place a partition by the sizes of those before it and check that it is the
 partition pass 1 read (a recomputed partition must be the same data).
 
-Each pass recomputes the partitions from their graph (``dd.read_parquet``:
-reads them again); persist the collection first to keep them in memory.
+Each worker keeps the checked arrays of the partitions it read in pass 1, up to
+``keep_bytes`` (:mod:`spanfast._dask_keep`), and the later passes of a kept
+partition run there; any other partition is computed again from its graph
+(``dd.read_parquet``: read again) and checked against pass 1.
 ``import spanfast`` does not import this module or Dask.
 
 Examples
@@ -33,6 +35,7 @@ Examples
 from __future__ import annotations
 
 import functools
+import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -53,17 +56,21 @@ from ._batches import (
     empty_issues,
     layout_error,
 )
+from ._dask_keep import DEFAULT_KEEP_BYTES, keep, kept, nbytes, worker_address
 from ._dask_parts import (
     ParquetParts,
     is_client,
     is_string,
     parquet_files,
     partition_columns,
+    peek_key,
     read_parquet_file,
     warm_up_key,
     warmed,
 )
-from ._records import FILE, ROW_IN_FILE, batch_ids, concat_ids, id_names
+from ._dask_tasks import Recipe, forget_everywhere, run_tasks
+from ._input.checked import Checked
+from ._records import FILE, ROW_IN_FILE, batch_ids, concat_ids, file_and_row, id_names
 from .errors import InvalidInputError, InvalidInputTypeError, InvalidOptionError
 from .options import (
     DEFAULT_TEMPERATURE,
@@ -97,6 +104,8 @@ def find_issues(
     sentence_score_method: str = "min",
     temperature: float = DEFAULT_TEMPERATURE,
     scheduler: Any = None,
+    keep_bytes: int = DEFAULT_KEEP_BYTES,
+    progress: Any = None,
 ) -> LabelIssues:
     """Label issues of a Dask collection, identical to the in-memory result.
 
@@ -126,8 +135,16 @@ min_examples_per_class, ties
         How ``sentence_scores`` are computed, as in :func:`spanfast.results.find_issues`
         (per partition in the last pass; bit-identical to the in-memory run).
     scheduler : optional
-        Passed to ``dask.compute`` (e.g. ``"synchronous"``); default: Dask's (the
-        distributed client, when there is one).
+        A ``distributed.Client`` or a scheduler for ``dask.compute`` (e.g.
+        ``"synchronous"``); default: Dask's (the distributed client, when there is one).
+    keep_bytes : int, default 384 MiB
+        Bytes of checked partitions (labels, probabilities, offsets, tokens, ids) each
+        worker process keeps between passes; 0 reads every partition in every pass.
+        Either way the result is the same.
+    progress : callable, optional
+        Called on the client as ``progress(pass_number, n_passes, sentences_done)``
+        (as :func:`spanfast.streaming.find_label_issues_in_batches` calls it) when a
+        partition's task finishes (on a ``distributed.Client``) or a pass ends.
 
     Returns
     -------
@@ -161,12 +178,20 @@ min_examples_per_class, ties
         columns=(labels, probs, tokens),
         span=_TASKS[task],
         rank_by=return_indices_ranked_by,
-        ids=id_names(id) + getattr(data, "extra_ids", ()),  # file, row_in_file
+        ids=id_names(id),
         scoring=Scoring(token_score_method, sentence_score_method, temperature),
         warm_up=is_client(scheduler),
+        run=uuid.uuid4().hex,
+        keep_bytes=int(keep_bytes),
     )
     lists = [c for c in job.columns if c]
-    return _Runner(job, _partitions(data, lists, list(job.ids)), scheduler).run()
+    files = getattr(data, "files", None)  # find_issues_parquet's: file, row_in_file
+    runner = _Runner(job, _partitions(data, lists, list(job.ids)), scheduler, progress, files)
+    try:
+        return runner.run()
+    finally:
+        if job.keep_bytes:
+            forget_everywhere(scheduler, job.run)
 
 
 def find_issues_parquet(
@@ -218,10 +243,9 @@ def find_issues_parquet(
     files, relative = parquet_files(paths, file_and_row)
     columns = (labels, probs, tokens, *id_names(options.get("id")))
     parts = ParquetParts(
-        dask.delayed(read_parquet_file)(path, [c for c in columns if c], name)
-        for path, name in zip(files, relative)
+        dask.delayed(read_parquet_file)(path, [c for c in columns if c]) for path in files
     )
-    parts.extra_ids = () if relative[0] is None else (FILE, ROW_IN_FILE)
+    parts.files = None if relative[0] is None else relative
     return find_issues(parts, labels, probs, tokens, scheduler=scheduler, **options)
 
 
@@ -240,6 +264,8 @@ class _Job:
     ids: tuple = ()
     scoring: Scoring = Scoring()
     warm_up: bool = False  # a distributed.Client: warm each worker up under a lock
+    run: str = ""  # names this run's kept partitions on the workers
+    keep_bytes: int = 0
 
     @property
     def plan(self) -> plans.Plan:
@@ -269,11 +295,17 @@ class _Sized:
     sums: tuple = ()
     partial: Any = None
     failed: bool = False  # its check failed; run again, numbered, to raise the error
+    kept: bool = False  # its checked arrays are kept by the worker that read it
+    worker: str | None = None  # that worker's address (on a distributed.Client)
 
 
 class _Runner:
-    def __init__(self, job: _Job, partitions: list, scheduler: Any) -> None:
+    def __init__(
+        self, job: _Job, partitions: list, scheduler: Any, progress=None, files=None
+    ) -> None:
         self.job, self.partitions, self.scheduler = job, partitions, scheduler
+        self.progress, self.files = progress, files
+        self.id_names = job.ids + ((FILE, ROW_IN_FILE) if files is not None else ())
 
     def _compute(self, tasks: list) -> tuple:
         import dask
@@ -287,17 +319,34 @@ class _Runner:
         return replace(
             self.found.select(states[-1].positions, self.job.ties),
             sentence_scores=np.concatenate(self.sentence_scores),
-            sentence_ids=concat_ids(self.ids, self.job.ids),
+            sentence_ids=concat_ids(self.ids, self.id_names),
         )
+
+    def _counter(self, pass_number: int, sentences_of: Any) -> Any:
+        """The ``done`` callback of a pass that tells ``progress`` (None without one)."""
+        if self.progress is None:
+            return None
+        n_passes = len(self.job.plan.passes)
+        done = [0]
+
+        def finished(index: int, result: Any) -> None:
+            done[0] += sentences_of(index, result)
+            self.progress(pass_number, n_passes, done[0])
+
+        return finished
 
     def passes(self) -> Iterator[plans.State]:
         """The state after each pass (none for a dataset without tokens); the flagged
         tokens' details go to ``self.found``."""
-        import dask
-
         job, plan = self.job, self.job.plan
-        task = dask.delayed(_first_pass, pure=True)
-        sized = self._compute([task(p, job, i) for i, p in enumerate(self.partitions)])
+        sized = run_tasks(
+            self.scheduler,
+            _first_pass,
+            self.partitions,
+            [(i,) for i in range(len(self.partitions))],
+            job,
+            done=self._counter(1, lambda _, result: result.n_sentences),
+        )
         first_sentences = np.concatenate([[0], np.cumsum([s.n_sentences for s in sized])])
         first_tokens = np.concatenate([[0], np.cumsum([s.n_tokens for s in sized])])
         n_classes, span, dtype = self._check_sized(sized, first_sentences)
@@ -309,22 +358,28 @@ class _Runner:
         self.found = Found(empty_columns(n_classes, span, dtype, job.rank_by))
         yield state
         where = [
-            (i, int(first_sentences[i]), int(first_tokens[i]), s.sums) for i, s in enumerate(sized)
+            ((i, int(first_sentences[i]), int(first_tokens[i]), s.sums),)
+            for i, s in enumerate(sized)
         ]
-        task = dask.delayed(_later_pass, pure=True)
+        # A kept partition's task goes to the worker keeping it, with its graph as a
+        # fallback; any other partition is computed again, where Dask decides.
+        sources = [Recipe(p) if s.kept else p for p, s in zip(self.partitions, sized)]
+        workers = [s.worker if s.kept else None for s in sized]
         dataset = (n_classes, span, dtype)
         self.sentence_scores: list = []
         self.ids: list = []
         for pass_number, one_pass in enumerate(plan.passes[1:], start=2):
-            shared = dask.delayed(state, traverse=False)  # one copy per worker, not per task
-            results = self._compute(
-                [
-                    task(p, job, pass_number, at, dataset, shared)
-                    for p, at in zip(self.partitions, where)
-                ]
+            results = run_tasks(
+                self.scheduler,
+                _later_pass,
+                sources,
+                where,
+                (job, pass_number, dataset, state),
+                workers,
+                done=self._counter(pass_number, lambda i, _: sized[i].n_sentences),
             )
             partials = []
-            for result in results:  # in partition order, whatever order they finished in
+            for index, result in enumerate(results):  # in partition order, as always
                 partial, flagged, sentences = result
                 if partial is not None:
                     partials.append(partial)
@@ -332,10 +387,17 @@ class _Runner:
                     self.found.add(flagged)
                 if sentences is not None:
                     self.sentence_scores.append(sentences[0])
-                    if job.ids:
-                        self.ids.append(sentences[1])
+                    if self.id_names:
+                        self.ids.append(self._ids(index, sentences[1], sized[index]))
             one_pass.finish(_merge_in_order(one_pass, partials), state)
             yield state
+
+    def _ids(self, index: int, ids: dict | None, sized: _Sized) -> dict:
+        """A partition's id columns: its own, then its file and rows (as streaming's)."""
+        ids = dict(ids or {})
+        if self.files is not None:
+            ids.update(file_and_row(self.files[index], sized.n_sentences, 0))
+        return ids
 
     def _check_sized(self, sized: tuple, first_sentences: np.ndarray) -> tuple:
         """The dataset's layout and dtype; the first bad partition's error, raised."""
@@ -388,15 +450,17 @@ def _first_pass(partition: Any, job: _Job, index: int) -> _Sized:
         return warmed(
             lambda: _first_pass(partition, replace(job, warm_up=False), index),
             lambda sized: warm_up_key(*(sized.layout or (None, None)), sized.dtype),
+            peek_key(partition, job.columns[1], job.span),
         )
     try:
-        data, tokens, _ = _checked(partition, job, 0, index)
+        data, tokens, ids = _checked(partition, job, 0, index)
     except InvalidInputError:  # its sentence numbers are local: the client asks again
         return _Sized(0, failed=True)
     partial = None
     if data.n_tokens:
         # Pass 1 (class counts) reads no position: the partition is placed later.
         partial = job.plan.passes[0].step(TokenBatch(data, index, tokens=tokens), job.plan.start())
+    is_kept = job.keep_bytes > 0 and _keep(job, index, data, tokens, ids)
     return _Sized(
         data.n_sentences,
         data.n_tokens,
@@ -404,35 +468,50 @@ def _first_pass(partition: Any, job: _Job, index: int) -> _Sized:
         batch_layout(data),
         checksums(data),
         partial,
+        kept=is_kept,
+        worker=worker_address() if is_kept else None,
     )
 
 
-def _later_pass(
-    partition: Any, job: _Job, pass_number: int, where: tuple, dataset: tuple, state: plans.State
-) -> tuple:
+def _keep(job: _Job, index: int, data: Checked, tokens: Any, ids: dict | None) -> bool:
+    """Keep a partition's checked arrays here, as copies: the views would hold the
+    decoded Arrow buffers (larger, and from Arrow's own allocator) alive."""
+    size = nbytes(data.labels, data.probs, data.offsets, tokens, *(ids or {}).values())
+    if size > job.keep_bytes:
+        return False
+    compact = Checked(data.labels.copy(), data.probs.copy(), data.offsets.copy())
+    return keep(job.run, index, (compact, tokens, ids), size, job.keep_bytes)
+
+
+def _later_pass(source: Any, shared: tuple, where: tuple) -> tuple:
     """(partial, flagged details, (sentence scores, ids) in the last pass) of a partition."""
+    job, pass_number, dataset, state = shared
     index, first_sentence, first_token, sums = where
     n_classes, span, dtype = dataset
     if job.warm_up:
+        unwarmed = (replace(job, warm_up=False), pass_number, dataset, state)
         return warmed(
-            lambda: _later_pass(
-                partition, replace(job, warm_up=False), pass_number, where, dataset, state
-            ),
+            lambda: _later_pass(source, unwarmed, where),
             lambda _: None,
             warm_up_key(n_classes, span, dtype),
         )
-    data, tokens, ids = _checked(partition, job, first_sentence, index)
-    error = changed_error(
-        index,
-        first_sentence,
-        pass_number,
-        (first_sentence, *sums),
-        (first_sentence, *checksums(data)),
-        what="partition",
-        rule="a partition must be the same data each time it is computed",
-    )
-    if error is not None:
-        raise error
+    entry = kept(job.run, index) if job.keep_bytes else None
+    if entry is not None:  # the arrays pass 1 checked, here
+        data, tokens, ids = entry
+    else:
+        partition = source.compute() if isinstance(source, Recipe) else source
+        data, tokens, ids = _checked(partition, job, first_sentence, index)
+        error = changed_error(
+            index,
+            first_sentence,
+            pass_number,
+            (first_sentence, *sums),
+            (first_sentence, *checksums(data)),
+            what="partition",
+            rule="a partition must be the same data each time it is computed",
+        )
+        if error is not None:
+            raise error
     if data.n_tokens and data.probs.dtype != dtype:  # as np.concatenate: float64 if any is
         data = data.promoted(dtype)
     sentences = None

@@ -22,6 +22,7 @@ from strategies import noisy_flat_dataset  # noqa: E402
 
 from spanfast import Ragged, options  # noqa: E402
 from spanfast._counts import thresholds_from_means  # noqa: E402
+from spanfast._dask_keep import _KEPT, DEFAULT_KEEP_BYTES  # noqa: E402
 from spanfast.dask import _Job, _partitions, _Runner, find_issues  # noqa: E402
 from spanfast.errors import InvalidInputError  # noqa: E402
 from spanfast.options import FLOATING_POINT_COMPARISON  # noqa: E402
@@ -99,11 +100,12 @@ def _found(data, **opts):
     min_examples=st.integers(0, 3),
     ties=st.sampled_from(["position", "position", "numpy"]),
     kind=st.sampled_from(["delayed", "dataframe"]),
+    keep_bytes=st.sampled_from([0, 3_000, DEFAULT_KEEP_BYTES]),  # none, some, all kept
     data=st.data(),
 )
 def test_partitions_give_the_in_memory_result(
     seed, n_sentences, n_classes, dtype, span, filter_by, rank_by, frac_noise, min_examples, ties,
-    kind, data,
+    kind, keep_bytes, data,
 ):  # fmt: skip
     labels, probs, offsets = noisy_flat_dataset(seed, n_sentences, n_classes, dtype, span)
     if np.unique(labels).size < 2:
@@ -120,7 +122,8 @@ def test_partitions_give_the_in_memory_result(
     )
     expected = _expected(labels, probs, offsets, **opts)
     partitions = _partitioned(labels, probs, offsets, cuts, kind)
-    _assert_identical(_found(partitions, scheduler="synchronous", **opts), expected)
+    found = _found(partitions, scheduler="synchronous", keep_bytes=keep_bytes, **opts)
+    _assert_identical(found, expected)
 
 
 def test_a_float64_partition_makes_the_dataset_float64():
@@ -245,8 +248,13 @@ def test_a_partition_that_changes_between_passes_is_named():
     parts = _partitioned(labels, probs, offsets, [25, 45], "delayed")
     parts[2] = dask.delayed(_changing, pure=False)(_table(labels, probs, offsets, 45, 60), "c")
     with pytest.raises(InvalidInputError, match="partition 2 .from sentence 45.") as error:
-        _found(parts, scheduler="synchronous")
+        _found(parts, scheduler="synchronous", keep_bytes=0)  # read again in every pass
     assert error.value.sentence == 45
+    # Kept after pass 1, the partition is not read again: the answer of the data read.
+    _READS.clear()
+    _assert_identical(_found(parts, scheduler="synchronous"), _expected(labels, probs, offsets))
+    assert _READS == {"c": 1}
+    assert not _KEPT  # forgotten at the end of the run
 
 
 def test_importing_spanfast_and_spanfast_dask_does_not_import_dask():
