@@ -73,7 +73,10 @@ class _Poller:
 def _save(issues, path: str) -> None:
     columns = {f"issue_{k}": np.asarray(v) for k, v in issues.to_dict().items()}
     columns["sentence_scores"] = issues.sentence_scores
-    np.savez(path, **{k: v.astype(str) if v.dtype == object else v for k, v in columns.items()})
+    for name in [k for k, v in columns.items() if v.dtype == object]:  # file names
+        names, columns[name] = np.unique(columns.pop(name), return_inverse=True)
+        columns[f"{name}_names"] = names.astype(str)  # small: one per file
+    np.savez(path, **columns)
 
 
 def _run_streaming(directory: str, out: str) -> dict:
@@ -82,8 +85,9 @@ def _run_streaming(directory: str, out: str) -> dict:
     started = time.perf_counter()
     issues = find_label_issues_parquet(directory, labels="labels", probs="probs")
     wall = time.perf_counter() - started
+    peak = _peak_rss_mib()  # before saving (which copies the results)
     _save(issues, out)
-    return {"wall_s": wall, "client_peak_rss_mib": _peak_rss_mib(), "issues": len(issues)}
+    return {"wall_s": wall, "client_peak_rss_mib": peak, "issues": len(issues)}
 
 
 def _worker_peak() -> tuple:
@@ -106,12 +110,13 @@ def _run_dask(directory: str, out: str, n_workers: int, keep_mib: float | None) 
         done = time.perf_counter()
         workers = client.run(_worker_peak)
     poller.stop.set()
+    peak = _peak_rss_mib()  # before saving (which copies the results)
     _save(issues, out)
     polled = {pid: rss / 2**20 for pid, rss in poller.peaks.items()}
     return {
         "wall_s": done - ready,
         "wall_with_cluster_start_s": done - started,
-        "client_peak_rss_mib": _peak_rss_mib(),
+        "client_peak_rss_mib": peak,
         "workers": [
             {"peak_rss_mib": peak, "polled_peak_rss_mib": polled.get(pid, float("nan"))}
             for pid, peak, _ in workers.values()
