@@ -387,11 +387,66 @@ def test_scan_dask_local_writes_the_plain_scan_output(tmp_path):
         out = tmp_path / f"issues{len(outputs)}.csv"
         command = [sys.executable, "-m", "spanfast", "scan", str(data), "--labels", "labels"]
         command += ["--probs", "probs", "--tokens", "tokens", "--out", str(out), *extra]
-        subprocess.run(command, check=True, timeout=300, capture_output=True, env=os.environ)
+        if not extra:
+            subprocess.run(command, check=True, timeout=300, capture_output=True, env=os.environ)
+        else:  # stderr on a terminal: the progress line
+            progress = _stderr_on_a_terminal(command)
         outputs.append(out.read_text())
     assert outputs[0] == outputs[1]
     assert outputs[0].count("\n") > 1  # some issues, with their file and row_in_file
     assert "part2.parquet" in outputs[0]
+    # Redrawn in place for each pass, ending at every sentence of the last pass.
+    assert "\rspanfast scan: pass 1/5" in progress
+    assert "pass 5/5 100% (300 of 300 sentences)" in progress
+
+
+def _stderr_on_a_terminal(command: list) -> str:
+    """What a command writes on stderr when stderr is a (pseudo-)terminal; it must exit 0."""
+    import os
+    import pty
+    import subprocess
+    import threading
+
+    controller, terminal = pty.openpty()
+    chunks: list = []
+
+    def read() -> None:
+        while True:
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:  # the terminal side closed
+                return
+            if not chunk:
+                return
+            chunks.append(chunk)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        done = subprocess.run(
+            command, stdout=subprocess.PIPE, stderr=terminal, timeout=300, env=os.environ
+        )
+    finally:
+        os.close(terminal)
+        reader.join(timeout=60)
+        os.close(controller)
+    text = b"".join(chunks).decode()
+    assert done.returncode == 0, text
+    return text
+
+
+def test_progress_is_told_as_partitions_finish(client):
+    labels, probs, offsets = noisy_flat_dataset(17, 120, 3, np.float64, False)
+    parts = _partitioned(labels, probs, offsets, [40, 80], "delayed")
+    calls = []
+    found = _found(parts, scheduler=client, progress=lambda *call: calls.append(call))
+    _assert_identical(found, _expected(labels, probs, offsets))
+    n_passes = 5  # prune_by_noise_rate
+    assert [c[0] for c in calls] == [p for p in range(1, n_passes + 1) for _ in range(3)]
+    assert {c[1] for c in calls} == {n_passes}
+    for number in range(1, n_passes + 1):
+        done = [c[2] for c in calls if c[0] == number]
+        assert done == sorted(done) and done[-1] == 120  # each finished partition adds its own
 
 
 def test_scan_dask_says_what_it_takes():
