@@ -43,6 +43,20 @@ def keep(run: str, index: int, entry: Any, nbytes: int, budget: int) -> bool:
         return True
 
 
+def keep_checked(
+    run: str, index: int, data: Any, tokens: Any, ids: dict | None, budget: int
+) -> bool:
+    """Keep a partition's checked data, tokens and ids, as copies: views would hold
+    the decoded Arrow buffers (larger, and from Arrow's own allocator) alive."""
+    from ._input.checked import Checked
+
+    size = nbytes(data.labels, data.probs, data.offsets, tokens, *(ids or {}).values())
+    if size > budget:
+        return False
+    compact = Checked(data.labels.copy(), data.probs.copy(), data.offsets.copy())
+    return keep(run, index, (compact, tokens, ids), size, budget)
+
+
 def kept(run: str, index: int) -> Any:
     """What :func:`keep` kept for partition ``index`` of ``run`` here (None: nothing)."""
     with _LOCK:

@@ -22,7 +22,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from .errors import InvalidInputError
+from .errors import InvalidInputError, InvalidInputTypeError
 
 # (span, float type name, many classes) layouts this process has warmed up for.
 WARMED: set = set()
@@ -308,3 +308,38 @@ def partition_columns(partition: Any, names: tuple, index: int, ids: tuple = ())
         columns[2] = arrow_list(columns[2])
     id_columns = dict(zip(ids, columns[3:])) if ids else None
     return (*columns[:3], id_columns)
+
+
+# ---------------------------------------------------------------------------------------
+# Collections and partitions
+
+
+def partitions_of(data: Any, columns: list, ids: list | None = None) -> list:
+    """One ``dask.delayed`` per partition, in dataset order (only the columns used)."""
+    ids = ids or []
+    import dask
+    import dask.bag
+    import dask.dataframe
+
+    if isinstance(data, dask.dataframe.DataFrame):
+        missing = [c for c in columns + ids if c not in data.columns]
+        if missing:
+            raise InvalidInputError(f"no column {missing[0]!r}", field=missing[0])
+        for name in columns:
+            if is_string(data[name].dtype):
+                raise InvalidInputTypeError(
+                    f"column {name!r} holds strings, not lists: Dask turns object columns "
+                    "into strings (its 'dataframe.convert-string' option); give list columns "
+                    "(pd.ArrowDtype(pa.list_(...)), dd.read_parquet(..., "
+                    "dtype_backend='pyarrow')) or turn that option off",
+                    field=name,
+                )
+        return list(data[columns + ids].to_delayed())
+    if isinstance(data, dask.bag.Bag):
+        return list(data.to_delayed())
+    if isinstance(data, (list, tuple)):
+        return [p if dask.is_dask_collection(p) else dask.delayed(p) for p in data]
+    raise InvalidInputTypeError(
+        "data: expected a dask DataFrame, a dask Bag or a list of dask.delayed tables, "
+        f"got a {type(data).__name__}"
+    )

@@ -28,6 +28,20 @@ class Recipe:
         return dask.compute(self.partition, scheduler="synchronous")[0]
 
 
+def counter(progress: Any, pass_number: int, n_passes: int, sentences_of: Callable) -> Any:
+    """The ``done`` of a pass that tells ``progress(pass_number, n_passes, sentences_done)``
+    (``sentences_of(index, result)``: a finished task's sentences); None without one."""
+    if progress is None:
+        return None
+    done = [0]
+
+    def finished(index: int, result: Any) -> None:
+        done[0] += sentences_of(index, result)
+        progress(pass_number, n_passes, done[0])
+
+    return finished
+
+
 def client_of(scheduler: Any) -> Any:
     """The ``distributed.Client`` tasks run on (None: another scheduler)."""
     from ._dask_parts import is_client

@@ -56,22 +56,21 @@ from ._batches import (
     empty_issues,
     layout_error,
 )
-from ._dask_keep import DEFAULT_KEEP_BYTES, keep, kept, nbytes, worker_address
+from ._dask_keep import DEFAULT_KEEP_BYTES, keep_checked, kept, worker_address
 from ._dask_parts import (
     ParquetParts,
     is_client,
-    is_string,
     parquet_files,
     partition_columns,
+    partitions_of,
     peek_key,
     read_parquet_file,
     warm_up_key,
     warmed,
 )
-from ._dask_tasks import Recipe, forget_everywhere, run_tasks
-from ._input.checked import Checked
+from ._dask_tasks import Recipe, counter, forget_everywhere, run_tasks
 from ._records import FILE, ROW_IN_FILE, batch_ids, concat_ids, file_and_row, id_names
-from .errors import InvalidInputError, InvalidInputTypeError, InvalidOptionError
+from .errors import InvalidInputError, InvalidOptionError
 from .options import (
     DEFAULT_TEMPERATURE,
     check_filter_options,
@@ -186,7 +185,7 @@ min_examples_per_class, ties
     )
     lists = [c for c in job.columns if c]
     files = getattr(data, "files", None)  # find_issues_parquet's: file, row_in_file
-    runner = _Runner(job, _partitions(data, lists, list(job.ids)), scheduler, progress, files)
+    runner = _Runner(job, partitions_of(data, lists, list(job.ids)), scheduler, progress, files)
     try:
         return runner.run()
     finally:
@@ -322,30 +321,18 @@ class _Runner:
             sentence_ids=concat_ids(self.ids, self.id_names),
         )
 
-    def _counter(self, pass_number: int, sentences_of: Any) -> Any:
-        """The ``done`` callback of a pass that tells ``progress`` (None without one)."""
-        if self.progress is None:
-            return None
-        n_passes = len(self.job.plan.passes)
-        done = [0]
-
-        def finished(index: int, result: Any) -> None:
-            done[0] += sentences_of(index, result)
-            self.progress(pass_number, n_passes, done[0])
-
-        return finished
-
     def passes(self) -> Iterator[plans.State]:
         """The state after each pass (none for a dataset without tokens); the flagged
         tokens' details go to ``self.found``."""
         job, plan = self.job, self.job.plan
+        n_passes = len(plan.passes)
         sized = run_tasks(
             self.scheduler,
             _first_pass,
             self.partitions,
             [(i,) for i in range(len(self.partitions))],
             job,
-            done=self._counter(1, lambda _, result: result.n_sentences),
+            done=counter(self.progress, 1, n_passes, lambda _, result: result.n_sentences),
         )
         first_sentences = np.concatenate([[0], np.cumsum([s.n_sentences for s in sized])])
         first_tokens = np.concatenate([[0], np.cumsum([s.n_tokens for s in sized])])
@@ -376,7 +363,9 @@ class _Runner:
                 where,
                 (job, pass_number, dataset, state),
                 workers,
-                done=self._counter(pass_number, lambda i, _: sized[i].n_sentences),
+                done=counter(
+                    self.progress, pass_number, n_passes, lambda i, _: sized[i].n_sentences
+                ),
             )
             partials = []
             for index, result in enumerate(results):  # in partition order, as always
@@ -460,7 +449,7 @@ def _first_pass(partition: Any, job: _Job, index: int) -> _Sized:
     if data.n_tokens:
         # Pass 1 (class counts) reads no position: the partition is placed later.
         partial = job.plan.passes[0].step(TokenBatch(data, index, tokens=tokens), job.plan.start())
-    is_kept = job.keep_bytes > 0 and _keep(job, index, data, tokens, ids)
+    is_kept = job.keep_bytes > 0 and keep_checked(job.run, index, data, tokens, ids, job.keep_bytes)
     return _Sized(
         data.n_sentences,
         data.n_tokens,
@@ -471,16 +460,6 @@ def _first_pass(partition: Any, job: _Job, index: int) -> _Sized:
         kept=is_kept,
         worker=worker_address() if is_kept else None,
     )
-
-
-def _keep(job: _Job, index: int, data: Checked, tokens: Any, ids: dict | None) -> bool:
-    """Keep a partition's checked arrays here, as copies: the views would hold the
-    decoded Arrow buffers (larger, and from Arrow's own allocator) alive."""
-    size = nbytes(data.labels, data.probs, data.offsets, tokens, *(ids or {}).values())
-    if size > job.keep_bytes:
-        return False
-    compact = Checked(data.labels.copy(), data.probs.copy(), data.offsets.copy())
-    return keep(job.run, index, (compact, tokens, ids), size, job.keep_bytes)
 
 
 def _later_pass(source: Any, shared: tuple, where: tuple) -> tuple:
@@ -527,38 +506,3 @@ def _later_pass(source: Any, shared: tuple, where: tuple) -> tuple:
     if local is None or local.shape[0] == 0:
         return partial, None, sentences
     return partial, details(batch, local, job.rank_by, with_text=tokens is not None), sentences
-
-
-# ---------------------------------------------------------------------------------------
-# Collections and partitions
-
-
-def _partitions(data: Any, columns: list, ids: list | None = None) -> list:
-    """One ``dask.delayed`` per partition, in dataset order (only the columns used)."""
-    ids = ids or []
-    import dask
-    import dask.bag
-    import dask.dataframe
-
-    if isinstance(data, dask.dataframe.DataFrame):
-        missing = [c for c in columns + ids if c not in data.columns]
-        if missing:
-            raise InvalidInputError(f"no column {missing[0]!r}", field=missing[0])
-        for name in columns:
-            if is_string(data[name].dtype):
-                raise InvalidInputTypeError(
-                    f"column {name!r} holds strings, not lists: Dask turns object columns "
-                    "into strings (its 'dataframe.convert-string' option); give list columns "
-                    "(pd.ArrowDtype(pa.list_(...)), dd.read_parquet(..., "
-                    "dtype_backend='pyarrow')) or turn that option off",
-                    field=name,
-                )
-        return list(data[columns + ids].to_delayed())
-    if isinstance(data, dask.bag.Bag):
-        return list(data.to_delayed())
-    if isinstance(data, (list, tuple)):
-        return [p if dask.is_dask_collection(p) else dask.delayed(p) for p in data]
-    raise InvalidInputTypeError(
-        "data: expected a dask DataFrame, a dask Bag or a list of dask.delayed tables, "
-        f"got a {type(data).__name__}"
-    )
