@@ -73,6 +73,7 @@ from ._records import FILE, ROW_IN_FILE, batch_ids, concat_ids, file_and_row, id
 from .errors import InvalidInputError, InvalidOptionError
 from .options import (
     DEFAULT_TEMPERATURE,
+    check_confident_joint,
     check_filter_options,
     check_score_options,
     check_sentence_score_method,
@@ -93,11 +94,13 @@ def find_issues(
     *,
     id: str | Sequence[str] | None = None,
     task: str | None = None,
+    span: bool | None = None,
     return_indices_ranked_by: str = "self_confidence",
     filter_by: str = "prune_by_noise_rate",
     frac_noise: float = 1.0,
     num_to_remove_per_class: Sequence[int] | None = None,
     min_examples_per_class: int = 1,
+    confident_joint: Any = None,
     ties: str = "position",
     token_score_method: str = "self_confidence",
     sentence_score_method: str = "min",
@@ -127,9 +130,12 @@ def find_issues(
     task : {None, "span", "token"}
         ``"span"``: one probability per token; ``"token"``: K per token; None: read
         from the data.
+    span : bool, optional
+        The former name of ``task``, as in :func:`spanfast.results.find_issues`.
     return_indices_ranked_by, filter_by, frac_noise, num_to_remove_per_class, \
-min_examples_per_class, ties
-        As in :func:`spanfast.streaming.find_label_issues_in_batches`.
+min_examples_per_class, confident_joint, ties
+        As in :func:`spanfast.results.find_issues` (a ``confident_joint`` given skips the
+        passes that count it).
     token_score_method, sentence_score_method, temperature
         How ``sentence_scores`` are computed, as in :func:`spanfast.results.find_issues`
         (per partition in the last pass; bit-identical to the in-memory run).
@@ -156,11 +162,14 @@ min_examples_per_class, ties
         raise InvalidOptionError("return_indices_ranked_by must name a score to rank by.")
     if task not in _TASKS:
         raise InvalidOptionError(f"task must be None, 'span' or 'token', not {task!r}.")
+    if span is not None and task is not None and bool(span) != _TASKS[task]:
+        raise InvalidOptionError(f"span={span!r} contradicts task={task!r}.")
     check_filter_options(
         filter_by=filter_by,
         return_indices_ranked_by=return_indices_ranked_by,
         frac_noise=frac_noise,
         num_to_remove_per_class=num_to_remove_per_class,
+        confident_joint=confident_joint,
         stacklevel=2,
     )
     check_ties(ties)
@@ -175,8 +184,10 @@ min_examples_per_class, ties
         min_examples_per_class=min_examples_per_class,
         ties=ties,
         columns=(labels, probs, tokens),
-        span=_TASKS[task],
+        span=_TASKS[task] if span is None else bool(span),
         rank_by=return_indices_ranked_by,
+        # confident_learning counts its own joint, whatever the caller gives (as in memory)
+        joint=None if filter_by == "confident_learning" else _frozen(confident_joint),
         ids=id_names(id),
         scoring=Scoring(token_score_method, sentence_score_method, temperature),
         warm_up=is_client(scheduler),
@@ -265,6 +276,7 @@ class _Job:
     warm_up: bool = False  # a distributed.Client: warm each worker up under a lock
     run: str = ""  # names this run's kept partitions on the workers
     keep_bytes: int = 0
+    joint: tuple | None = None  # a confident_joint given: (dtype, shape, values)
 
     @property
     def plan(self) -> plans.Plan:
@@ -279,8 +291,24 @@ def _plan(job: _Job) -> plans.Plan:
         frac_noise=job.frac_noise,
         num_to_remove_per_class=job.num_to_remove_per_class,
         min_examples_per_class=job.min_examples_per_class,
+        confident_joint=_thawed(job.joint),
         ties=job.ties,
     )
+
+
+def _frozen(joint: Any) -> tuple | None:
+    """A confident joint as a hashable value of the job (checked once K is known)."""
+    if joint is None:
+        return None
+    joint = np.asarray(joint)
+    return joint.dtype.str, joint.shape, tuple(joint.reshape(-1).tolist())
+
+
+def _thawed(frozen: tuple | None) -> np.ndarray | None:
+    if frozen is None:
+        return None
+    dtype, shape, values = frozen
+    return np.array(values, dtype=dtype).reshape(shape)
 
 
 @dataclass(frozen=True)
@@ -337,6 +365,8 @@ class _Runner:
         first_sentences = np.concatenate([[0], np.cumsum([s.n_sentences for s in sized])])
         first_tokens = np.concatenate([[0], np.cumsum([s.n_tokens for s in sized])])
         n_classes, span, dtype = self._check_sized(sized, first_sentences)
+        if job.joint is not None and n_classes is not None:  # as in memory, once K is known
+            check_confident_joint(_thawed(job.joint), n_classes)
         state = plan.start()
         merged = _merge_in_order(plan.passes[0], [s.partial for s in sized if s.n_tokens])
         if merged is None:  # no tokens at all

@@ -102,11 +102,12 @@ def _found(data, **opts):
     ties=st.sampled_from(["position", "position", "numpy"]),
     kind=st.sampled_from(["delayed", "dataframe"]),
     keep_bytes=st.sampled_from([0, 3_000, DEFAULT_KEEP_BYTES]),  # none, some, all kept
+    given=st.sampled_from([None, "num_to_remove_per_class", "confident_joint"]),
     data=st.data(),
 )
 def test_partitions_give_the_in_memory_result(
     seed, n_sentences, n_classes, dtype, span, filter_by, rank_by, frac_noise, min_examples, ties,
-    kind, keep_bytes, data,
+    kind, keep_bytes, given, data,
 ):  # fmt: skip
     labels, probs, offsets = noisy_flat_dataset(seed, n_sentences, n_classes, dtype, span)
     if np.unique(labels).size < 2:
@@ -121,6 +122,13 @@ def test_partitions_give_the_in_memory_result(
         min_examples_per_class=min_examples,
         ties=ties,
     )
+    K = 2 if span else n_classes
+    if given == "num_to_remove_per_class" and filter_by in options.PRUNE_FILTERS:
+        opts[given] = data.draw(st.lists(st.integers(0, 6), min_size=K, max_size=K))
+    if given == "confident_joint":
+        joint = data.draw(st.lists(st.integers(0, 30), min_size=K * K, max_size=K * K))
+        opts[given] = np.array(joint, dtype=data.draw(st.sampled_from([np.int64, np.float64])))
+        opts[given] = opts[given].reshape(K, K)
     expected = _expected(labels, probs, offsets, **opts)
     partitions = _partitioned(labels, probs, offsets, cuts, kind)
     found = _found(partitions, scheduler="synchronous", keep_bytes=keep_bytes, **opts)
@@ -154,11 +162,20 @@ def test_a_column_of_lists_made_strings_by_dask_is_named():
     assert error.value.field == "labels"
 
 
+def test_a_confident_joint_of_the_wrong_shape_is_named_as_in_memory():
+    labels, probs, offsets = noisy_flat_dataset(4, 30, 3, np.float64, False)
+    parts = _partitioned(labels, probs, offsets, [10], "delayed")
+    with pytest.raises(InvalidInputError, match=r"shape \(3, 3\)") as error:
+        _found(parts, scheduler="synchronous", confident_joint=np.ones((2, 2)))
+    assert error.value.field == "confident_joint"
+
+
 def test_task_says_span_or_token():
     labels, probs, offsets = noisy_flat_dataset(6, 30, 2, np.float64, True)
     parts = _partitioned(labels, probs, offsets, [10], "delayed")
     expected = _expected(labels, probs, offsets, span=True)
     _assert_identical(_found(parts, task="span", scheduler="synchronous"), expected)
+    _assert_identical(_found(parts, span=True, scheduler="synchronous"), expected)  # its alias
     with pytest.raises(InvalidInputError):
         _found(parts, task="token", scheduler="synchronous")
 
