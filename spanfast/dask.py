@@ -34,10 +34,9 @@ Examples
 
 from __future__ import annotations
 
-import functools
 import uuid
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -56,6 +55,7 @@ from ._batches import (
     empty_issues,
     layout_error,
 )
+from ._dask_job import Job, Sized, frozen_joint, thawed_joint
 from ._dask_keep import DEFAULT_KEEP_BYTES, keep_checked, kept, worker_address
 from ._dask_parts import (
     ParquetParts,
@@ -175,7 +175,7 @@ min_examples_per_class, confident_joint, ties
     check_ties(ties)
     check_sentence_score_method(sentence_score_method)
     check_score_options(token_score_method, False)
-    job = _Job(
+    job = Job(
         filter_by=filter_by,
         frac_noise=frac_noise,
         num_to_remove_per_class=(
@@ -187,7 +187,7 @@ min_examples_per_class, confident_joint, ties
         span=_TASKS[task] if span is None else bool(span),
         rank_by=return_indices_ranked_by,
         # confident_learning counts its own joint, whatever the caller gives (as in memory)
-        joint=None if filter_by == "confident_learning" else _frozen(confident_joint),
+        joint=None if filter_by == "confident_learning" else frozen_joint(confident_joint),
         ids=id_names(id),
         scoring=Scoring(token_score_method, sentence_score_method, temperature),
         warm_up=is_client(scheduler),
@@ -259,76 +259,9 @@ def find_issues_parquet(
     return find_issues(parts, labels, probs, tokens, scheduler=scheduler, **options)
 
 
-@dataclass(frozen=True)
-class _Job:
-    """What every task needs to know: the plan's options, the columns, the scores."""
-
-    filter_by: str
-    frac_noise: float
-    num_to_remove_per_class: tuple | None
-    min_examples_per_class: int
-    ties: str
-    columns: tuple  # (labels, probs, tokens or None)
-    span: bool | None
-    rank_by: str
-    ids: tuple = ()
-    scoring: Scoring = Scoring()
-    warm_up: bool = False  # a distributed.Client: warm each worker up under a lock
-    run: str = ""  # names this run's kept partitions on the workers
-    keep_bytes: int = 0
-    joint: tuple | None = None  # a confident_joint given: (dtype, shape, values)
-
-    @property
-    def plan(self) -> plans.Plan:
-        return _plan(self)
-
-
-@functools.lru_cache(maxsize=16)
-def _plan(job: _Job) -> plans.Plan:
-    # Plans hold closures (not picklable): each process builds its own from the options.
-    return plans.plan_for(
-        job.filter_by,
-        frac_noise=job.frac_noise,
-        num_to_remove_per_class=job.num_to_remove_per_class,
-        min_examples_per_class=job.min_examples_per_class,
-        confident_joint=_thawed(job.joint),
-        ties=job.ties,
-    )
-
-
-def _frozen(joint: Any) -> tuple | None:
-    """A confident joint as a hashable value of the job (checked once K is known)."""
-    if joint is None:
-        return None
-    joint = np.asarray(joint)
-    return joint.dtype.str, joint.shape, tuple(joint.reshape(-1).tolist())
-
-
-def _thawed(frozen: tuple | None) -> np.ndarray | None:
-    if frozen is None:
-        return None
-    dtype, shape, values = frozen
-    return np.array(values, dtype=dtype).reshape(shape)
-
-
-@dataclass(frozen=True)
-class _Sized:
-    """Pass 1 of a partition: its size, layout, dtype, checksums and step's partial."""
-
-    n_sentences: int
-    n_tokens: int = 0
-    dtype: Any = None
-    layout: tuple | None = None
-    sums: tuple = ()
-    partial: Any = None
-    failed: bool = False  # its check failed; run again, numbered, to raise the error
-    kept: bool = False  # its checked arrays are kept by the worker that read it
-    worker: str | None = None  # that worker's address (on a distributed.Client)
-
-
 class _Runner:
     def __init__(
-        self, job: _Job, partitions: list, scheduler: Any, progress=None, files=None
+        self, job: Job, partitions: list, scheduler: Any, progress=None, files=None
     ) -> None:
         self.job, self.partitions, self.scheduler = job, partitions, scheduler
         self.progress, self.files = progress, files
@@ -366,7 +299,7 @@ class _Runner:
         first_tokens = np.concatenate([[0], np.cumsum([s.n_tokens for s in sized])])
         n_classes, span, dtype = self._check_sized(sized, first_sentences)
         if job.joint is not None and n_classes is not None:  # as in memory, once K is known
-            check_confident_joint(_thawed(job.joint), n_classes)
+            check_confident_joint(thawed_joint(job.joint), n_classes)
         state = plan.start()
         merged = _merge_in_order(plan.passes[0], [s.partial for s in sized if s.n_tokens])
         if merged is None:  # no tokens at all
@@ -411,7 +344,7 @@ class _Runner:
             one_pass.finish(_merge_in_order(one_pass, partials), state)
             yield state
 
-    def _ids(self, index: int, ids: dict | None, sized: _Sized) -> dict:
+    def _ids(self, index: int, ids: dict | None, sized: Sized) -> dict:
         """A partition's id columns: its own, then its file and rows (as streaming's)."""
         ids = dict(ids or {})
         if self.files is not None:
@@ -456,7 +389,7 @@ def _merge_in_order(one_pass: plans.Pass, partials: list) -> Any:
 # Tasks (run on the workers)
 
 
-def _checked(partition: Any, job: _Job, first_sentence: int, index: int) -> tuple:
+def _checked(partition: Any, job: Job, first_sentence: int, index: int) -> tuple:
     labels, probs, tokens, ids = partition_columns(partition, job.columns, index, job.ids)
     data = check_batch(labels, probs, tokens, first_sentence, job.span)
     if ids is not None:
@@ -464,7 +397,7 @@ def _checked(partition: Any, job: _Job, first_sentence: int, index: int) -> tupl
     return data, tokens, ids
 
 
-def _first_pass(partition: Any, job: _Job, index: int) -> _Sized:
+def _first_pass(partition: Any, job: Job, index: int) -> Sized:
     if job.warm_up:
         return warmed(
             lambda: _first_pass(partition, replace(job, warm_up=False), index),
@@ -474,13 +407,13 @@ def _first_pass(partition: Any, job: _Job, index: int) -> _Sized:
     try:
         data, tokens, ids = _checked(partition, job, 0, index)
     except InvalidInputError:  # its sentence numbers are local: the client asks again
-        return _Sized(0, failed=True)
+        return Sized(0, failed=True)
     partial = None
     if data.n_tokens:
         # Pass 1 (class counts) reads no position: the partition is placed later.
         partial = job.plan.passes[0].step(TokenBatch(data, index, tokens=tokens), job.plan.start())
     is_kept = job.keep_bytes > 0 and keep_checked(job.run, index, data, tokens, ids, job.keep_bytes)
-    return _Sized(
+    return Sized(
         data.n_sentences,
         data.n_tokens,
         data.probs.dtype,

@@ -22,9 +22,10 @@ from strategies import noisy_flat_dataset  # noqa: E402
 
 from spanfast import Ragged, options  # noqa: E402
 from spanfast._counts import thresholds_from_means  # noqa: E402
+from spanfast._dask_job import Job  # noqa: E402
 from spanfast._dask_keep import _KEPT, DEFAULT_KEEP_BYTES  # noqa: E402
 from spanfast._dask_parts import partitions_of  # noqa: E402
-from spanfast.dask import _Job, _Runner, find_issues  # noqa: E402
+from spanfast.dask import _Runner, find_issues  # noqa: E402
 from spanfast.errors import InvalidInputError  # noqa: E402
 from spanfast.options import FLOATING_POINT_COMPARISON  # noqa: E402
 from spanfast.results import find_issues as find_issues_in_memory  # noqa: E402
@@ -197,7 +198,7 @@ def test_class_thresholds_through_partitions_are_np_mean(seed, dtype, data):
         return
     cuts = data.draw(st.lists(st.integers(0, n_sentences), max_size=6))
     partitions = partitions_of(_partitioned(labels, probs, offsets, cuts, "delayed"), [])
-    job = _Job("confident_learning", 1.0, None, 1, "position",
+    job = Job("confident_learning", 1.0, None, 1, "position",
                ("labels", "probs", None), None, "self_confidence")  # fmt: skip
     states = _Runner(job, partitions, "synchronous").passes()
     next(states)
