@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 import warnings
 
@@ -351,7 +352,6 @@ def test_an_error_on_a_worker_arrives_with_its_attributes(client):
 
 def _dies_once(table: pa.Table, marker: str) -> pa.Table:
     """The table, after killing the worker process the first time it runs anywhere."""
-    import os
 
     if not os.path.exists(marker):
         open(marker, "w").close()
@@ -392,7 +392,6 @@ def test_each_worker_is_warmed_up_once_and_a_second_run_compiles_nothing(client)
 
 
 def test_scan_dask_local_writes_the_plain_scan_output(tmp_path):
-    import os
     import subprocess
     import sys
 
@@ -421,7 +420,6 @@ def test_scan_dask_local_writes_the_plain_scan_output(tmp_path):
 
 def _stderr_on_a_terminal(command: list) -> str:
     """What a command writes on stderr when stderr is a (pseudo-)terminal; it must exit 0."""
-    import os
     import pty
     import subprocess
     import threading
@@ -476,3 +474,35 @@ def test_scan_dask_says_what_it_takes():
     for spec in ("local:0", "local:x", "cluster"):
         with pytest.raises(UsageError, match="local:N"):
             cluster_spec(spec)
+
+
+def test_a_warm_cache_needs_no_lock_and_a_changed_one_does():
+    import threading
+
+    from spanfast import _dask_parts as parts
+    from spanfast._numba import compiled_kernels
+
+    key = (True, "float64", False)
+    parts.warm_up(*key)  # loads (or compiles) under no lock here, and leaves the marker
+    assert parts._in_cache(key)
+    saved = set(parts.WARMED)
+    parts.WARMED.clear()
+    try:
+        finished = []
+        with parts._cache_lock():  # another worker holds the lock (compiling)
+            worker = threading.Thread(
+                target=lambda: finished.append(parts.warmed(lambda: 42, lambda _: key, key))
+            )
+            worker.start()
+            worker.join(timeout=60)
+        assert finished == [42]  # it did not wait for the lock
+        assert key in parts.WARMED
+        # An index file written since (a kernel compiled for something else): the lock again.
+        index = compiled_kernels()[0]._cache._cache_file._index_path
+        stat = os.stat(index)
+        os.utime(index, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1))
+        assert not parts._in_cache(key)
+    finally:
+        parts.WARMED.clear()
+        parts.WARMED.update(saved)
+        parts.warm_up(*key)  # the marker of the cache as it is now
