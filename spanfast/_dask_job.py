@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from . import plans
 from ._batches import Scoring
+from ._steps import ClassMeans
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class Job:
     run: str = ""  # names this run's kept partitions on the workers
     keep_bytes: int = 0
     joint: tuple | None = None  # a confident_joint given: (dtype, shape, values)
+    adjust_pred_probs: bool = False  # rank_by_kwargs: scores by adjusted probabilities
 
     @property
     def plan(self) -> plans.Plan:
@@ -39,7 +41,7 @@ class Job:
 @functools.lru_cache(maxsize=16)
 def plan_of(job: Job) -> plans.Plan:
     # Plans hold closures (not picklable): each process builds its own from the options.
-    return plans.plan_for(
+    plan = plans.plan_for(
         job.filter_by,
         frac_noise=job.frac_noise,
         num_to_remove_per_class=job.num_to_remove_per_class,
@@ -47,6 +49,12 @@ def plan_of(job: Job) -> plans.Plan:
         confident_joint=thawed_joint(job.joint),
         ties=job.ties,
     )
+    steps = [step for one_pass in plan.passes for step in one_pass.steps]
+    if job.adjust_pred_probs and not any(isinstance(s, ClassMeans) for s in steps):
+        # The adjusted scores need the class thresholds: one more pass makes them.
+        passes = (plan.passes[0], plans.Pass((ClassMeans(),)), *plan.passes[1:])
+        plan = replace(plan, passes=passes)
+    return plan
 
 
 def frozen_joint(joint: Any) -> tuple | None:

@@ -55,6 +55,7 @@ from ._batches import (
     empty_issues,
     layout_error,
 )
+from ._counts import thresholds_from_means
 from ._dask_job import Job, Sized, frozen_joint, thawed_joint
 from ._dask_keep import DEFAULT_KEEP_BYTES, keep_checked, kept, worker_address
 from ._dask_parts import (
@@ -70,11 +71,14 @@ from ._dask_parts import (
 )
 from ._dask_tasks import Recipe, counter, forget_everywhere, run_tasks
 from ._records import FILE, ROW_IN_FILE, batch_ids, concat_ids, file_and_row, id_names
+from ._scoring import token_scores
+from ._steps import ClassMeans
 from .errors import InvalidInputError, InvalidOptionError
 from .options import (
     DEFAULT_TEMPERATURE,
     check_confident_joint,
     check_filter_options,
+    check_rank_by_kwargs,
     check_score_options,
     check_sentence_score_method,
     check_ties,
@@ -96,6 +100,7 @@ def find_issues(
     task: str | None = None,
     span: bool | None = None,
     return_indices_ranked_by: str = "self_confidence",
+    rank_by_kwargs: dict | None = None,
     filter_by: str = "prune_by_noise_rate",
     frac_noise: float = 1.0,
     num_to_remove_per_class: Sequence[int] | None = None,
@@ -132,8 +137,8 @@ def find_issues(
         from the data.
     span : bool, optional
         The former name of ``task``, as in :func:`spanfast.results.find_issues`.
-    return_indices_ranked_by, filter_by, frac_noise, num_to_remove_per_class, \
-min_examples_per_class, confident_joint, ties
+    return_indices_ranked_by, rank_by_kwargs, filter_by, frac_noise, \
+num_to_remove_per_class, min_examples_per_class, confident_joint, ties
         As in :func:`spanfast.results.find_issues` (a ``confident_joint`` given skips the
         passes that count it).
     token_score_method, sentence_score_method, temperature
@@ -173,6 +178,8 @@ min_examples_per_class, confident_joint, ties
         stacklevel=2,
     )
     check_ties(ties)
+    adjust_pred_probs = check_rank_by_kwargs(dict(rank_by_kwargs or {}))
+    check_score_options(return_indices_ranked_by, adjust_pred_probs)
     check_sentence_score_method(sentence_score_method)
     check_score_options(token_score_method, False)
     job = Job(
@@ -193,6 +200,7 @@ min_examples_per_class, confident_joint, ties
         warm_up=is_client(scheduler),
         run=uuid.uuid4().hex,
         keep_bytes=int(keep_bytes),
+        adjust_pred_probs=adjust_pred_probs,
     )
     lists = [c for c in job.columns if c]
     files = getattr(data, "files", None)  # find_issues_parquet's: file, row_in_file
@@ -316,6 +324,7 @@ class _Runner:
         sources = [Recipe(p) if s.kept else p for p, s in zip(self.partitions, sized)]
         workers = [s.worker if s.kept else None for s in sized]
         dataset = (n_classes, span, dtype)
+        class_thresholds = None
         self.sentence_scores: list = []
         self.ids: list = []
         for pass_number, one_pass in enumerate(plan.passes[1:], start=2):
@@ -324,7 +333,7 @@ class _Runner:
                 _later_pass,
                 sources,
                 where,
-                (job, pass_number, dataset, state),
+                (job, pass_number, dataset, state, class_thresholds),
                 workers,
                 done=counter(
                     self.progress, pass_number, n_passes, lambda i, _: sized[i].n_sentences
@@ -341,7 +350,10 @@ class _Runner:
                     self.sentence_scores.append(sentences[0])
                     if self.id_names:
                         self.ids.append(self._ids(index, sentences[1], sized[index]))
-            one_pass.finish(_merge_in_order(one_pass, partials), state)
+            merged = _merge_in_order(one_pass, partials)
+            if isinstance(one_pass.steps[0], ClassMeans):  # for adjust_pred_probs' scores
+                class_thresholds = thresholds_from_means(merged[0].means(), state.counts)
+            one_pass.finish(merged, state)
             yield state
 
     def _ids(self, index: int, ids: dict | None, sized: Sized) -> dict:
@@ -427,11 +439,11 @@ def _first_pass(partition: Any, job: Job, index: int) -> Sized:
 
 def _later_pass(source: Any, shared: tuple, where: tuple) -> tuple:
     """(partial, flagged details, (sentence scores, ids) in the last pass) of a partition."""
-    job, pass_number, dataset, state = shared
+    job, pass_number, dataset, state, class_thresholds = shared
     index, first_sentence, first_token, sums = where
     n_classes, span, dtype = dataset
     if job.warm_up:
-        unwarmed = (replace(job, warm_up=False), pass_number, dataset, state)
+        unwarmed = (replace(job, warm_up=False), pass_number, dataset, state, class_thresholds)
         return warmed(
             lambda: _later_pass(source, unwarmed, where),
             lambda _: None,
@@ -468,4 +480,9 @@ def _later_pass(source: Any, shared: tuple, where: tuple) -> tuple:
     local = None if flagged is None else flagged.positions - first_token
     if local is None or local.shape[0] == 0:
         return partial, None, sentences
-    return partial, details(batch, local, job.rank_by, with_text=tokens is not None), sentences
+    found = details(batch, local, job.rank_by, with_text=tokens is not None)
+    if job.adjust_pred_probs:  # by the whole dataset's thresholds, as in memory
+        found["score"] = token_scores(
+            data.labels, data.probs, job.rank_by, class_thresholds=class_thresholds, positions=local
+        )
+    return partial, found, sentences

@@ -105,11 +105,12 @@ def _found(data, **opts):
     kind=st.sampled_from(["delayed", "dataframe"]),
     keep_bytes=st.sampled_from([0, 3_000, DEFAULT_KEEP_BYTES]),  # none, some, all kept
     given=st.sampled_from([None, "num_to_remove_per_class", "confident_joint"]),
+    adjust=st.booleans(),
     data=st.data(),
 )
 def test_partitions_give_the_in_memory_result(
     seed, n_sentences, n_classes, dtype, span, filter_by, rank_by, frac_noise, min_examples, ties,
-    kind, keep_bytes, given, data,
+    kind, keep_bytes, given, adjust, data,
 ):  # fmt: skip
     labels, probs, offsets = noisy_flat_dataset(seed, n_sentences, n_classes, dtype, span)
     if np.unique(labels).size < 2:
@@ -125,6 +126,8 @@ def test_partitions_give_the_in_memory_result(
         ties=ties,
     )
     K = 2 if span else n_classes
+    if adjust and rank_by != "confidence_weighted_entropy":  # which has no adjustment
+        opts["rank_by_kwargs"] = {"adjust_pred_probs": True}
     if given == "num_to_remove_per_class" and filter_by in options.PRUNE_FILTERS:
         opts[given] = data.draw(st.lists(st.integers(0, 6), min_size=K, max_size=K))
     if given == "confident_joint":
