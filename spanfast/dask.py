@@ -314,6 +314,7 @@ class _Runner:
             return
         plan.passes[0].finish(merged, state)
         self.found = Found(empty_columns(n_classes, span, dtype, job.rank_by))
+        empty_probs = np.empty((0,) if span else (0, n_classes), dtype)
         yield state
         where = [
             ((i, int(first_sentences[i]), int(first_tokens[i]), s.sums),)
@@ -353,6 +354,13 @@ class _Runner:
             merged = _merge_in_order(one_pass, partials)
             if isinstance(one_pass.steps[0], ClassMeans):  # for adjust_pred_probs' scores
                 class_thresholds = thresholds_from_means(merged[0].means(), state.counts)
+                if job.adjust_pred_probs:  # the scores' dtype follows the thresholds'
+                    self.found.empty["score"] = token_scores(
+                        np.empty(0, np.int8),
+                        empty_probs,
+                        job.rank_by,
+                        class_thresholds=class_thresholds,
+                    )
             one_pass.finish(merged, state)
             yield state
 
