@@ -6,6 +6,12 @@ Two processes compiling the same kernel into one cache at the same time can cras
 runs — its own kernels and the warm-up, which makes the calls of ``spanfast
 precompile`` for the dataset's layout and dtype on tiny data. One worker compiles
 (or loads) at a time; every later task of that process finds its kernels loaded.
+
+Loading needs no lock, only compiling does. A warm-up that ends leaves a marker
+beside the lock: the kernels' cache index files as they were then (path, time,
+size) and the CPU. When the index files are still those, every kernel that layout
+needs is in the cache, so a worker starts at once, without the lock or the
+warm-up, and its tasks load what they use.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from .errors import InvalidInputError
+from .errors import InvalidInputError, InvalidInputTypeError
 
 # (span, float type name, many classes) layouts this process has warmed up for.
 WARMED: set = set()
@@ -74,48 +80,131 @@ def _cache_lock() -> Iterator[None]:
 def warmed(task: Callable[[], Any], key_of: Callable[[Any], tuple | None], key=None) -> Any:
     """``task()``; the first time in this process, under the cache lock and followed by
     the warm-up for the layout ``key_of(result)`` gives. ``key``: the layout when it is
-    known before the task (later passes), which then needs no lock once warmed."""
-    if key is not None and key in WARMED:
-        return task()
-    if key is None and WARMED:  # kernels of this process's first dataset are loaded
+    known before the task, which then needs no lock once warmed (in this process, or
+    in the cache by the marker)."""
+    if key is not None and (key in WARMED or _in_cache(key)):
         result = task()
-        key = key_of(result)
-        if key is not None and key not in WARMED:
-            with _IN_PROCESS, _cache_lock():
+    elif key is None and WARMED:  # kernels of this process's first dataset are loaded
+        result = task()
+    else:
+        with _IN_PROCESS, _cache_lock():
+            result = task()
+            key = key_of(result) or key
+            if key is not None and key not in WARMED:
                 warm_up(*key)
-        return result
-    with _IN_PROCESS, _cache_lock():
-        result = task()
-        key = key_of(result) if key is None else key
-        if key is not None and key not in WARMED:
+            return result
+    key = key_of(result)
+    if key is not None and key not in WARMED and not _in_cache(key):
+        with _IN_PROCESS, _cache_lock():
             warm_up(*key)
-        return result
+    return result
+
+
+def _marker(key: tuple) -> str | None:
+    from ._numba import cache_dir
+
+    directory = cache_dir()
+    if directory is None:
+        return None
+    span, float_type, many_classes = key
+    return os.path.join(directory, f"spanfast-warmed-{span}-{float_type}-{many_classes}")
+
+
+def _index_files() -> str | None:
+    """The CPU and every kernel's cache index file (path, mtime, size); None when a
+    kernel has no index file (or no disk cache): compiling is needed."""
+    from numba.core.registry import cpu_target
+
+    from ._numba import _KernelCache, compiled_kernels
+
+    lines = [repr(cpu_target.target_context.codegen().magic_tuple())]
+    for dispatcher in compiled_kernels():
+        cache = getattr(dispatcher, "_cache", None)
+        if not isinstance(cache, _KernelCache):
+            return None
+        path = cache._cache_file._index_path
+        try:
+            stat = os.stat(path)
+        except OSError:
+            return None
+        lines.append(f"{path} {stat.st_mtime_ns} {stat.st_size}")
+    return "\n".join(lines)
+
+
+def _in_cache(key: tuple) -> bool:
+    """Whether a warm-up of ``key`` left the cache as it is now (then: warmed)."""
+    marker = _marker(key)
+    try:
+        with open(marker, encoding="utf-8") as handle:  # type: ignore[arg-type]
+            written = handle.read()
+    except (OSError, TypeError):
+        return False
+    if written != _index_files():
+        return False
+    WARMED.add(key)
+    return True
+
+
+def _leave_marker(key: tuple) -> None:
+    """After a warm-up (under the lock): the marker :func:`_in_cache` reads."""
+    marker, files = _marker(key), _index_files()
+    if marker is None or files is None:
+        return
+    temporary = f"{marker}.{os.getpid()}.tmp"
+    try:
+        with open(temporary, "w", encoding="utf-8") as handle:
+            handle.write(files)
+        os.replace(temporary, marker)
+    except OSError:  # a read-only cache: workers take the lock, as without a marker
+        with contextlib.suppress(OSError):
+            os.remove(temporary)
+
+
+def peek_key(partition: Any, probs: str, span: bool | None) -> tuple | None:
+    """The warm-up key read from the Arrow type of a partition's probabilities, before
+    any kernel runs (None when the partition is not Arrow data or the type says too
+    little)."""
+    schema = getattr(partition, "schema", None)
+    try:
+        if schema is not None and hasattr(schema, "field"):
+            column_type = schema.field(probs).type
+        else:
+            column_type = partition[probs].dtype.pyarrow_dtype
+    except (KeyError, TypeError, AttributeError, IndexError):
+        return None
+    import pyarrow as pa
+
+    if not (pa.types.is_list(column_type) or pa.types.is_large_list(column_type)):
+        return None
+    values = column_type.value_type
+    if pa.types.is_floating(values) and span is not False:
+        return warm_up_key(2, True, values.to_pandas_dtype())
+    if pa.types.is_fixed_size_list(values) and pa.types.is_floating(values.value_type):
+        if span:  # several span classes: not warmed by layout
+            return None
+        return warm_up_key(values.list_size, False, values.value_type.to_pandas_dtype())
+    return None
 
 
 def warm_up(span: bool, float_type: str, many_classes: bool) -> None:
     """The precompile calls of one layout and dtype (tiny data): kernels compiled or
     loaded from the cache into this process."""
-    import importlib
     import warnings
 
     from ._numba import compiling
+    from ._warmup import calls, datasets
 
-    # The calls are precompile's own (one list of what to compile). That module is a leaf
-    # of the CLI (it imports the library only inside functions); imported by name so the
-    # library does not import the CLI package. Moving _datasets/_calls out of the CLI
-    # would make this an ordinary import.
-    precompile = importlib.import_module("spanfast.cli.precompile")
-
-    for description, is_span, labels, probs, offsets in precompile._datasets():
+    for description, is_span, labels, probs, offsets in datasets():
         if is_span != span or not description.endswith(float_type):
             continue
         if not span and (probs.shape[1] > 127) != many_classes:
             continue
         with warnings.catch_warnings(), compiling():  # tiny data, but compiled
             warnings.simplefilter("ignore")  # the tiny data's own warnings (few examples)
-            for call in precompile._calls(is_span, labels, probs, offsets):
+            for call in calls(is_span, labels, probs, offsets):
                 call()
     WARMED.add((span, float_type, many_classes))
+    _leave_marker((span, float_type, many_classes))
 
 
 # ---------------------------------------------------------------------------------------
@@ -123,9 +212,11 @@ def warm_up(span: bool, float_type: str, many_classes: bool) -> None:
 
 
 class ParquetParts(list):
-    """One delayed table per file, and the id columns the reader adds to each."""
+    """One delayed table per file; ``files``: each file's ``file`` value, when the
+    client adds ``file`` and ``row_in_file`` (from the sizes of pass 1: no string
+    per row travels from the workers)."""
 
-    extra_ids: tuple = ()
+    files: list | None = None
 
 
 def parquet_files(paths: Any, file_and_row: bool | None) -> tuple[list, list]:
@@ -141,12 +232,10 @@ def parquet_files(paths: Any, file_and_row: bool | None) -> tuple[list, list]:
     return listing.files, listing.relative
 
 
-def read_parquet_file(path: str, columns: list, relative: str | None) -> Any:
-    """One file's columns (a task), with ``file`` and ``row_in_file`` when ``relative``."""
+def read_parquet_file(path: str, columns: list) -> Any:
+    """One file's columns (a task)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
-
-    from ._records import FILE, ROW_IN_FILE
 
     try:
         names = pq.read_schema(path).names
@@ -161,11 +250,7 @@ def read_parquet_file(path: str, columns: list, relative: str | None) -> Any:
             field=missing[0],
             file=path,
         )
-    if relative is None:
-        return table
-    files = pa.array([relative] * table.num_rows, pa.string())
-    rows = pa.array(range(table.num_rows), pa.int64())
-    return table.append_column(FILE, files).append_column(ROW_IN_FILE, rows)
+    return table
 
 
 # ---------------------------------------------------------------------------------------
@@ -233,3 +318,38 @@ def partition_columns(partition: Any, names: tuple, index: int, ids: tuple = ())
         columns[2] = arrow_list(columns[2])
     id_columns = dict(zip(ids, columns[3:])) if ids else None
     return (*columns[:3], id_columns)
+
+
+# ---------------------------------------------------------------------------------------
+# Collections and partitions
+
+
+def partitions_of(data: Any, columns: list, ids: list | None = None) -> list:
+    """One ``dask.delayed`` per partition, in dataset order (only the columns used)."""
+    ids = ids or []
+    import dask
+    import dask.bag
+    import dask.dataframe
+
+    if isinstance(data, dask.dataframe.DataFrame):
+        missing = [c for c in columns + ids if c not in data.columns]
+        if missing:
+            raise InvalidInputError(f"no column {missing[0]!r}", field=missing[0])
+        for name in columns:
+            if is_string(data[name].dtype):
+                raise InvalidInputTypeError(
+                    f"column {name!r} holds strings, not lists: Dask turns object columns "
+                    "into strings (its 'dataframe.convert-string' option); give list columns "
+                    "(pd.ArrowDtype(pa.list_(...)), dd.read_parquet(..., "
+                    "dtype_backend='pyarrow')) or turn that option off",
+                    field=name,
+                )
+        return list(data[columns + ids].to_delayed())
+    if isinstance(data, dask.bag.Bag):
+        return list(data.to_delayed())
+    if isinstance(data, (list, tuple)):
+        return [p if dask.is_dask_collection(p) else dask.delayed(p) for p in data]
+    raise InvalidInputTypeError(
+        "data: expected a dask DataFrame, a dask Bag or a list of dask.delayed tables, "
+        f"got a {type(data).__name__}"
+    )

@@ -15,8 +15,10 @@ Pass 1 also gives each partition's size, layout and checksum; later passes
 place a partition by the sizes of those before it and check that it is the
 partition pass 1 read (a recomputed partition must be the same data).
 
-Each pass recomputes the partitions from their graph (``dd.read_parquet``:
-reads them again); persist the collection first to keep them in memory.
+Each worker keeps the checked arrays of the partitions it read in pass 1, up to
+``keep_bytes`` (:mod:`spanfast._dask_keep`), and the later passes of a kept
+partition run there; any other partition is computed again from its graph
+(``dd.read_parquet``: read again) and checked against pass 1.
 ``import spanfast`` does not import this module or Dask.
 
 Examples
@@ -32,9 +34,9 @@ Examples
 
 from __future__ import annotations
 
-import functools
+import uuid
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -53,22 +55,31 @@ from ._batches import (
     empty_issues,
     layout_error,
 )
+from ._counts import thresholds_from_means
+from ._dask_job import Job, Sized, frozen_joint, thawed_joint
+from ._dask_keep import DEFAULT_KEEP_BYTES, keep_checked, kept, worker_address
 from ._dask_parts import (
     ParquetParts,
     is_client,
-    is_string,
     parquet_files,
     partition_columns,
+    partitions_of,
+    peek_key,
     read_parquet_file,
     warm_up_key,
     warmed,
 )
-from ._records import FILE, ROW_IN_FILE, batch_ids, concat_ids, id_names
+from ._dask_tasks import Recipe, counter, forget_everywhere, run_tasks
+from ._records import FILE, ROW_IN_FILE, batch_ids, concat_ids, file_and_row, id_names
+from ._scoring import token_scores
 from ._span_class_batches import checked_column, joined_by_class, n_span_classes
-from .errors import InvalidInputError, InvalidInputTypeError, InvalidOptionError
+from ._steps import ClassMeans
+from .errors import InvalidInputError, InvalidOptionError
 from .options import (
     DEFAULT_TEMPERATURE,
+    check_confident_joint,
     check_filter_options,
+    check_rank_by_kwargs,
     check_score_options,
     check_sentence_score_method,
     check_ties,
@@ -89,16 +100,21 @@ def find_issues(
     *,
     id: str | Sequence[str] | None = None,
     task: str | None = None,
+    span: bool | None = None,
     return_indices_ranked_by: str = "self_confidence",
+    rank_by_kwargs: dict | None = None,
     filter_by: str = "prune_by_noise_rate",
     frac_noise: float = 1.0,
     num_to_remove_per_class: Sequence[int] | None = None,
     min_examples_per_class: int = 1,
+    confident_joint: Any = None,
     ties: str = "position",
     token_score_method: str = "self_confidence",
     sentence_score_method: str = "min",
     temperature: float = DEFAULT_TEMPERATURE,
     scheduler: Any = None,
+    keep_bytes: int = DEFAULT_KEEP_BYTES,
+    progress: Any = None,
 ) -> LabelIssues:
     """Label issues of a Dask collection, identical to the in-memory result.
 
@@ -119,18 +135,28 @@ def find_issues(
         each partition's come back to the client, one value per sentence; a null is an
         error naming the sentence, duplicates are carried as they are).
     task : {None, "span", "token"}
-        ``"span"``: one probability per token, or ``(T, C)``, one per span class (as
-        :func:`spanfast.streaming.find_label_issues_in_batches`: each class's column
-        a single-class run); ``"token"``: K per token; None: read from the data.
-    return_indices_ranked_by, filter_by, frac_noise, num_to_remove_per_class, \
-min_examples_per_class, ties
-        As in :func:`spanfast.streaming.find_label_issues_in_batches`.
+        ``"span"``: one probability per token; ``"token"``: K per token; None: read
+        from the data.
+    span : bool, optional
+        The former name of ``task``, as in :func:`spanfast.results.find_issues`.
+    return_indices_ranked_by, rank_by_kwargs, filter_by, frac_noise, \
+num_to_remove_per_class, min_examples_per_class, confident_joint, ties
+        As in :func:`spanfast.results.find_issues` (a ``confident_joint`` given skips the
+        passes that count it).
     token_score_method, sentence_score_method, temperature
         How ``sentence_scores`` are computed, as in :func:`spanfast.results.find_issues`
         (per partition in the last pass; bit-identical to the in-memory run).
     scheduler : optional
-        Passed to ``dask.compute`` (e.g. ``"synchronous"``); default: Dask's (the
-        distributed client, when there is one).
+        A ``distributed.Client`` or a scheduler for ``dask.compute`` (e.g.
+        ``"synchronous"``); default: Dask's (the distributed client, when there is one).
+    keep_bytes : int, default 384 MiB
+        Bytes of checked partitions (labels, probabilities, offsets, tokens, ids) each
+        worker process keeps between passes; 0 reads every partition in every pass.
+        Either way the result is the same.
+    progress : callable, optional
+        Called on the client as ``progress(pass_number, n_passes, sentences_done)``
+        (as :func:`spanfast.streaming.find_label_issues_in_batches` calls it) when a
+        partition's task finishes (on a ``distributed.Client``) or a pass ends.
 
     Returns
     -------
@@ -143,17 +169,22 @@ min_examples_per_class, ties
         raise InvalidOptionError("return_indices_ranked_by must name a score to rank by.")
     if task not in _TASKS:
         raise InvalidOptionError(f"task must be None, 'span' or 'token', not {task!r}.")
+    if span is not None and task is not None and bool(span) != _TASKS[task]:
+        raise InvalidOptionError(f"span={span!r} contradicts task={task!r}.")
     check_filter_options(
         filter_by=filter_by,
         return_indices_ranked_by=return_indices_ranked_by,
         frac_noise=frac_noise,
         num_to_remove_per_class=num_to_remove_per_class,
+        confident_joint=confident_joint,
         stacklevel=2,
     )
     check_ties(ties)
+    adjust_pred_probs = check_rank_by_kwargs(dict(rank_by_kwargs or {}))
+    check_score_options(return_indices_ranked_by, adjust_pred_probs)
     check_sentence_score_method(sentence_score_method)
     check_score_options(token_score_method, False)
-    job = _Job(
+    job = Job(
         filter_by=filter_by,
         frac_noise=frac_noise,
         num_to_remove_per_class=(
@@ -162,20 +193,38 @@ min_examples_per_class, ties
         min_examples_per_class=min_examples_per_class,
         ties=ties,
         columns=(labels, probs, tokens),
-        span=_TASKS[task],
+        span=_TASKS[task] if span is None else bool(span),
         rank_by=return_indices_ranked_by,
-        ids=id_names(id) + getattr(data, "extra_ids", ()),  # file, row_in_file
+        # confident_learning counts its own joint, whatever the caller gives (as in memory)
+        joint=None if filter_by == "confident_learning" else frozen_joint(confident_joint),
+        ids=id_names(id),
         scoring=Scoring(token_score_method, sentence_score_method, temperature),
         warm_up=is_client(scheduler),
+        run=uuid.uuid4().hex,
+        keep_bytes=int(keep_bytes),
+        adjust_pred_probs=adjust_pred_probs,
     )
     lists = [c for c in job.columns if c]
-    partitions = _partitions(data, lists, list(job.ids))
-    if task == "span":  # (T, C): each span class's column a single-class run
-        C = n_span_classes(partitions, partition_columns, job.columns, scheduler)
-        if C:
-            runs = [replace(job, span_class=(c, C)) for c in range(1, C + 1)]
-            return joined_by_class([_Runner(run, partitions, scheduler).run() for run in runs])
-    return _Runner(job, partitions, scheduler).run()
+    files = getattr(data, "files", None)  # find_issues_parquet's: file, row_in_file
+    partitions = partitions_of(data, lists, list(job.ids))
+
+    def run(job: Job) -> LabelIssues:
+        try:
+            return _Runner(job, partitions, scheduler, progress, files).run()
+        finally:
+            if job.keep_bytes:
+                forget_everywhere(scheduler, job.run)
+
+    C = (
+        n_span_classes(partitions, partition_columns, job.columns, scheduler)
+        if task == "span"
+        else None
+    )
+    if not C:
+        return run(job)
+    # (T, C) span probabilities: each class's column a single-class run, joined by class
+    classes = [replace(job, span_class=(c, C), run=f"{job.run}-{c}") for c in range(1, C + 1)]
+    return joined_by_class([run(one) for one in classes])
 
 
 def find_issues_parquet(
@@ -227,64 +276,19 @@ def find_issues_parquet(
     files, relative = parquet_files(paths, file_and_row)
     columns = (labels, probs, tokens, *id_names(options.get("id")))
     parts = ParquetParts(
-        dask.delayed(read_parquet_file)(path, [c for c in columns if c], name)
-        for path, name in zip(files, relative)
+        dask.delayed(read_parquet_file)(path, [c for c in columns if c]) for path in files
     )
-    parts.extra_ids = () if relative[0] is None else (FILE, ROW_IN_FILE)
+    parts.files = None if relative[0] is None else relative
     return find_issues(parts, labels, probs, tokens, scheduler=scheduler, **options)
 
 
-@dataclass(frozen=True)
-class _Job:
-    """What every task needs to know: the plan's options, the columns, the scores."""
-
-    filter_by: str
-    frac_noise: float
-    num_to_remove_per_class: tuple | None
-    min_examples_per_class: int
-    ties: str
-    columns: tuple  # (labels, probs, tokens or None)
-    span: bool | None
-    rank_by: str
-    ids: tuple = ()
-    scoring: Scoring = Scoring()
-    warm_up: bool = False  # a distributed.Client: warm each worker up under a lock
-    # task="span" with (T, C) probabilities: (span class 1..C, C) this run reads
-    span_class: tuple | None = None
-
-    @property
-    def plan(self) -> plans.Plan:
-        return _plan(self)
-
-
-@functools.lru_cache(maxsize=16)
-def _plan(job: _Job) -> plans.Plan:
-    # Plans hold closures (not picklable): each process builds its own from the options.
-    return plans.plan_for(
-        job.filter_by,
-        frac_noise=job.frac_noise,
-        num_to_remove_per_class=job.num_to_remove_per_class,
-        min_examples_per_class=job.min_examples_per_class,
-        ties=job.ties,
-    )
-
-
-@dataclass(frozen=True)
-class _Sized:
-    """Pass 1 of a partition: its size, layout, dtype, checksums and step's partial."""
-
-    n_sentences: int
-    n_tokens: int = 0
-    dtype: Any = None
-    layout: tuple | None = None
-    sums: tuple = ()
-    partial: Any = None
-    failed: bool = False  # its check failed; run again, numbered, to raise the error
-
-
 class _Runner:
-    def __init__(self, job: _Job, partitions: list, scheduler: Any) -> None:
+    def __init__(
+        self, job: Job, partitions: list, scheduler: Any, progress=None, files=None
+    ) -> None:
         self.job, self.partitions, self.scheduler = job, partitions, scheduler
+        self.progress, self.files = progress, files
+        self.id_names = job.ids + ((FILE, ROW_IN_FILE) if files is not None else ())
 
     def _compute(self, tasks: list) -> tuple:
         import dask
@@ -298,44 +302,61 @@ class _Runner:
         return replace(
             self.found.select(states[-1].positions, self.job.ties),
             sentence_scores=np.concatenate(self.sentence_scores),
-            sentence_ids=concat_ids(self.ids, self.job.ids),
+            sentence_ids=concat_ids(self.ids, self.id_names),
         )
 
     def passes(self) -> Iterator[plans.State]:
         """The state after each pass (none for a dataset without tokens); the flagged
         tokens' details go to ``self.found``."""
-        import dask
-
         job, plan = self.job, self.job.plan
-        task = dask.delayed(_first_pass, pure=True)
-        sized = self._compute([task(p, job, i) for i, p in enumerate(self.partitions)])
+        n_passes = len(plan.passes)
+        sized = run_tasks(
+            self.scheduler,
+            _first_pass,
+            self.partitions,
+            [(i,) for i in range(len(self.partitions))],
+            job,
+            done=counter(self.progress, 1, n_passes, lambda _, result: result.n_sentences),
+        )
         first_sentences = np.concatenate([[0], np.cumsum([s.n_sentences for s in sized])])
         first_tokens = np.concatenate([[0], np.cumsum([s.n_tokens for s in sized])])
         n_classes, span, dtype = self._check_sized(sized, first_sentences)
+        if job.joint is not None and n_classes is not None:  # as in memory, once K is known
+            check_confident_joint(thawed_joint(job.joint), n_classes)
         state = plan.start()
         merged = _merge_in_order(plan.passes[0], [s.partial for s in sized if s.n_tokens])
         if merged is None:  # no tokens at all
             return
         plan.passes[0].finish(merged, state)
         self.found = Found(empty_columns(n_classes, span, dtype, job.rank_by))
+        empty_probs = np.empty((0,) if span else (0, n_classes), dtype)
         yield state
         where = [
-            (i, int(first_sentences[i]), int(first_tokens[i]), s.sums) for i, s in enumerate(sized)
+            ((i, int(first_sentences[i]), int(first_tokens[i]), s.sums),)
+            for i, s in enumerate(sized)
         ]
-        task = dask.delayed(_later_pass, pure=True)
+        # A kept partition's task goes to the worker keeping it, with its graph as a
+        # fallback; any other partition is computed again, where Dask decides.
+        sources = [Recipe(p) if s.kept else p for p, s in zip(self.partitions, sized)]
+        workers = [s.worker if s.kept else None for s in sized]
         dataset = (n_classes, span, dtype)
+        class_thresholds = None
         self.sentence_scores: list = []
         self.ids: list = []
         for pass_number, one_pass in enumerate(plan.passes[1:], start=2):
-            shared = dask.delayed(state, traverse=False)  # one copy per worker, not per task
-            results = self._compute(
-                [
-                    task(p, job, pass_number, at, dataset, shared)
-                    for p, at in zip(self.partitions, where)
-                ]
+            results = run_tasks(
+                self.scheduler,
+                _later_pass,
+                sources,
+                where,
+                (job, pass_number, dataset, state, class_thresholds),
+                workers,
+                done=counter(
+                    self.progress, pass_number, n_passes, lambda i, _: sized[i].n_sentences
+                ),
             )
             partials = []
-            for result in results:  # in partition order, whatever order they finished in
+            for index, result in enumerate(results):  # in partition order, as always
                 partial, flagged, sentences = result
                 if partial is not None:
                     partials.append(partial)
@@ -343,10 +364,27 @@ class _Runner:
                     self.found.add(flagged)
                 if sentences is not None:
                     self.sentence_scores.append(sentences[0])
-                    if job.ids:
-                        self.ids.append(sentences[1])
-            one_pass.finish(_merge_in_order(one_pass, partials), state)
+                    if self.id_names:
+                        self.ids.append(self._ids(index, sentences[1], sized[index]))
+            merged = _merge_in_order(one_pass, partials)
+            if isinstance(one_pass.steps[0], ClassMeans):  # for adjust_pred_probs' scores
+                class_thresholds = thresholds_from_means(merged[0].means(), state.counts)
+                if job.adjust_pred_probs:  # the scores' dtype follows the thresholds'
+                    self.found.empty["score"] = token_scores(
+                        np.empty(0, np.int8),
+                        empty_probs,
+                        job.rank_by,
+                        class_thresholds=class_thresholds,
+                    )
+            one_pass.finish(merged, state)
             yield state
+
+    def _ids(self, index: int, ids: dict | None, sized: Sized) -> dict:
+        """A partition's id columns: its own, then its file and rows (as streaming's)."""
+        ids = dict(ids or {})
+        if self.files is not None:
+            ids.update(file_and_row(self.files[index], sized.n_sentences, 0))
+        return ids
 
     def _check_sized(self, sized: tuple, first_sentences: np.ndarray) -> tuple:
         """The dataset's layout and dtype; the first bad partition's error, raised."""
@@ -386,7 +424,7 @@ def _merge_in_order(one_pass: plans.Pass, partials: list) -> Any:
 # Tasks (run on the workers)
 
 
-def _checked(partition: Any, job: _Job, first_sentence: int, index: int) -> tuple:
+def _checked(partition: Any, job: Job, first_sentence: int, index: int) -> tuple:
     labels, probs, tokens, ids = partition_columns(partition, job.columns, index, job.ids)
     if job.span_class is not None:  # one class's column of several, as single-class data
         column = checked_column(labels, probs, first_sentence, *job.span_class)
@@ -397,56 +435,63 @@ def _checked(partition: Any, job: _Job, first_sentence: int, index: int) -> tupl
     return data, tokens, ids
 
 
-def _first_pass(partition: Any, job: _Job, index: int) -> _Sized:
+def _first_pass(partition: Any, job: Job, index: int) -> Sized:
     if job.warm_up:
         return warmed(
             lambda: _first_pass(partition, replace(job, warm_up=False), index),
             lambda sized: warm_up_key(*(sized.layout or (None, None)), sized.dtype),
+            peek_key(partition, job.columns[1], job.span),
         )
     try:
-        data, tokens, _ = _checked(partition, job, 0, index)
+        data, tokens, ids = _checked(partition, job, 0, index)
     except InvalidInputError:  # its sentence numbers are local: the client asks again
-        return _Sized(0, failed=True)
+        return Sized(0, failed=True)
     partial = None
     if data.n_tokens:
         # Pass 1 (class counts) reads no position: the partition is placed later.
         partial = job.plan.passes[0].step(TokenBatch(data, index, tokens=tokens), job.plan.start())
-    return _Sized(
+    is_kept = job.keep_bytes > 0 and keep_checked(job.run, index, data, tokens, ids, job.keep_bytes)
+    return Sized(
         data.n_sentences,
         data.n_tokens,
         data.probs.dtype,
         batch_layout(data),
         checksums(data),
         partial,
+        kept=is_kept,
+        worker=worker_address() if is_kept else None,
     )
 
 
-def _later_pass(
-    partition: Any, job: _Job, pass_number: int, where: tuple, dataset: tuple, state: plans.State
-) -> tuple:
+def _later_pass(source: Any, shared: tuple, where: tuple) -> tuple:
     """(partial, flagged details, (sentence scores, ids) in the last pass) of a partition."""
+    job, pass_number, dataset, state, class_thresholds = shared
     index, first_sentence, first_token, sums = where
     n_classes, span, dtype = dataset
     if job.warm_up:
+        unwarmed = (replace(job, warm_up=False), pass_number, dataset, state, class_thresholds)
         return warmed(
-            lambda: _later_pass(
-                partition, replace(job, warm_up=False), pass_number, where, dataset, state
-            ),
+            lambda: _later_pass(source, unwarmed, where),
             lambda _: None,
             warm_up_key(n_classes, span, dtype),
         )
-    data, tokens, ids = _checked(partition, job, first_sentence, index)
-    error = changed_error(
-        index,
-        first_sentence,
-        pass_number,
-        (first_sentence, *sums),
-        (first_sentence, *checksums(data)),
-        what="partition",
-        rule="a partition must be the same data each time it is computed",
-    )
-    if error is not None:
-        raise error
+    entry = kept(job.run, index) if job.keep_bytes else None
+    if entry is not None:  # the arrays pass 1 checked, here
+        data, tokens, ids = entry
+    else:
+        partition = source.compute() if isinstance(source, Recipe) else source
+        data, tokens, ids = _checked(partition, job, first_sentence, index)
+        error = changed_error(
+            index,
+            first_sentence,
+            pass_number,
+            (first_sentence, *sums),
+            (first_sentence, *checksums(data)),
+            what="partition",
+            rule="a partition must be the same data each time it is computed",
+        )
+        if error is not None:
+            raise error
     if data.n_tokens and data.probs.dtype != dtype:  # as np.concatenate: float64 if any is
         data = data.promoted(dtype)
     sentences = None
@@ -461,39 +506,9 @@ def _later_pass(
     local = None if flagged is None else flagged.positions - first_token
     if local is None or local.shape[0] == 0:
         return partial, None, sentences
-    return partial, details(batch, local, job.rank_by, with_text=tokens is not None), sentences
-
-
-# ---------------------------------------------------------------------------------------
-# Collections and partitions
-
-
-def _partitions(data: Any, columns: list, ids: list | None = None) -> list:
-    """One ``dask.delayed`` per partition, in dataset order (only the columns used)."""
-    ids = ids or []
-    import dask
-    import dask.bag
-    import dask.dataframe
-
-    if isinstance(data, dask.dataframe.DataFrame):
-        missing = [c for c in columns + ids if c not in data.columns]
-        if missing:
-            raise InvalidInputError(f"no column {missing[0]!r}", field=missing[0])
-        for name in columns:
-            if is_string(data[name].dtype):
-                raise InvalidInputTypeError(
-                    f"column {name!r} holds strings, not lists: Dask turns object columns "
-                    "into strings (its 'dataframe.convert-string' option); give list columns "
-                    "(pd.ArrowDtype(pa.list_(...)), dd.read_parquet(..., "
-                    "dtype_backend='pyarrow')) or turn that option off",
-                    field=name,
-                )
-        return list(data[columns + ids].to_delayed())
-    if isinstance(data, dask.bag.Bag):
-        return list(data.to_delayed())
-    if isinstance(data, (list, tuple)):
-        return [p if dask.is_dask_collection(p) else dask.delayed(p) for p in data]
-    raise InvalidInputTypeError(
-        "data: expected a dask DataFrame, a dask Bag or a list of dask.delayed tables, "
-        f"got a {type(data).__name__}"
-    )
+    found = details(batch, local, job.rank_by, with_text=tokens is not None)
+    if job.adjust_pred_probs:  # by the whole dataset's thresholds, as in memory
+        found["score"] = token_scores(
+            data.labels, data.probs, job.rank_by, class_thresholds=class_thresholds, positions=local
+        )
+    return partial, found, sentences

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 import warnings
 
@@ -22,7 +23,10 @@ from strategies import noisy_flat_dataset  # noqa: E402
 
 from spanfast import Ragged, options  # noqa: E402
 from spanfast._counts import thresholds_from_means  # noqa: E402
-from spanfast.dask import _Job, _partitions, _Runner, find_issues  # noqa: E402
+from spanfast._dask_job import Job  # noqa: E402
+from spanfast._dask_keep import _KEPT, DEFAULT_KEEP_BYTES  # noqa: E402
+from spanfast._dask_parts import partitions_of  # noqa: E402
+from spanfast.dask import _Runner, find_issues  # noqa: E402
 from spanfast.errors import InvalidInputError  # noqa: E402
 from spanfast.options import FLOATING_POINT_COMPARISON  # noqa: E402
 from spanfast.results import find_issues as find_issues_in_memory  # noqa: E402
@@ -99,11 +103,14 @@ def _found(data, **opts):
     min_examples=st.integers(0, 3),
     ties=st.sampled_from(["position", "position", "numpy"]),
     kind=st.sampled_from(["delayed", "dataframe"]),
+    keep_bytes=st.sampled_from([0, 3_000, DEFAULT_KEEP_BYTES]),  # none, some, all kept
+    given=st.sampled_from([None, "num_to_remove_per_class", "confident_joint"]),
+    adjust=st.booleans(),
     data=st.data(),
 )
 def test_partitions_give_the_in_memory_result(
     seed, n_sentences, n_classes, dtype, span, filter_by, rank_by, frac_noise, min_examples, ties,
-    kind, data,
+    kind, keep_bytes, given, adjust, data,
 ):  # fmt: skip
     labels, probs, offsets = noisy_flat_dataset(seed, n_sentences, n_classes, dtype, span)
     if np.unique(labels).size < 2:
@@ -118,9 +125,19 @@ def test_partitions_give_the_in_memory_result(
         min_examples_per_class=min_examples,
         ties=ties,
     )
+    K = 2 if span else n_classes
+    if adjust and rank_by != "confidence_weighted_entropy":  # which has no adjustment
+        opts["rank_by_kwargs"] = {"adjust_pred_probs": True}
+    if given == "num_to_remove_per_class" and filter_by in options.PRUNE_FILTERS:
+        opts[given] = data.draw(st.lists(st.integers(0, 6), min_size=K, max_size=K))
+    if given == "confident_joint":
+        joint = data.draw(st.lists(st.integers(0, 30), min_size=K * K, max_size=K * K))
+        opts[given] = np.array(joint, dtype=data.draw(st.sampled_from([np.int64, np.float64])))
+        opts[given] = opts[given].reshape(K, K)
     expected = _expected(labels, probs, offsets, **opts)
     partitions = _partitioned(labels, probs, offsets, cuts, kind)
-    _assert_identical(_found(partitions, scheduler="synchronous", **opts), expected)
+    found = _found(partitions, scheduler="synchronous", keep_bytes=keep_bytes, **opts)
+    _assert_identical(found, expected)
 
 
 def test_a_float64_partition_makes_the_dataset_float64():
@@ -150,11 +167,20 @@ def test_a_column_of_lists_made_strings_by_dask_is_named():
     assert error.value.field == "labels"
 
 
+def test_a_confident_joint_of_the_wrong_shape_is_named_as_in_memory():
+    labels, probs, offsets = noisy_flat_dataset(4, 30, 3, np.float64, False)
+    parts = _partitioned(labels, probs, offsets, [10], "delayed")
+    with pytest.raises(InvalidInputError, match=r"shape \(3, 3\)") as error:
+        _found(parts, scheduler="synchronous", confident_joint=np.ones((2, 2)))
+    assert error.value.field == "confident_joint"
+
+
 def test_task_says_span_or_token():
     labels, probs, offsets = noisy_flat_dataset(6, 30, 2, np.float64, True)
     parts = _partitioned(labels, probs, offsets, [10], "delayed")
     expected = _expected(labels, probs, offsets, span=True)
     _assert_identical(_found(parts, task="span", scheduler="synchronous"), expected)
+    _assert_identical(_found(parts, span=True, scheduler="synchronous"), expected)  # its alias
     with pytest.raises(InvalidInputError):
         _found(parts, task="token", scheduler="synchronous")
 
@@ -175,8 +201,8 @@ def test_class_thresholds_through_partitions_are_np_mean(seed, dtype, data):
     if np.unique(labels).size < 2:
         return
     cuts = data.draw(st.lists(st.integers(0, n_sentences), max_size=6))
-    partitions = _partitions(_partitioned(labels, probs, offsets, cuts, "delayed"), [])
-    job = _Job("confident_learning", 1.0, None, 1, "position",
+    partitions = partitions_of(_partitioned(labels, probs, offsets, cuts, "delayed"), [])
+    job = Job("confident_learning", 1.0, None, 1, "position",
                ("labels", "probs", None), None, "self_confidence")  # fmt: skip
     states = _Runner(job, partitions, "synchronous").passes()
     next(states)
@@ -245,8 +271,13 @@ def test_a_partition_that_changes_between_passes_is_named():
     parts = _partitioned(labels, probs, offsets, [25, 45], "delayed")
     parts[2] = dask.delayed(_changing, pure=False)(_table(labels, probs, offsets, 45, 60), "c")
     with pytest.raises(InvalidInputError, match="partition 2 .from sentence 45.") as error:
-        _found(parts, scheduler="synchronous")
+        _found(parts, scheduler="synchronous", keep_bytes=0)  # read again in every pass
     assert error.value.sentence == 45
+    # Kept after pass 1, the partition is not read again: the answer of the data read.
+    _READS.clear()
+    _assert_identical(_found(parts, scheduler="synchronous"), _expected(labels, probs, offsets))
+    assert _READS == {"c": 1}
+    assert not _KEPT  # forgotten at the end of the run
 
 
 def test_importing_spanfast_and_spanfast_dask_does_not_import_dask():
@@ -324,7 +355,6 @@ def test_an_error_on_a_worker_arrives_with_its_attributes(client):
 
 def _dies_once(table: pa.Table, marker: str) -> pa.Table:
     """The table, after killing the worker process the first time it runs anywhere."""
-    import os
 
     if not os.path.exists(marker):
         open(marker, "w").close()
@@ -365,7 +395,6 @@ def test_each_worker_is_warmed_up_once_and_a_second_run_compiles_nothing(client)
 
 
 def test_scan_dask_local_writes_the_plain_scan_output(tmp_path):
-    import os
     import subprocess
     import sys
 
@@ -379,11 +408,65 @@ def test_scan_dask_local_writes_the_plain_scan_output(tmp_path):
         out = tmp_path / f"issues{len(outputs)}.csv"
         command = [sys.executable, "-m", "spanfast", "scan", str(data), "--labels", "labels"]
         command += ["--probs", "probs", "--tokens", "tokens", "--out", str(out), *extra]
-        subprocess.run(command, check=True, timeout=300, capture_output=True, env=os.environ)
+        if not extra:
+            subprocess.run(command, check=True, timeout=300, capture_output=True, env=os.environ)
+        else:  # stderr on a terminal: the progress line
+            progress = _stderr_on_a_terminal(command)
         outputs.append(out.read_text())
     assert outputs[0] == outputs[1]
     assert outputs[0].count("\n") > 1  # some issues, with their file and row_in_file
     assert "part2.parquet" in outputs[0]
+    # Redrawn in place for each pass, ending at every sentence of the last pass.
+    assert "\rspanfast scan: pass 1/5" in progress
+    assert "pass 5/5 100% (300 of 300 sentences)" in progress
+
+
+def _stderr_on_a_terminal(command: list) -> str:
+    """What a command writes on stderr when stderr is a (pseudo-)terminal; it must exit 0."""
+    import pty
+    import subprocess
+    import threading
+
+    controller, terminal = pty.openpty()
+    chunks: list = []
+
+    def read() -> None:
+        while True:
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:  # the terminal side closed
+                return
+            if not chunk:
+                return
+            chunks.append(chunk)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        done = subprocess.run(
+            command, stdout=subprocess.PIPE, stderr=terminal, timeout=300, env=os.environ
+        )
+    finally:
+        os.close(terminal)
+        reader.join(timeout=60)
+        os.close(controller)
+    text = b"".join(chunks).decode()
+    assert done.returncode == 0, text
+    return text
+
+
+def test_progress_is_told_as_partitions_finish(client):
+    labels, probs, offsets = noisy_flat_dataset(17, 120, 3, np.float64, False)
+    parts = _partitioned(labels, probs, offsets, [40, 80], "delayed")
+    calls = []
+    found = _found(parts, scheduler=client, progress=lambda *call: calls.append(call))
+    _assert_identical(found, _expected(labels, probs, offsets))
+    n_passes = 5  # prune_by_noise_rate
+    assert [c[0] for c in calls] == [p for p in range(1, n_passes + 1) for _ in range(3)]
+    assert {c[1] for c in calls} == {n_passes}
+    for number in range(1, n_passes + 1):
+        done = [c[2] for c in calls if c[0] == number]
+        assert done == sorted(done) and done[-1] == 120  # each finished partition adds its own
 
 
 def test_scan_dask_says_what_it_takes():
@@ -394,3 +477,35 @@ def test_scan_dask_says_what_it_takes():
     for spec in ("local:0", "local:x", "cluster"):
         with pytest.raises(UsageError, match="local:N"):
             cluster_spec(spec)
+
+
+def test_a_warm_cache_needs_no_lock_and_a_changed_one_does():
+    import threading
+
+    from spanfast import _dask_parts as parts
+    from spanfast._numba import compiled_kernels
+
+    key = (True, "float64", False)
+    parts.warm_up(*key)  # loads (or compiles) under no lock here, and leaves the marker
+    assert parts._in_cache(key)
+    saved = set(parts.WARMED)
+    parts.WARMED.clear()
+    try:
+        finished = []
+        with parts._cache_lock():  # another worker holds the lock (compiling)
+            worker = threading.Thread(
+                target=lambda: finished.append(parts.warmed(lambda: 42, lambda _: key, key))
+            )
+            worker.start()
+            worker.join(timeout=60)
+        assert finished == [42]  # it did not wait for the lock
+        assert key in parts.WARMED
+        # An index file written since (a kernel compiled for something else): the lock again.
+        index = compiled_kernels()[0]._cache._cache_file._index_path
+        stat = os.stat(index)
+        os.utime(index, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1))
+        assert not parts._in_cache(key)
+    finally:
+        parts.WARMED.clear()
+        parts.WARMED.update(saved)
+        parts.warm_up(*key)  # the marker of the cache as it is now

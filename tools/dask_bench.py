@@ -73,7 +73,10 @@ class _Poller:
 def _save(issues, path: str) -> None:
     columns = {f"issue_{k}": np.asarray(v) for k, v in issues.to_dict().items()}
     columns["sentence_scores"] = issues.sentence_scores
-    np.savez(path, **{k: v.astype(str) if v.dtype == object else v for k, v in columns.items()})
+    for name in [k for k, v in columns.items() if v.dtype == object]:  # file names
+        names, columns[name] = np.unique(columns.pop(name), return_inverse=True)
+        columns[f"{name}_names"] = names.astype(str)  # small: one per file
+    np.savez(path, **columns)
 
 
 def _run_streaming(directory: str, out: str) -> dict:
@@ -82,8 +85,9 @@ def _run_streaming(directory: str, out: str) -> dict:
     started = time.perf_counter()
     issues = find_label_issues_parquet(directory, labels="labels", probs="probs")
     wall = time.perf_counter() - started
+    peak = _peak_rss_mib()  # before saving (which copies the results)
     _save(issues, out)
-    return {"wall_s": wall, "client_peak_rss_mib": _peak_rss_mib(), "issues": len(issues)}
+    return {"wall_s": wall, "client_peak_rss_mib": peak, "issues": len(issues)}
 
 
 def _worker_peak() -> tuple:
@@ -92,38 +96,27 @@ def _worker_peak() -> tuple:
     return os.getpid(), _peak_rss_mib(), psutil.Process().memory_info().rss / 2**20
 
 
-def _run_dask(directory: str, out: str, n_workers: int) -> dict:
-    import logging
-
-    import distributed
-
+def _run_dask(directory: str, out: str, n_workers: int, keep_mib: float | None) -> dict:
+    from spanfast.cli._dask import client_for
     from spanfast.dask import find_issues_parquet
 
+    options = {} if keep_mib is None else {"keep_bytes": int(keep_mib * 2**20)}
     poller = _Poller()
     started = time.perf_counter()
-    cluster = distributed.LocalCluster(
-        n_workers=n_workers,
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address=None,
-        silence_logs=logging.ERROR,
-    )
-    try:
-        with distributed.Client(cluster) as client:
-            client.wait_for_workers(n_workers)
-            ready = time.perf_counter()
-            issues = find_issues_parquet(directory, "labels", "probs", scheduler=client)
-            done = time.perf_counter()
-            workers = client.run(_worker_peak)
-    finally:
-        cluster.close()
+    with client_for(f"local:{n_workers}") as client:  # the cluster scan --dask starts
+        client.wait_for_workers(n_workers)
+        ready = time.perf_counter()
+        issues = find_issues_parquet(directory, "labels", "probs", scheduler=client, **options)
+        done = time.perf_counter()
+        workers = client.run(_worker_peak)
     poller.stop.set()
+    peak = _peak_rss_mib()  # before saving (which copies the results)
     _save(issues, out)
     polled = {pid: rss / 2**20 for pid, rss in poller.peaks.items()}
     return {
         "wall_s": done - ready,
         "wall_with_cluster_start_s": done - started,
-        "client_peak_rss_mib": _peak_rss_mib(),
+        "client_peak_rss_mib": peak,
         "workers": [
             {"peak_rss_mib": peak, "polled_peak_rss_mib": polled.get(pid, float("nan"))}
             for pid, peak, _ in workers.values()
@@ -148,6 +141,9 @@ def main() -> None:
     parser.add_argument("--tokens", type=lambda s: int(s.replace("_", "")), default=10_000_000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--dir", help="the Parquet directory (default: under the temp dir)")
+    parser.add_argument(
+        "--keep-mib", type=float, help="keep_bytes of each Dask worker, in MiB (default: its)"
+    )
     parser.add_argument("--mode", choices=["streaming", "dask"], help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -156,7 +152,7 @@ def main() -> None:
         print(json.dumps(_run_streaming(directory, args.out)))
         return
     if args.mode == "dask":
-        print(json.dumps(_run_dask(directory, args.out, args.workers)))
+        print(json.dumps(_run_dask(directory, args.out, args.workers, args.keep_mib)))
         return
     _make(directory, args.tokens)
     results = {}
@@ -165,6 +161,8 @@ def main() -> None:
             out = os.path.join(scratch, f"{mode}.npz")
             command = [sys.executable, __file__, "--mode", mode, "--out", out, "--dir", directory]
             command += ["--tokens", str(args.tokens), "--workers", str(args.workers)]
+            if args.keep_mib is not None:
+                command += ["--keep-mib", str(args.keep_mib)]
             done = subprocess.run(command, check=True, capture_output=True, text=True)
             results[mode] = json.loads(done.stdout.strip().splitlines()[-1])
         same = _identical(*(os.path.join(scratch, f"{m}.npz") for m in ("streaming", "dask")))

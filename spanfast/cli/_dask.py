@@ -2,7 +2,9 @@
 
 ``local`` / ``local:N`` starts a LocalCluster of N worker processes (default 2),
 one thread each, dashboard off, and closes it at the end; ``tcp://HOST:PORT``
-connects to an existing scheduler. Each Parquet file is one task.
+connects to an existing scheduler. Each Parquet file is one task; on a terminal,
+scan's progress line counts the sentences of the files whose task of the pass
+has finished.
 """
 
 from __future__ import annotations
@@ -66,9 +68,15 @@ def client_for(spec: str) -> Iterator[Any]:
 
 
 def find_on_dask(
-    spec: str, files: list[Path], directory: Path | None, columns: Any, options: dict
+    spec: str,
+    files: list[Path],
+    directory: Path | None,
+    columns: Any,
+    options: dict,
+    progress: Any = None,
 ) -> Any:
-    """The issues of ``spanfast.streaming.find_label_issues_parquet``, from the cluster."""
+    """The issues of ``spanfast.streaming.find_label_issues_parquet``, from the cluster;
+    ``progress`` (scan's line on a terminal) is told as each file's task of a pass ends."""
     from spanfast.dask import find_issues_parquet
 
     paths = os.fspath(directory) if directory is not None else [os.fspath(p) for p in files]
@@ -81,5 +89,6 @@ def find_on_dask(
             id=list(columns.ids),
             file_and_row=directory is not None,
             scheduler=client,
+            progress=progress,
             **options,
         )

@@ -341,7 +341,7 @@ def _find_in_parquet(
     if getattr(args, "dask", None):  # one task per file on the cluster; the same issues
         from spanfast.cli._dask import find_on_dask
 
-        return find_on_dask(args.dask, files, directory, columns, _options(args))
+        return find_on_dask(args.dask, files, directory, columns, _options(args), progress)
     options = {} if args.batch_size is None else {"batch_size": args.batch_size}
     return find_label_issues_parquet(
         # a directory as such: its file column is then relative to it
