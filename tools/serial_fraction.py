@@ -1,6 +1,6 @@
 """How far find_label_issues scales with threads: its serial fraction, measured.
 
-    python tools/serial_fraction.py [--tokens 1_000_000]
+    python tools/serial_fraction.py [--tokens 1_000_000] [--wall]
 
 Runs span and token (K = 9) find_label_issues on Ragged input on one thread and
 measures, in CPU time of that thread (less sensitive to a shared machine than wall
@@ -11,7 +11,8 @@ The noise-rate candidates (prune_by_noise_rate, both) run beside the serial part
 on a second thread, so from two threads on they are counted as hidden. The rest
 is serial (the input checks, the class counts and the class sums), and Amdahl's
 law gives the expected speed-up on n threads: 1 / (s + (1 - s) / n), s the
-serial fraction of the two-thread work.
+serial fraction of the two-thread work. ``--wall``: instead, the median wall time of
+each call with ``n_jobs=1`` and with every core.
 """
 
 from __future__ import annotations
@@ -46,11 +47,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tokens", type=lambda s: int(s.replace("_", "")), default=1_000_000)
     parser.add_argument("--repeats", type=int, default=9)
+    parser.add_argument("--wall", action="store_true", help="wall time, n_jobs=1 vs all cores")
     args = parser.parse_args()
     data = ner_arrays(args.tokens, "sentences", dtype="float32")
     offsets = data["offsets"]
     span = Ragged(data["span_labels"], offsets), Ragged(data["span_probs"], offsets)
     token = Ragged(data["token_labels"], offsets), Ragged(data["token_probs"], offsets)
+    if args.wall:
+        _wall_times(args, span, token)
+        return
     for step in vars(_steps).values():
         if isinstance(step, type) and getattr(step, "blockwise", False):
             step.step = _timed(step.step, "blockwise")
@@ -82,6 +87,23 @@ def main() -> None:
             f"them {1000 * c:.1f} ms, serial fraction {serial:.2f}; expected speed-up "
             f"over one thread {scaling}"
         )
+
+
+def _wall_times(args, span, token) -> None:
+    cases = [("span (no n_jobs)", span_find, span, {})] + [
+        (f"token K=9{name}, n_jobs={n_jobs}", token_find, token, dict(options, n_jobs=n_jobs))
+        for name, options in (("", {}), (", filter_by='both'", {"filter_by": "both"}))
+        for n_jobs in (1, None)
+    ]
+    print(f"{args.tokens:,} tokens, wall time, median of {args.repeats}")
+    for name, find, (labels, probs), options in cases:
+        find(labels, probs, **options)
+        times = []
+        for _ in range(args.repeats):
+            start = time.perf_counter()
+            find(labels, probs, **options)
+            times.append(time.perf_counter() - start)
+        print(f"{name}: {1000 * float(np.median(times)):.1f} ms")
 
 
 if __name__ == "__main__":
