@@ -12,6 +12,7 @@ from .._input.checked import Checked, CheckedSpans, as_probabilities, labels_and
 from .._input.span_classes import span_classes_checked
 from .._kernels.span_issues import argmax_tags, holds_flagged, span_scores
 from .._positions import sentence_and_token
+from .._threads import concurrently
 from ..errors import InvalidInputError, InvalidOptionError
 from .formation import Spans, form_spans, match
 from .schemes import Tags, check_scheme, span_tags, token_tags
@@ -272,11 +273,13 @@ def _find_span_issues(
     data: Checked, tags: Tags, filter_by: str | None, score_method: str
 ) -> SpanIssues:
     """:func:`find_span_issues` of checked input."""
+    # The entities need no flagged tokens: formed on another core meanwhile.
+    entities = concurrently(None, _entities, data, tags)
     flagged = None
     if filter_by is not None:
         flagged, _ = core._find(data, filter_by=filter_by, return_indices_ranked_by=None)
     start, end, kind, given_type, predicted_type, score = _issue_rows(
-        data, flagged, score_method, _entities(data, tags)
+        data, flagged, score_method, entities()
     )
     order = np.lexsort((kind, end, start, score))
     sentence, local_start = sentence_and_token(data.offsets, start[order])
