@@ -45,34 +45,26 @@ from . import plans
 from ._batches import (
     Found,
     Scoring,
-    TokenBatch,
-    batch_layout,
-    changed_error,
-    check_batch,
-    checksums,
-    details,
     empty_columns,
     empty_issues,
     layout_error,
 )
 from ._counts import thresholds_from_means
 from ._dask_job import Job, Sized, frozen_joint, thawed_joint
-from ._dask_keep import DEFAULT_KEEP_BYTES, keep_checked, kept, worker_address
+from ._dask_keep import DEFAULT_KEEP_BYTES
 from ._dask_parts import (
     ParquetParts,
     is_client,
     parquet_files,
     partition_columns,
     partitions_of,
-    peek_key,
     read_parquet_file,
-    warm_up_key,
-    warmed,
 )
 from ._dask_tasks import Recipe, counter, forget_everywhere, run_tasks
-from ._records import FILE, ROW_IN_FILE, batch_ids, concat_ids, file_and_row, id_names
+from ._dask_work import checked, first_pass, later_pass
+from ._records import FILE, ROW_IN_FILE, concat_ids, file_and_row, id_names
 from ._scoring import token_scores
-from ._span_class_batches import checked_column, joined_by_class, n_span_classes
+from ._span_class_batches import joined_by_class, n_span_classes
 from ._steps import ClassMeans
 from .errors import InvalidInputError, InvalidOptionError
 from .options import (
@@ -84,7 +76,6 @@ from .options import (
     check_sentence_score_method,
     check_ties,
 )
-from .ragged import Ragged
 from .results import LabelIssues
 
 __all__ = ["find_issues", "find_issues_parquet"]
@@ -312,7 +303,7 @@ class _Runner:
         n_passes = len(plan.passes)
         sized = run_tasks(
             self.scheduler,
-            _first_pass,
+            first_pass,
             self.partitions,
             [(i,) for i in range(len(self.partitions))],
             job,
@@ -346,7 +337,7 @@ class _Runner:
         for pass_number, one_pass in enumerate(plan.passes[1:], start=2):
             results = run_tasks(
                 self.scheduler,
-                _later_pass,
+                later_pass,
                 sources,
                 where,
                 (job, pass_number, dataset, state, class_thresholds),
@@ -395,7 +386,7 @@ class _Runner:
             first = int(first_sentences[index])
             if part.failed:  # its error again, now with global sentence numbers
                 self._compute(
-                    [dask.delayed(_checked)(self.partitions[index], self.job, first, index)]
+                    [dask.delayed(checked)(self.partitions[index], self.job, first, index)]
                 )
                 raise InvalidInputError(  # pragma: no cover - the check passed this time
                     f"partition {index} (from sentence {first}) failed its check once "
@@ -418,97 +409,3 @@ def _merge_in_order(one_pass: plans.Pass, partials: list) -> Any:
     for partial in partials:
         merged = partial if merged is None else one_pass.merge(merged, partial)
     return merged
-
-
-# ---------------------------------------------------------------------------------------
-# Tasks (run on the workers)
-
-
-def _checked(partition: Any, job: Job, first_sentence: int, index: int) -> tuple:
-    labels, probs, tokens, ids = partition_columns(partition, job.columns, index, job.ids)
-    if job.span_class is not None:  # one class's column of several, as single-class data
-        column = checked_column(labels, probs, first_sentence, *job.span_class)
-        labels, probs = Ragged(column.labels, column.offsets), Ragged(column.probs, column.offsets)
-    data = check_batch(labels, probs, tokens, first_sentence, job.span)
-    if ids is not None:
-        ids = batch_ids(ids, data.n_sentences, first_sentence)
-    return data, tokens, ids
-
-
-def _first_pass(partition: Any, job: Job, index: int) -> Sized:
-    if job.warm_up:
-        return warmed(
-            lambda: _first_pass(partition, replace(job, warm_up=False), index),
-            lambda sized: warm_up_key(*(sized.layout or (None, None)), sized.dtype),
-            peek_key(partition, job.columns[1], job.span),
-        )
-    try:
-        data, tokens, ids = _checked(partition, job, 0, index)
-    except InvalidInputError:  # its sentence numbers are local: the client asks again
-        return Sized(0, failed=True)
-    partial = None
-    if data.n_tokens:
-        # Pass 1 (class counts) reads no position: the partition is placed later.
-        partial = job.plan.passes[0].step(TokenBatch(data, index, tokens=tokens), job.plan.start())
-    is_kept = job.keep_bytes > 0 and keep_checked(job.run, index, data, tokens, ids, job.keep_bytes)
-    return Sized(
-        data.n_sentences,
-        data.n_tokens,
-        data.probs.dtype,
-        batch_layout(data),
-        checksums(data),
-        partial,
-        kept=is_kept,
-        worker=worker_address() if is_kept else None,
-    )
-
-
-def _later_pass(source: Any, shared: tuple, where: tuple) -> tuple:
-    """(partial, flagged details, (sentence scores, ids) in the last pass) of a partition."""
-    job, pass_number, dataset, state, class_thresholds = shared
-    index, first_sentence, first_token, sums = where
-    n_classes, span, dtype = dataset
-    if job.warm_up:
-        unwarmed = (replace(job, warm_up=False), pass_number, dataset, state, class_thresholds)
-        return warmed(
-            lambda: _later_pass(source, unwarmed, where),
-            lambda _: None,
-            warm_up_key(n_classes, span, dtype),
-        )
-    entry = kept(job.run, index) if job.keep_bytes else None
-    if entry is not None:  # the arrays pass 1 checked, here
-        data, tokens, ids = entry
-    else:
-        partition = source.compute() if isinstance(source, Recipe) else source
-        data, tokens, ids = _checked(partition, job, first_sentence, index)
-        error = changed_error(
-            index,
-            first_sentence,
-            pass_number,
-            (first_sentence, *sums),
-            (first_sentence, *checksums(data)),
-            what="partition",
-            rule="a partition must be the same data each time it is computed",
-        )
-        if error is not None:
-            raise error
-    if data.n_tokens and data.probs.dtype != dtype:  # as np.concatenate: float64 if any is
-        data = data.promoted(dtype)
-    sentences = None
-    if pass_number == len(job.plan.passes):
-        sentences = (job.scoring.sentence_scores(data, n_classes, span, dtype), ids)
-    if data.n_tokens == 0:
-        return None, None, sentences
-    batch = TokenBatch(data, index, first_sentence, first_token, tokens=tokens)
-    one_pass = job.plan.passes[pass_number - 1]
-    partial = one_pass.step(batch, state)
-    flagged = one_pass.flagged(partial)
-    local = None if flagged is None else flagged.positions - first_token
-    if local is None or local.shape[0] == 0:
-        return partial, None, sentences
-    found = details(batch, local, job.rank_by, with_text=tokens is not None)
-    if job.adjust_pred_probs:  # by the whole dataset's thresholds, as in memory
-        found["score"] = token_scores(
-            data.labels, data.probs, job.rank_by, class_thresholds=class_thresholds, positions=local
-        )
-    return partial, found, sentences
