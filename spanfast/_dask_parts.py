@@ -111,8 +111,10 @@ def _marker(key: tuple) -> str | None:
 
 
 def _index_files() -> str | None:
-    """The CPU and every kernel's cache index file (path, mtime, size); None when a
-    kernel has no index file (or no disk cache): compiling is needed."""
+    """The CPU and the kernels' cache index files that exist (path, mtime, size); None
+    without a disk cache. A kernel compiled since (a new or changed index file) makes
+    it differ from a marker's; a kernel never compiled has no file, and a warm-up of a
+    layout compiles every kernel that layout calls."""
     from numba.core.registry import cpu_target
 
     from ._numba import _KernelCache, compiled_kernels
@@ -126,7 +128,7 @@ def _index_files() -> str | None:
         try:
             stat = os.stat(path)
         except OSError:
-            return None
+            continue  # never compiled: its first compile adds the file (and a difference)
         lines.append(f"{path} {stat.st_mtime_ns} {stat.st_size}")
     return "\n".join(lines)
 
