@@ -10,20 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
+from .options import FILTER_BY, RANK_BY
+
 # Classes of the token datasets: a CoNLL-sized tag set (int8 labels) and one
 # just past int8 (int16 labels).
 TOKEN_CLASS_COUNTS = (9, 130)
 FLOAT_TYPES = ("float64", "float32")
-FILTER_BY = (
-    "prune_by_noise_rate",
-    "prune_by_class",
-    "both",
-    "confident_learning",
-    "predicted_neq_given",
-    "low_normalized_margin",
-    "low_self_confidence",
-)
-SCORES = ("self_confidence", "normalized_margin", "confidence_weighted_entropy")
+SCORES = RANK_BY  # every ranking score: each selects its own kernels
 
 
 def datasets() -> Iterator[tuple]:
