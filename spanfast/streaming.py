@@ -37,7 +37,7 @@ from ._batches import (
     in_batch,
     layout_error,
 )
-from ._input.checked import Checked
+from ._input.checked import Checked, as_labels, check_label_range, narrowed_labels
 from ._input.files import ParquetBatches, list_parquet
 from ._input.where import numbered_from
 from ._kernels.checksum import checksum
@@ -203,19 +203,10 @@ def _labels_batch(
     narrow label type and range check), for a pass that only counts classes. The
     probabilities are a zero-stride stand-in of the dataset's layout and dtype, never
     read: the next pass reads and checks the real ones."""
-    from ._input.checked import as_labels, check_label_range, compact_label_type
-    from ._kernels.checks import first_label_out_of_range, narrow_labels
-
     try:
         with numbered_from(first_sentence):
             ragged = as_labels(labels)
-            compact = compact_label_type(n_classes)
-            if ragged.values.dtype == compact:
-                narrow = ragged.values
-                out_of_range = first_label_out_of_range(narrow, n_classes) >= 0
-            else:
-                narrow = np.empty(ragged.n_tokens, compact)
-                out_of_range = narrow_labels(ragged.values, n_classes, narrow)
+            narrow, out_of_range = narrowed_labels(ragged, n_classes)
             if out_of_range:
                 check_label_range(ragged, n_classes, span=span)
     except InvalidInputError as error:

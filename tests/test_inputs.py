@@ -478,6 +478,27 @@ def test_a_bad_label_is_found_in_the_first_pass_and_named_by_file_and_row(tmp_pa
     assert line.startswith(f"spanfast scan: {root / relative}: column 'tags', row {row}: ")
 
 
+@pytest.mark.parametrize(
+    ("span", "bad_label"), [(True, 2), (True, -1), (False, 3), (False, -1), (False, 200)]
+)
+def test_the_labels_only_pass_raises_the_in_memory_error(tmp_path, span, bad_label):
+    # the Parquet runner's first pass checks labels alone: the same error as check_batch
+    rows = _rows(9, 5)
+    if not span:  # three classes, and one class index stored wider than int8 needs
+        rows["p"] = [[[1 - q, q / 2, q / 2] for q in sentence] for sentence in rows["p"]]
+    row = next(i for i, sentence in enumerate(rows["tags"]) if len(sentence) > 1)
+    rows["tags"][row][1] = bad_label
+    pq.write_table(pa.table(rows), tmp_path / "part.parquet", row_group_size=4)
+    with pytest.raises(InvalidInputError) as in_memory:
+        find_issues(rows["tags"], rows["p"])
+    with pytest.raises(InvalidInputError) as streamed:
+        find_label_issues_parquet(tmp_path, labels="tags", probs="p", batch_size=3)
+    assert streamed.value.args == in_memory.value.args
+    for name in ("field", "sentence", "token"):
+        assert getattr(streamed.value, name) == getattr(in_memory.value, name), name
+    assert (streamed.value.sentence, streamed.value.token) == (row, 1)
+
+
 def test_a_linked_directory_is_read_once_even_in_a_loop(tmp_path):
     root = _write_layout(tmp_path / "data", {"a/x.parquet": _rows(5, 1)})
     (root / "a" / "up").symlink_to("..")  # a loop

@@ -359,6 +359,32 @@ def _narrow(values: np.ndarray, n_classes: int, out: np.ndarray) -> int:
     )
 
 
+def narrowed_labels(labels: Ragged, n_classes: int) -> tuple[np.ndarray, bool]:
+    """The labels in :func:`compact_label_type`, and whether any is out of range.
+
+    Parameters
+    ----------
+    labels : Ragged
+        The labels as :func:`as_labels` made them.
+    n_classes : int
+        The number of classes (2 for span data).
+
+    Returns
+    -------
+    narrow : numpy.ndarray
+        ``labels.values`` in the narrowest integer type that holds ``0..n_classes-1``
+        (the values themselves when they have that type already).
+    out_of_range : bool
+        Whether a label is outside ``0..n_classes-1``: then :func:`check_label_range`
+        says which, once the checks that come before it have passed.
+    """
+    compact = compact_label_type(n_classes)
+    if labels.values.dtype == compact:
+        return labels.values, bool(first_label_out_of_range(labels.values, n_classes) >= 0)
+    narrow = np.empty(labels.n_tokens, compact)
+    return narrow, bool(_narrow(labels.values, n_classes, narrow))
+
+
 def labels_and_probabilities(labels: Any, pred_probs: Any, *, span: bool | None) -> Checked:
     """Convert and check a (labels, pred_probs) pair; the entry point for user data.
 
@@ -369,13 +395,7 @@ def labels_and_probabilities(labels: Any, pred_probs: Any, *, span: bool | None)
     n_invalid = _count_invalid(prob_ragged.values)
     span = prob_ragged.values.ndim == 1
     n_classes = 2 if span else prob_ragged.values.shape[1]
-    compact = compact_label_type(n_classes)
-    if label_ragged.values.dtype == compact:
-        narrow = label_ragged.values
-        labels_out_of_range = first_label_out_of_range(narrow, n_classes) >= 0
-    else:
-        narrow = np.empty(label_ragged.n_tokens, compact)
-        labels_out_of_range = _narrow(label_ragged.values, n_classes, narrow)
+    narrow, labels_out_of_range = narrowed_labels(label_ragged, n_classes)
     check_probability_values(prob_ragged, n_invalid)
     check_aligned(label_ragged, prob_ragged)
     if labels_out_of_range:
