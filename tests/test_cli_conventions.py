@@ -9,13 +9,13 @@ import json
 import os
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from _pty import run_on_a_terminal
 
 import spanfast.cli
 from spanfast.cli import main
@@ -277,37 +277,14 @@ def test_marked_sentence_marks_the_flagged_position_only():
 
 def _demo_on_a_terminal(**env: str) -> str:
     """The demo's stdout when stdout is a terminal (a pseudo-terminal)."""
-    import pty
-
-    controller, terminal = pty.openpty()
-    chunks: list[bytes] = []
-
-    def read() -> None:
-        while True:
-            try:
-                chunk = os.read(controller, 65536)
-            except OSError:  # the terminal side closed
-                return
-            if not chunk:
-                return
-            chunks.append(chunk)
-
-    reader = threading.Thread(target=read)
-    reader.start()
-    try:
-        process = subprocess.run(
-            [sys.executable, "-m", "spanfast", "demo", "--top", "2"],
-            stdout=terminal,
-            stderr=subprocess.PIPE,
-            env=_env(**env),
-            timeout=600,
-        )
-    finally:
-        os.close(terminal)
-        reader.join(timeout=60)
-        os.close(controller)
-    assert process.returncode == 0, process.stderr
-    return b"".join(chunks).decode()
+    done = run_on_a_terminal(
+        [sys.executable, "-m", "spanfast", "demo", "--top", "2"],
+        terminal="stdout",
+        env=_env(**env),
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")

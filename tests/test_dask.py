@@ -19,6 +19,7 @@ pa = pytest.importorskip("pyarrow")
 pd = pytest.importorskip("pandas")
 pq = pytest.importorskip("pyarrow.parquet")
 
+from _pty import run_on_a_terminal  # noqa: E402
 from strategies import noisy_flat_dataset  # noqa: E402
 
 from spanfast import Ragged, options  # noqa: E402
@@ -423,36 +424,9 @@ def test_scan_dask_local_writes_the_plain_scan_output(tmp_path):
 
 def _stderr_on_a_terminal(command: list) -> str:
     """What a command writes on stderr when stderr is a (pseudo-)terminal; it must exit 0."""
-    import pty
-    import subprocess
-    import threading
-
-    controller, terminal = pty.openpty()
-    chunks: list = []
-
-    def read() -> None:
-        while True:
-            try:
-                chunk = os.read(controller, 65536)
-            except OSError:  # the terminal side closed
-                return
-            if not chunk:
-                return
-            chunks.append(chunk)
-
-    reader = threading.Thread(target=read)
-    reader.start()
-    try:
-        done = subprocess.run(
-            command, stdout=subprocess.PIPE, stderr=terminal, timeout=300, env=os.environ
-        )
-    finally:
-        os.close(terminal)
-        reader.join(timeout=60)
-        os.close(controller)
-    text = b"".join(chunks).decode()
-    assert done.returncode == 0, text
-    return text
+    done = run_on_a_terminal(command, terminal="stderr", env=os.environ, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return done.stderr
 
 
 def test_progress_is_told_as_partitions_finish(client):
