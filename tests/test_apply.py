@@ -382,6 +382,62 @@ def test_conflicts_name_the_sentence(tmp_path: Path, line: dict, message: str) -
     assert not out.exists()
 
 
+# a good line of each tool's export (Prodigy keeps the sentence index in meta)
+_PRODIGY = {"text": "Bob lives in Paris", "meta": {"sentence": 2}, "answer": "accept"}
+_DOCCANO = {"text": "Bob lives in Paris", "sentence": 2, "label": []}
+
+
+@pytest.mark.parametrize(
+    ("tool", "line", "message", "sentence"),
+    [
+        ("prodigy", [1, 2], "line 2: is not a JSON object", None),
+        ("prodigy", {**_PRODIGY, "answer": "maybe"}, "answer 'maybe' is not accept", None),
+        ("prodigy", {"text": "x", "answer": "accept", "sentence": 2}, "no sentence index", None),
+        ("prodigy", {"meta": {"sentence": 2}, "answer": "accept"}, "line 2: has no text", None),
+        ("prodigy", {**_PRODIGY, "spans": [3]}, "a span is not a JSON", 2),
+        (
+            "prodigy",
+            {**_PRODIGY, "spans": [{"start": -1, "end": 3, "label": "PER"}]},
+            "span start -1 is not a character offset",
+            None,
+        ),
+        (
+            "prodigy",
+            {**_PRODIGY, "spans": [{"start": 0, "end": 3, "label": 7}]},
+            "span label 7 is not a string",
+            None,
+        ),
+        ("doccano", [1, 2], "line 2: is not a JSON object", None),
+        ("doccano", {**_DOCCANO, "sentence": True}, "sentence True is not a", None),
+        ("doccano", {**_DOCCANO, "label": [[0, 3]]}, r"label \[0, 3\] is not \[start, end", 2),
+        ("doccano", {**_DOCCANO, "label": [[0, "3", "PER"]]}, "span end '3' is not a", None),
+        (
+            "doccano",
+            {"text": "Bob lives in Paris", "sentence": 2, "labels": [[0, 3, None]]},
+            "span label None is not",
+            None,
+        ),
+        ("doccano", {**_DOCCANO, "entities": ["PER"]}, "an entity is not a JSON object", 2),
+        (
+            "doccano",
+            {**_DOCCANO, "entities": [{"start_offset": 0, "end_offset": 2.5, "label": "PER"}]},
+            "span end_offset 2.5 is not a character offset",
+            None,
+        ),
+    ],
+)
+def test_a_malformed_line_is_named(tmp_path: Path, tool, line, message, sentence) -> None:
+    # after a good first line: a malformed one is named by its line, whatever the tool
+    first = _PRODIGY if tool == "prodigy" else _DOCCANO
+    export = tmp_path / "reviewed.jsonl"
+    export.write_text(json.dumps(first) + "\n" + json.dumps(line) + "\n", encoding="utf-8")
+    with pytest.raises(InvalidInputError, match=message) as caught:
+        read_reviewed(export, tool)
+    assert str(caught.value).startswith(f"{export}: line 2: ")
+    assert (caught.value.field, caught.value.file) == ("corrections", str(export))
+    assert caught.value.sentence == sentence
+
+
 def _spanfast(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PACKAGE_PARENT), env.get("PYTHONPATH")]))

@@ -127,8 +127,7 @@ def read_reviewed(path: Any, tool: str | None = None) -> tuple[str, list[Reviewe
     if not records:
         return tool or "doccano", []
     tool = tool or detect_tool(path, records[0][1])
-    read = _prodigy if tool == "prodigy" else _doccano
-    return tool, read(path, records)
+    return tool, _json_lines(path, records, tool)
 
 
 def _sentence_of(path: Path, where: str, task: dict, *places: Any) -> int:
@@ -223,69 +222,73 @@ def _label_studio(path: Path, tasks: list) -> list[Reviewed]:
     return out
 
 
-def _prodigy(path: Path, records: list[tuple[int, Any]]) -> list[Reviewed]:
-    out = []
-    for number, task in records:
-        where = f"line {number}"
-        if not isinstance(task, dict):
-            raise _error(path, where, "is not a JSON object")
-        answer = task.get("answer")
-        if answer not in ("accept", "reject", "ignore"):
-            raise _error(path, where, f"answer {answer!r} is not accept, reject or ignore")
-        sentence = _sentence_of(path, where, task, task.get("meta"))
-        if answer != "accept":
-            continue
-        text = _text_of(path, where, task.get("text"))
-        spans = []
-        for span in task.get("spans") or []:
-            if not isinstance(span, dict):
-                raise _error(path, where, "a span is not a JSON object", sentence)
-            spans.append(
-                (
-                    _offset(path, where, span.get("start"), "start"),
-                    _offset(path, where, span.get("end"), "end"),
-                    _label(path, where, span.get("label")),
-                    None,
-                )
-            )
-        out.append(Reviewed(sentence, text, spans, where))
-    return out
+@dataclass(frozen=True)
+class _SpanList:
+    """How a JSON line lists its spans: under which key (the first one present), what an
+    item is called in messages, and the keys of its start, end and label (``None``: the
+    item is a ``[start, end, LABEL]`` list)."""
 
+    keys: tuple[str, ...]
+    item: str
+    fields: tuple[str, str, str] | None
 
-def _doccano(path: Path, records: list[tuple[int, Any]]) -> list[Reviewed]:
-    out = []
-    for number, task in records:
-        where = f"line {number}"
-        if not isinstance(task, dict):
-            raise _error(path, where, "is not a JSON object")
-        sentence = _sentence_of(path, where, task, task, task.get("meta"))
-        text = _text_of(path, where, task.get("text"))
-        spans = []
-        if "entities" in task:
-            for entity in task.get("entities") or []:
-                if not isinstance(entity, dict):
-                    raise _error(path, where, "an entity is not a JSON object", sentence)
-                spans.append(
-                    (
-                        _offset(path, where, entity.get("start_offset"), "start_offset"),
-                        _offset(path, where, entity.get("end_offset"), "end_offset"),
-                        _label(path, where, entity.get("label")),
-                        None,
-                    )
-                )
+    def items(self, task: dict) -> list:
+        key = next((key for key in self.keys if key in task), None)
+        return (task.get(key) if key else None) or []
+
+    def span(self, path: Path, where: str, sentence: int, item: Any) -> tuple:
+        if self.fields is None:
+            if not (isinstance(item, list) and len(item) == 3):
+                raise _error(path, where, f"label {item!r} is not [start, end, LABEL]", sentence)
+            (start, end, label), names = item, ("start", "end")
         else:
-            for item in task.get("label", task.get("labels")) or []:
-                if not (isinstance(item, list) and len(item) == 3):
-                    raise _error(
-                        path, where, f"label {item!r} is not [start, end, LABEL]", sentence
-                    )
-                spans.append(
-                    (
-                        _offset(path, where, item[0], "start"),
-                        _offset(path, where, item[1], "end"),
-                        _label(path, where, item[2]),
-                        None,
-                    )
-                )
+            if not isinstance(item, dict):
+                raise _error(path, where, f"{self.item} is not a JSON object", sentence)
+            (start, end, label), names = (item.get(f) for f in self.fields), self.fields
+        return (
+            _offset(path, where, start, names[0]),
+            _offset(path, where, end, names[1]),
+            _label(path, where, label),
+            None,
+        )
+
+
+_PRODIGY_SPANS = _SpanList(("spans",), "a span", ("start", "end", "label"))
+_DOCCANO_ENTITIES = _SpanList(("entities",), "an entity", ("start_offset", "end_offset", "label"))
+_DOCCANO_LABELS = _SpanList(("label", "labels"), "a label", None)
+
+
+def _prodigy_line(path: Path, where: str, task: dict) -> tuple[int, _SpanList] | None:
+    """The sentence and the span list of an accepted answer; ``None`` for the others."""
+    answer = task.get("answer")
+    if answer not in ("accept", "reject", "ignore"):
+        raise _error(path, where, f"answer {answer!r} is not accept, reject or ignore")
+    sentence = _sentence_of(path, where, task, task.get("meta"))
+    return (sentence, _PRODIGY_SPANS) if answer == "accept" else None
+
+
+def _doccano_line(path: Path, where: str, task: dict) -> tuple[int, _SpanList]:
+    """The sentence and the span list: ``entities`` in projects with relations."""
+    sentence = _sentence_of(path, where, task, task, task.get("meta"))
+    return sentence, _DOCCANO_ENTITIES if "entities" in task else _DOCCANO_LABELS
+
+
+_LINE_READERS = {"prodigy": _prodigy_line, "doccano": _doccano_line}
+
+
+def _json_lines(path: Path, records: list[tuple[int, Any]], tool: str) -> list[Reviewed]:
+    """The reviewed sentences of a Prodigy or doccano export, every line checked alike."""
+    read_line = _LINE_READERS[tool]
+    out = []
+    for number, task in records:
+        where = f"line {number}"
+        if not isinstance(task, dict):
+            raise _error(path, where, "is not a JSON object")
+        settled = read_line(path, where, task)
+        if settled is None:
+            continue
+        sentence, span_list = settled
+        text = _text_of(path, where, task.get("text"))
+        spans = [span_list.span(path, where, sentence, item) for item in span_list.items(task)]
         out.append(Reviewed(sentence, text, spans, where))
     return out
