@@ -18,9 +18,14 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
+import os
+import subprocess
+import sys
 import types
 import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from unittest import mock
 
@@ -32,6 +37,8 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
+import spanfast.data
+from spanfast.data import load_example
 from spanfast.testing.data import Dataset, make_dataset
 from spanfast.testing.registry import (  # noqa: F401 - FILTER_BY, RANK_BY: for the tests
     FILTER_BY,
@@ -687,3 +694,43 @@ def noisy_flat_dataset(seed: int, n_sentences: int, n_classes: int, dtype, span:
     if rng.random() < 0.5:
         probs = np.round(probs, 2)  # ties
     return labels, probs.astype(dtype), offsets
+
+
+# --------------------------------------------------------------------------------------
+# Files and commands, as a user has and runs them
+# --------------------------------------------------------------------------------------
+
+# The directory that holds the `spanfast` package under test, so that subprocesses
+# import the same copy (installed or not).
+PACKAGE_PARENT = Path(spanfast.data.__file__).resolve().parents[2]
+
+
+def run_spanfast(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``python -m spanfast *args`` in ``cwd``, its output captured as text."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PACKAGE_PARENT), env.get("PYTHONPATH")]))
+    return subprocess.run(
+        [sys.executable, "-m", "spanfast", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=600,
+    )
+
+
+def write_example_jsonl(path: Path, tokens: list[list[str]] | None = None) -> Path:
+    """The bundled span example as JSON Lines of ``words``, ``tags`` and ``p`` (with
+    ``tokens`` for its words when given)."""
+    example = load_example()
+    with open(path, "w", encoding="utf-8") as lines:
+        for words, labels, probs in zip(
+            tokens or example.tokens, example.labels, example.pred_probs
+        ):
+            record = {
+                "words": list(words),
+                "tags": np.asarray(labels).tolist(),
+                "p": np.asarray(probs, float).tolist(),
+            }
+            lines.write(json.dumps(record, ensure_ascii=False) + "\n")
+    return path

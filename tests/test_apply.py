@@ -15,16 +15,13 @@ relabeled "Paris" from PER to LOC in sentence 2; sentence 0 is unchanged.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from strategies import run_spanfast, write_example_jsonl
 
-import spanfast.data
 from spanfast.data import load_example
 from spanfast.errors import InvalidInputError
 from spanfast.export import apply_corrections, apply_to_labels, read_reviewed, to_tasks
@@ -33,7 +30,6 @@ from spanfast.results import LabelIssues, find_issues
 
 FIXTURES = Path(__file__).parent / "fixtures" / "apply"
 NAMES = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
-PACKAGE_PARENT = Path(spanfast.data.__file__).resolve().parents[2]
 EXPORTS = {
     "label-studio": "label_studio_export.json",
     "prodigy": "prodigy_db_out.jsonl",
@@ -179,11 +175,7 @@ def _span_dataset(tmp_path: Path):
     tokens[0][0] = tokens[0][0] + "🙂"
     tokens[1][-1] = "👩‍💻"
     labels = [np.asarray(label).tolist() for label in example.labels]
-    path = tmp_path / "data.jsonl"
-    with open(path, "w", encoding="utf-8") as lines:
-        for words, tags, probs in zip(tokens, labels, example.pred_probs):
-            record = {"words": words, "tags": tags, "p": np.asarray(probs, float).tolist()}
-            lines.write(json.dumps(record, ensure_ascii=False) + "\n")
+    path = write_example_jsonl(tmp_path / "data.jsonl", tokens)
     issues = find_issues(example.labels, example.pred_probs)
     return path, tokens, labels, example.pred_probs, issues
 
@@ -438,25 +430,12 @@ def test_a_malformed_line_is_named(tmp_path: Path, tool, line, message, sentence
     assert caught.value.sentence == sentence
 
 
-def _spanfast(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PACKAGE_PARENT), env.get("PYTHONPATH")]))
-    return subprocess.run(
-        [sys.executable, "-m", "spanfast", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=cwd,
-        timeout=600,
-    )
-
-
 COLUMNS = ("--labels", "tags", "--tokens", "words", "--class-names", ",".join(NAMES))
 
 
 def test_command_prints_the_changes(tmp_path: Path) -> None:
     shutil.copy(FIXTURES / "data.jsonl", tmp_path / "data.jsonl")
-    done = _spanfast(
+    done = run_spanfast(
         "apply-corrections",
         str(FIXTURES / EXPORTS["prodigy"]),
         "--input",
@@ -483,7 +462,7 @@ def test_command_errors_are_one_line_and_write_nothing(tmp_path: Path) -> None:
         ((str(FIXTURES / EXPORTS["doccano"]), "--out", "fixed.parquet"), ".jsonl file"),
     ]
     for (export, *out), message in cases:
-        done = _spanfast(
+        done = run_spanfast(
             "apply-corrections", export, "--input", "data.jsonl", *out, *COLUMNS, cwd=tmp_path
         )
         assert done.returncode == 2, done.stderr

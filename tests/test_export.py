@@ -12,21 +12,17 @@ Label Studio's "Import pre-annotated data" (tasks with ``data``,
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from strategies import run_spanfast, write_example_jsonl
 
-import spanfast.data
 from spanfast.data import load_example
 from spanfast.export import to_tasks, token_offsets, write_export
 from spanfast.report.sentences import flagged_sentences
 from spanfast.results import LabelIssues, find_issues
 
-PACKAGE_PARENT = Path(spanfast.data.__file__).resolve().parents[2]
 NAMES = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
 
 LABEL_STUDIO_RESULT_KEYS = {"id", "from_name", "to_name", "type", "value"}
@@ -205,28 +201,9 @@ def test_a_failed_export_keeps_the_old_file(tmp_path: Path) -> None:
 # -- the commands, as subprocesses ----------------------------------------------------------
 
 
-def _spanfast(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PACKAGE_PARENT), env.get("PYTHONPATH")]))
-    return subprocess.run(
-        [sys.executable, "-m", "spanfast", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=cwd,
-        timeout=600,
-    )
-
-
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    example = load_example()
-    path = tmp_path_factory.mktemp("cli") / "data.jsonl"
-    with open(path, "w", encoding="utf-8") as lines:
-        for words, labels, probs in zip(example.tokens, example.labels, example.pred_probs):
-            record = {"words": words, "tags": labels.tolist(), "p": probs.astype(float).tolist()}
-            lines.write(json.dumps(record) + "\n")
-    return path
+    return write_example_jsonl(tmp_path_factory.mktemp("cli") / "data.jsonl")
 
 
 COLUMNS = ("--labels", "tags", "--probs", "p", "--tokens", "words")
@@ -235,14 +212,14 @@ COLUMNS = ("--labels", "tags", "--probs", "p", "--tokens", "words")
 def test_report_and_export_commands(dataset: Path, tmp_path: Path) -> None:
     _, issues = _example()
     n_sentences = len(np.unique(issues.sentence))
-    done = _spanfast("report", str(dataset), *COLUMNS, "--out", "r.html", cwd=tmp_path)
+    done = run_spanfast("report", str(dataset), *COLUMNS, "--out", "r.html", cwd=tmp_path)
     assert done.returncode == 0 and done.stderr == ""
     assert f"{len(issues)} label issues in {n_sentences} sentences" in done.stdout
     page = (tmp_path / "r.html").read_text(encoding="utf-8")
     assert "spanfast report" in page and str(dataset) in page
 
     for to in ("label-studio", "prodigy", "doccano"):
-        done = _spanfast(
+        done = run_spanfast(
             "export", str(dataset), *COLUMNS, "--to", to, "--out", f"t.{to}", cwd=tmp_path
         )
         assert done.returncode == 0 and done.stderr == "", done.stderr
@@ -258,7 +235,7 @@ def test_report_of_span_issues(dataset: Path, tmp_path: Path) -> None:
 
     example = load_example()
     expected = find_span_issues(example.labels, example.pred_probs)
-    done = _spanfast("report", str(dataset), *COLUMNS, "--spans", "--out", "s.html", cwd=tmp_path)
+    done = run_spanfast("report", str(dataset), *COLUMNS, "--spans", "--out", "s.html", cwd=tmp_path)
     assert done.returncode == 0 and done.stderr == "", done.stderr
     assert f"{len(expected)} span issues" in done.stdout
     page = (tmp_path / "s.html").read_text(encoding="utf-8")
@@ -266,10 +243,10 @@ def test_report_of_span_issues(dataset: Path, tmp_path: Path) -> None:
 
 
 def test_scan_and_demo_html(dataset: Path, tmp_path: Path) -> None:
-    done = _spanfast("scan", str(dataset), *COLUMNS, "--top", "1", "--html", "s.html", cwd=tmp_path)
+    done = run_spanfast("scan", str(dataset), *COLUMNS, "--top", "1", "--html", "s.html", cwd=tmp_path)
     assert done.returncode == 0 and done.stderr == ""
     assert "spanfast scan" in (tmp_path / "s.html").read_text(encoding="utf-8")
-    done = _spanfast("demo", "--top", "0", "--html", "d.html", cwd=tmp_path)
+    done = run_spanfast("demo", "--top", "0", "--html", "d.html", cwd=tmp_path)
     assert done.returncode == 0 and done.stderr == ""
     assert "Wrote the HTML report to d.html" in done.stdout
     assert "spanfast demo" in (tmp_path / "d.html").read_text(encoding="utf-8")
@@ -284,7 +261,7 @@ def test_commands_refuse_to_overwrite_the_input(dataset: Path, tmp_path: Path) -
         ("scan", str(dataset), *COLUMNS, "--html", str(link)),
         ("export", str(dataset), *COLUMNS, "--to", "doccano", "--out", str(dataset)),
     ):
-        done = _spanfast(*args, cwd=tmp_path)
+        done = run_spanfast(*args, cwd=tmp_path)
         assert done.returncode == 2
         assert "refusing to overwrite the input" in done.stderr
         assert len(done.stderr.strip().splitlines()) == 1
@@ -293,7 +270,7 @@ def test_commands_refuse_to_overwrite_the_input(dataset: Path, tmp_path: Path) -
 
 
 def test_command_errors_are_one_line(dataset: Path, tmp_path: Path) -> None:
-    done = _spanfast(
+    done = run_spanfast(
         "export",
         str(dataset),
         "--labels",
@@ -307,9 +284,9 @@ def test_command_errors_are_one_line(dataset: Path, tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     assert done.returncode == 2 and "--tokens" in done.stderr
-    done = _spanfast("report", str(dataset), *COLUMNS, "--out", "x.txt", cwd=tmp_path)
+    done = run_spanfast("report", str(dataset), *COLUMNS, "--out", "x.txt", cwd=tmp_path)
     assert done.returncode == 2 and "expected a .html file" in done.stderr
-    done = _spanfast(
+    done = run_spanfast(
         "report", str(dataset), "--labels", "nope", "--probs", "p", "--out", "x.html", cwd=tmp_path
     )
     assert done.returncode == 2 and "no such column" in done.stderr
