@@ -39,13 +39,9 @@ from hypothesis.errors import InvalidArgument
 
 import spanfast.data
 from spanfast.data import load_example
+from spanfast.options import FILTER_BY, RANK_BY  # noqa: F401 - for the tests
 from spanfast.testing.data import Dataset, make_dataset
-from spanfast.testing.registry import (  # noqa: F401 - FILTER_BY, RANK_BY: for the tests
-    FILTER_BY,
-    INPUT_FORMS,
-    RANK_BY,
-    labels_and_probs,
-)
+from spanfast.testing.registry import INPUT_FORMS, labels_and_probs
 
 # --------------------------------------------------------------------------------------
 # Data

@@ -41,6 +41,7 @@ from typing import Any
 
 import numpy as np
 
+from ..options import FILTER_BY, RANK_BY
 from . import data as _data
 
 IMPLEMENTATIONS = ("spanfast", "cleanlab")
@@ -278,16 +279,6 @@ _CL_TOKEN = "cleanlab.token_classification"
 _CL_UTILS = "cleanlab.internal.token_classification_utils"
 
 _ALL_FORMS = INPUT_FORMS
-RANK_BY = ("self_confidence", "normalized_margin", "confidence_weighted_entropy")
-FILTER_BY = (
-    "prune_by_noise_rate",
-    "prune_by_class",
-    "both",
-    "confident_learning",
-    "predicted_neq_given",
-    "low_normalized_margin",
-    "low_self_confidence",
-)
 _SOFTMIN = {"sentence_score_method": "softmin", "sentence_score_kwargs": {"temperature": 0.05}}
 _QUALITY_CASES = (
     {},
