@@ -392,7 +392,8 @@ class _Runner:
                     f"partition {index} (from sentence {first}) failed its check once "
                     "and passed it when recomputed: its data is not deterministic"
                 )
-            dtype = part.dtype if dtype is None else np.promote_types(dtype, part.dtype)
+            if part.n_tokens:  # as the streaming runner: only partitions with tokens
+                dtype = part.dtype if dtype is None else np.promote_types(dtype, part.dtype)
             if part.layout is None:
                 continue
             layout = part.layout if layout is None else layout

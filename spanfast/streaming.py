@@ -224,8 +224,8 @@ class _Run:
     """Reads and checks the batches of one run, numbering sentences and tokens globally.
 
     Pass 1 learns the layout (classes, span or token data), the dtype of the whole
-    dataset (float64 if any batch is: as NumPy concatenates) and a checksum of each
-    batch; later passes verify every batch against it and promote float32 batches.
+    dataset (float64 if any batch with tokens is: as NumPy concatenates) and a checksum
+    of each batch; later passes verify every batch against it and promote float32 batches.
     """
 
     def __init__(self, read_batches, progress, n_passes: int, scoring: Scoring) -> None:
@@ -355,7 +355,9 @@ class _Run:
             raise error
 
     def _check_consistent(self, data: Checked, first_sentence: int) -> None:
-        if self.pass_number == 1:  # as np.concatenate: empty batches count too
+        # As np.concatenate of the batches with tokens: one without has no dtype of its
+        # own (an empty Python list reads as float64), as empty sentences in memory.
+        if self.pass_number == 1 and data.n_tokens:
             dtype = data.probs.dtype
             self.dtype = dtype if self.dtype is None else np.promote_types(self.dtype, dtype)
         layout = batch_layout(data)

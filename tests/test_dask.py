@@ -149,6 +149,16 @@ def test_a_float64_partition_makes_the_dataset_float64():
     _assert_identical(_found(parts, scheduler="synchronous"), expected)
 
 
+def test_a_partition_without_tokens_has_no_say_in_the_dtype():
+    # as the streaming runner's batches and empty sentences in memory
+    labels, probs, offsets = noisy_flat_dataset(3, 60, 3, np.float32, False)
+    parts = _partitioned(labels, probs, offsets, [20, 20, 40], "delayed")
+    parts[1] = dask.delayed(_table(labels, probs.astype(np.float64), offsets, 20, 20))
+    expected = _expected(labels, probs, offsets)
+    assert expected.score.dtype == np.float32
+    _assert_identical(_found(parts, scheduler="synchronous"), expected)
+
+
 def test_a_bag_of_records_and_an_emptynoisy_flat_dataset():
     labels, probs, offsets = noisy_flat_dataset(5, 40, 2, np.float64, True)
     records = [

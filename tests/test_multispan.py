@@ -352,9 +352,8 @@ def test_find_issues_never_guesses_span_from_a_2d_shape():
 
 
 def _batches_of(labels, probs, cuts, extra=()):
-    # No batch without sentences: an empty Python list has no dtype to keep (the runner
-    # promotes as np.concatenate would, so [] would make float32 data float64).
-    bounds = sorted({0, *cuts, len(labels)})
+    # a cut twice: a batch without sentences (an empty Python list, no dtype to keep)
+    bounds = [0, *sorted(cuts), len(labels)]
 
     def read():
         for a, b in zip(bounds[:-1], bounds[1:]):

@@ -151,6 +151,47 @@ def test_empty_batches_are_skipped():
     assert streamed.to_tuples() == [(i + 1, j) for i, j in expected.to_tuples()]
 
 
+# Batches without tokens, given the shape of an empty sentence's probabilities.
+EMPTY_BATCHES = {
+    "no sentences": lambda shape: ([], []),
+    "an empty list": lambda shape: ([[]], [[]]),
+    "a float64 array": lambda shape: ([[], []], [np.empty(shape), []]),
+}
+
+
+@pytest.mark.parametrize("span", [True, False])
+@pytest.mark.parametrize("kind", EMPTY_BATCHES)
+def test_a_batch_without_tokens_keeps_float32(span, kind):
+    # An empty Python list has no dtype (NumPy reads it as float64): the dataset's dtype
+    # is the one of the batches with tokens, as for empty sentences in memory.
+    labels, probs = _dataset(14, 40, 3, np.float32, span)
+    empty = EMPTY_BATCHES[kind]((0,) if span else (0, 3))
+    pieces = [(labels[:15], probs[:15]), empty, (labels[15:], probs[15:])]
+    with_empty = find_label_issues_in_batches(lambda: iter(pieces))
+    without = find_label_issues_in_batches(lambda: iter([pieces[0], pieces[2]]))
+    n_empty = len(empty[0])
+    sentences = np.split(probs.values, probs.offsets[1:-1])  # float32 arrays
+    expected = find_issues(
+        labels.to_list()[:15] + empty[0] + labels.to_list()[15:],
+        [*sentences[:15], *empty[1], *sentences[15:]],
+    )
+    assert expected.score.dtype == np.float32 and len(expected) > 0
+    for name, values in expected.to_dict().items():
+        np.testing.assert_array_equal(with_empty.to_dict()[name], values, err_msg=name)
+        assert with_empty.to_dict()[name].dtype == values.dtype, name
+        renumbered = without.to_dict()[name]
+        if name == "sentence":  # without the empty batch's sentences
+            renumbered = np.where(renumbered >= 15, renumbered + n_empty, renumbered)
+        np.testing.assert_array_equal(renumbered, values, err_msg=name)
+        assert renumbered.dtype == values.dtype, name
+    np.testing.assert_array_equal(with_empty.sentence_scores, expected.sentence_scores)
+    assert with_empty.sentence_scores.dtype == without.sentence_scores.dtype
+    np.testing.assert_array_equal(
+        np.delete(with_empty.sentence_scores, np.arange(15, 15 + n_empty)),
+        without.sentence_scores,
+    )
+
+
 def test_batches_must_agree_on_tokens():
     labels, probs = _dataset(13, 20, 2, np.float64, span=True)
     tokens = [["w"] * n for n in labels.lengths]
@@ -255,8 +296,8 @@ def test_float32_and_float64_batches_give_the_concatenations_answer(
         for (a, b), width in zip(zip(bounds[:-1], bounds[1:]), widths)
     ]
     whole = Ragged(
-        np.concatenate([part[1].values for part in parts]), probs.offsets
-    )  # NumPy's promotion: float64 if any part is
+        np.concatenate([part[1].values for part in parts if part[1].n_tokens]), probs.offsets
+    )  # NumPy's promotion: float64 if any part with tokens is
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         expected = find_issues(labels, whole, filter_by=filter_by)
