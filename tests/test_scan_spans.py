@@ -287,24 +287,46 @@ def test_a_malformed_entity_shows_its_given_tags(tmp_path):
     assert "in [[Paris]] now\n   given tags: I-LOC\n" in done.stdout
 
 
-def test_parquet_of_several_span_classes_is_streamed_as_read_whole(tmp_path):
-    # --task span on Parquet streams the batches (spanfast.streaming); the issues are
-    # those of the same data read whole from .npz
+def _multispan_parquet(tmp_path):
+    """The data of :func:`_multispan_npz` as a Parquet file of list columns."""
     pa = pytest.importorskip("pyarrow")
     pq = pytest.importorskip("pyarrow.parquet")
-    npz = _multispan_npz(tmp_path)
-    arrays = np.load(npz)
+    arrays = np.load(_multispan_npz(tmp_path))
     offsets = arrays["labels_offsets"]
     rows = zip(offsets[:-1], offsets[1:])
     labels, probs = zip(*[(arrays["labels"][a:b].tolist(), arrays["probs"][a:b].tolist())
                           for a, b in rows])  # fmt: skip
     parquet = tmp_path / "multi.parquet"
     pq.write_table(pa.table({"labels": list(labels), "probs": list(probs)}), parquet)
+    return parquet
+
+
+def test_parquet_of_several_span_classes_is_streamed_as_read_whole(tmp_path):
+    # --task span on Parquet streams the batches (spanfast.streaming); the issues are
+    # those of the same data read whole from .npz
+    parquet = _multispan_parquet(tmp_path)
     outputs = []
-    for path, extra in ((npz, ()), (parquet, ("--batch-size", "7"))):
+    for path, extra in ((tmp_path / "multi.npz", ()), (parquet, ("--batch-size", "7"))):
         out = tmp_path / f"issues-{path.suffix[1:]}.csv"
         done = _scan(path, "--labels", "labels", "--probs", "probs", "--task", "span",
                      "--out", out, *extra)  # fmt: skip
         assert done.returncode == 0, done.stderr
         outputs.append(out.read_text())
     assert outputs[0] == outputs[1] and "span_class" in outputs[0].splitlines()[0]
+
+
+def test_several_span_classes_on_dask_give_the_scan_without_dask(tmp_path):
+    pytest.importorskip("distributed")
+    parquet = _multispan_parquet(tmp_path)
+    out = tmp_path / "issues.csv"
+    runs = []
+    for extra in ((), ("--dask", "local:1")):  # one worker: a LocalCluster is slow to start
+        done = _scan(parquet, "--labels", "labels", "--probs", "probs", "--task", "span",
+                     "--out", out, *extra)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert done.stderr == ""
+        runs.append((done.stdout, out.read_text()))
+    assert runs[0] == runs[1]
+    header, *rows = runs[1][1].splitlines()
+    assert "span_class" in header.split(",") and rows
+    assert runs[1][0] == f"Wrote {len(rows)} of {len(rows)} label issues to {out}\n"

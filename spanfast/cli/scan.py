@@ -263,7 +263,7 @@ def _find(
     """(issues, the data read whole or None, Parquet row counts per file or None)."""
     from spanfast.errors import InvalidInputError, InvalidOptionError
 
-    if _streamed(kind, files, columns, args):
+    if _streamed(kind, files, columns):
         listing = readers.parquet_listing(directory or files[0], files)
         row_counts = readers.parquet_row_counts(files, columns, listing)
         with progress_bar(int(row_counts.sum())) as progress:
@@ -299,14 +299,13 @@ def _with_file_and_row(issues: Any, listing: Any, columns: readers.Columns) -> A
     return dataclasses.replace(issues, sentence_ids={**(issues.sentence_ids or {}), **added})
 
 
-def _streamed(kind: str, files: list[Path], columns: readers.Columns, args: Any) -> bool:
+def _streamed(kind: str, files: list[Path], columns: readers.Columns) -> bool:
     """Parquet is streamed, except tag strings (read whole: spanfast.streaming takes class
-    ids only) and several span classes on Dask (spanfast.dask's CLI path takes no task)."""
+    ids only)."""
     if kind != ".parquet":
         return False
     readers.require_pyarrow(files[0], "reading .parquet")
-    span_on_dask = args.task == "span" and getattr(args, "dask", None)
-    return not span_on_dask and not readers.parquet_tags(files, columns)
+    return not readers.parquet_tags(files, columns)
 
 
 def _check_dask(
@@ -316,11 +315,9 @@ def _check_dask(
     prog = f"spanfast {NAME}"
     if kind != ".parquet":
         raise UsageError(prog, f"--dask reads Parquet input; {args.input} is {kind[1:]}")
-    if not _streamed(kind, files, columns, args):
+    if not _streamed(kind, files, columns):
         raise UsageError(
-            prog,
-            "--dask: several span classes (--task span) and tag-string labels are read "
-            "whole, not on Dask; run without --dask",
+            prog, "--dask: tag-string labels are read whole, not on Dask; run without --dask"
         )
     keys = readers.parquet_listing(directory or files[0], files).partition_types
     partition_ids = [name for name in columns.ids if name in keys]
@@ -352,7 +349,6 @@ def _find_in_parquet(
         id=list(columns.ids),
         file_and_row=directory is not None,
         progress=progress,
-        task=args.task,
         **_options(args),
         **options,
     )
@@ -367,6 +363,7 @@ def _options(args: Any) -> dict[str, Any]:
         "token_score_method": args.token_score_method,
         "sentence_score_method": args.sentence_score_method,
         "temperature": args.temperature,
+        "task": args.task,
     }
 
 
@@ -375,7 +372,7 @@ def _find_in_memory(data: dict[str, Any], args: Any) -> Any:
     from spanfast.results import find_issues
 
     issues = find_issues(
-        data["labels"], data["probs"], id=data["ids"] or None, task=args.task, **_options(args)
+        data["labels"], data["probs"], id=data["ids"] or None, **_options(args)
     )
     if data["tokens"] is not None:
         tokens = data["tokens"]
