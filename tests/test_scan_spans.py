@@ -330,3 +330,16 @@ def test_several_span_classes_on_dask_give_the_scan_without_dask(tmp_path):
     header, *rows = runs[1][1].splitlines()
     assert "span_class" in header.split(",") and rows
     assert runs[1][0] == f"Wrote {len(rows)} of {len(rows)} label issues to {out}\n"
+
+
+def test_spans_on_dask_is_refused_with_one_line(tmp_path):
+    # entities need whole sentences: --spans reads the data whole, never silently off Dask
+    parquet = _multispan_parquet(tmp_path)
+    done = _scan(parquet, "--labels", "labels", "--probs", "probs", "--task", "span", "--spans",
+                 "--dask", "local:1", "--out", tmp_path / "spans.csv")  # fmt: skip
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.splitlines() == [
+        "spanfast scan: error: --spans reads the data whole, not on Dask; run without --dask "
+        "(see 'spanfast scan --help')"
+    ]
+    assert not (tmp_path / "spans.csv").exists()

@@ -87,6 +87,8 @@ def run_spans(input_path: Path, columns: readers.Columns, args: Any) -> int:
     ):
         if given:
             raise UsageError(prog, f"--spans and {option}: run them separately")
+    if args.dask is not None:
+        raise UsageError(prog, "--spans reads the data whole, not on Dask; run without --dask")
     if args.out_format is not None and args.out is None:
         raise UsageError(prog, "--out-format needs --out")
     kind, files = readers.input_files(input_path)
