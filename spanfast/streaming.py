@@ -201,8 +201,8 @@ def _labels_batch(
 ) -> Checked:
     """A batch of labels alone, checked as :func:`check_batch` checks them (the same
     narrow label type and range check), for a pass that only counts classes. The
-    probabilities are a zero-stride stand-in of the dataset's layout and dtype, never
-    read: the next pass reads and checks the real ones."""
+    probabilities are a zero-stride stand-in of the dataset's layout and the batch's
+    dtype (its file's), never read: the next pass reads and checks the real ones."""
     try:
         with numbered_from(first_sentence):
             ragged = as_labels(labels)
@@ -245,7 +245,7 @@ class _Run:
         self.has_tokens = False
         self._checksums: list[tuple] = []  # per batch: (first sentence, labels, probs, offsets)
         self._checksum = None  # the pending checksum of the batch being read
-        # (n_classes, span, dtype) from a Parquet reader's schemas: pass 1 reads labels only
+        # (n_classes, span) from a Parquet reader's schemas: pass 1 reads labels only
         self.known_layout: tuple | None = None
 
     def batches(self) -> Iterator[TokenBatch]:
@@ -261,8 +261,8 @@ class _Run:
             labels, pred_probs, *rest = raw
             tokens = rest[0] if rest else None
             ids = rest[1] if len(rest) > 1 else None
-            if labels_only:
-                data = _labels_batch(labels, first_sentence, *self.known_layout)
+            if labels_only:  # pred_probs: the dtype of the batch's file
+                data = _labels_batch(labels, first_sentence, *self.known_layout, pred_probs)
             else:
                 data = check_batch(labels, pred_probs, tokens, first_sentence)
             self._check_consistent(data, first_sentence)

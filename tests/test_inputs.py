@@ -444,11 +444,11 @@ def test_parquet_files_of_mixed_widths_give_the_in_memory_answer(
     parts = []
     for number, ((a, b), width) in enumerate(zip(zip(bounds[:-1], bounds[1:]), widths)):
         part = Ragged(probs[a:b].values.astype(width), probs[a:b].offsets)
-        if b > a:  # a file without rows gives no batch: its dtype is not the data's
+        if part.n_tokens:  # a file without tokens has no say in the data's dtype
             parts.append(part.values)
         table = pa.table({"tags": _arrow_list(labels[a:b]), "p": _arrow_list(part, fixed_width)})
         pq.write_table(table, root / f"part-{number:02d}.parquet", row_group_size=7)
-    whole = Ragged(np.concatenate(parts), probs.offsets)  # float64 if any part is
+    whole = Ragged(np.concatenate(parts), probs.offsets)  # float64 if any part with tokens is
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         expected = find_issues(labels, whole, filter_by=filter_by)
@@ -459,6 +459,36 @@ def test_parquet_files_of_mixed_widths_give_the_in_memory_answer(
         np.testing.assert_array_equal(streamed.to_dict()[name], values, err_msg=name)
         assert streamed.to_dict()[name].dtype == values.dtype, name
     np.testing.assert_array_equal(streamed.sentence_scores, expected.sentence_scores)
+
+
+def test_a_parquet_file_without_tokens_has_no_say_in_the_dtype(tmp_path):
+    # rows of empty sentences stored as float64 among float32 files: float32, as the
+    # batches in memory, the streaming runner and Dask take it
+    pytest.importorskip("dask")
+    from spanfast.dask import find_issues_parquet
+
+    labels, probs, offsets = noisy_flat_dataset(8, 40, 3, np.float32, False)
+    labels, probs = Ragged(labels, offsets), Ragged(probs, offsets)
+    for number, (a, b) in enumerate([(0, 20), (20, 40)]):
+        table = pa.table({"tags": _arrow_list(labels[a:b]), "p": _arrow_list(probs[a:b])})
+        pq.write_table(table, tmp_path / f"part-{2 * number}.parquet", row_group_size=7)
+    empty = pa.table(
+        {"tags": pa.array([[], []], pa.list_(pa.int64())),
+         "p": pa.array([[], []], pa.list_(pa.list_(pa.float64())))}
+    )  # fmt: skip
+    pq.write_table(empty, tmp_path / "part-1.parquet")
+    sentences = [*labels[:20].to_list(), [], [], *labels[20:].to_list()]
+    rows = [*np.split(probs.values, offsets[1:-1])]
+    expected = find_issues(sentences, [*rows[:20], np.empty((0, 3)), [], *rows[20:]])
+    assert expected.score.dtype == np.float32 and len(expected)
+    streamed = find_label_issues_parquet(tmp_path, labels="tags", probs="p", batch_size=5)
+    on_dask = find_issues_parquet(tmp_path, "tags", "p", scheduler="synchronous")
+    for found in (streamed, on_dask):
+        for name, values in expected.to_dict().items():
+            np.testing.assert_array_equal(found.to_dict()[name], values, err_msg=name)
+            assert found.to_dict()[name].dtype == values.dtype, name
+        np.testing.assert_array_equal(found.sentence_scores, expected.sentence_scores)
+        assert found.sentence_scores.dtype == expected.sentence_scores.dtype
 
 
 def test_a_bad_label_is_found_in_the_first_pass_and_named_by_file_and_row(tmp_path):

@@ -242,11 +242,11 @@ class ParquetBatches:
 
     ``reader(last_pass=False)`` gives ``(labels, probs, None)`` per batch; the last
     pass also has the tokens and the ids (columns, Hive partition keys);
-    ``labels_only=True`` (a first pass that counts classes) gives ``(labels, None,
-    None)``. ``file`` / ``row_in_file``, when asked, are added to the result by
-    :meth:`with_file_and_row` from the rows per file of the last pass, not carried per
-    batch (per batch, the file names became one Python string per row: 400 MiB at
-    3.5 M rows).
+    ``labels_only=True`` (a first pass that counts classes) gives ``(labels, dtype,
+    None)``, ``dtype`` that of the file's probabilities, from its schema. ``file`` /
+    ``row_in_file``, when asked, are added to the result by :meth:`with_file_and_row`
+    from the rows per file of the last pass, not carried per batch (per batch, the
+    file names became one Python string per row: 400 MiB at 3.5 M rows).
     """
 
     def __init__(self, listing, columns: tuple, names: tuple, file_and_row: bool, batch_size):
@@ -279,12 +279,15 @@ class ParquetBatches:
         rows_per_file = []
         for number, path in enumerate(listing.files):
             try:
-                record_batches = pq.ParquetFile(path).iter_batches(
+                parquet_file = pq.ParquetFile(path)
+                if labels_only:
+                    dtype = _probability_leaf(parquet_file, self.probs)[0]
+                record_batches = parquet_file.iter_batches(
                     batch_size=self.batch_size, columns=columns
                 )
                 row_in_file = 0
                 for record_batch in record_batches:
-                    probs = None if labels_only else record_batch.column(self.probs)
+                    probs = dtype if labels_only else record_batch.column(self.probs)
                     batch = [record_batch.column(self.labels), probs]
                     batch.append(
                         record_batch.column(self.tokens) if last_pass and self.tokens else None
@@ -325,40 +328,29 @@ class ParquetBatches:
         ids = {**(issues.sentence_ids or {}), FILE: file, ROW_IN_FILE: row_in_file}
         return replace(issues, sentence_ids=ids)
 
-    def layout(self) -> tuple[int, bool, np.dtype] | None:
-        """``(n_classes, span, dtype)`` of the probabilities, known without reading them
-        all: the dtype from the files' schemas (promoted over the files with rows, as
-        the batches' dtypes are), K from the first token's row (or a fixed-size list).
-        None when the schema does not say (not float32/float64 lists): then the first
-        pass reads the probabilities too."""
-        import pyarrow as pa
+    def layout(self) -> tuple[int, bool] | None:
+        """``(n_classes, span)`` of the probabilities, known without reading them all:
+        from the files' schemas, K from the first token's row (or a fixed-size list).
+        None when the schemas do not say (not float32/float64 lists, no file with rows):
+        then the first pass reads the probabilities too. (The dataset's dtype is that
+        of the files with tokens: the labels-only pass gives each batch its file's.)"""
         import pyarrow.parquet as pq
 
-        dtype, depth, width = None, None, None
+        depth = width = None
+        any_rows = False
         for path in self.listing.files:
             parquet_file = pq.ParquetFile(path)
-            leaf, file_depth = parquet_file.schema_arrow.field(self.probs).type, 0
-            while (
-                pa.types.is_list(leaf)
-                or pa.types.is_large_list(leaf)
-                or (pa.types.is_fixed_size_list(leaf))
-            ):
-                width = leaf.list_size if pa.types.is_fixed_size_list(leaf) else None
-                leaf, file_depth = leaf.value_type, file_depth + 1
-            if not (pa.types.is_float32(leaf) or pa.types.is_float64(leaf)):
+            dtype, file_depth, file_width = _probability_leaf(parquet_file, self.probs)
+            if dtype is None or file_depth not in (1, 2) or depth not in (None, file_depth):
                 return None
-            if file_depth not in (1, 2) or depth not in (None, file_depth):
-                return None
-            depth = file_depth
-            if parquet_file.metadata.num_rows:
-                kind = np.dtype(leaf.to_pandas_dtype())
-                dtype = kind if dtype is None else np.promote_types(dtype, kind)
-        if dtype is None:
+            depth, width = file_depth, file_width
+            any_rows = any_rows or parquet_file.metadata.num_rows > 0
+        if not any_rows:
             return None
         if depth == 1:
-            return 2, True, dtype
+            return 2, True
         n_classes = width if width is not None else self._first_row_width()
-        return None if n_classes is None else (n_classes, False, dtype)
+        return None if n_classes is None else (n_classes, False)
 
     def _first_row_width(self) -> int | None:
         """The number of class probabilities of the first token (None without tokens)."""
@@ -374,3 +366,19 @@ class ParquetBatches:
                     width = pc.list_value_length(rows.slice(0, 1))[0].as_py()
                     return width if width else None
         return None
+
+
+def _probability_leaf(parquet_file: Any, column: str) -> tuple[np.dtype | None, int, int | None]:
+    """(the dtype of the probabilities, None unless float32/float64; how many lists deep
+    they are; the size of the innermost fixed-size list, or None) from a file's schema."""
+    import pyarrow as pa
+
+    leaf, depth, width = parquet_file.schema_arrow.field(column).type, 0, None
+    while (
+        pa.types.is_list(leaf) or pa.types.is_large_list(leaf) or pa.types.is_fixed_size_list(leaf)
+    ):
+        width = leaf.list_size if pa.types.is_fixed_size_list(leaf) else None
+        leaf, depth = leaf.value_type, depth + 1
+    if not (pa.types.is_float32(leaf) or pa.types.is_float64(leaf)):
+        return None, depth, width
+    return np.dtype(leaf.to_pandas_dtype()), depth, width
