@@ -20,24 +20,21 @@ from typing import Any
 
 import numpy as np
 
-from . import _counts, _cuts, _numpy_order, plans
+from . import _counts, _numpy_order, plans
 from ._input.checked import (
     Checked,
     checked_flat,
     checked_positions,
 )
 from ._kernels import confident_joint as _cj
-from ._kernels import selection, thresholds
+from ._kernels import thresholds
 from ._kernels.running_sum import RunningSums
 from ._positions import order_by_score
 from ._scoring import token_scores
 from ._sentences import issue_tuples, locate, sentence_scores  # part of this API
 from ._threads import concurrently
 from .options import (
-    CONFIDENT_THRESHOLDS_LOWER_BOUND,
     FLOATING_POINT_COMPARISON,
-    LOW_MEMORY_BATCH_SIZE,
-    MISSING_CLASS_THRESHOLD,
     check_confident_joint,
     check_filter_options,
     check_n_jobs,
@@ -59,11 +56,6 @@ __all__ = [
     "order_by_score",
     "sentence_scores",
 ]
-
-
-def _margin(probs: np.ndarray) -> np.floating:
-    """cleanlab's 1e-6 comparison margin, in the probabilities' dtype (as NumPy compares)."""
-    return probs.dtype.type(FLOATING_POINT_COMPARISON)
 
 
 # ---------------------------------------------------------------------------------------
@@ -347,14 +339,6 @@ def _find(
     return positions[order], position_scores[order]
 
 
-def _disagreeing(data: Checked, positions: np.ndarray) -> np.ndarray:
-    """The ``positions`` whose prediction is not their label (cleanlab's 1e-6 margin)."""
-    matches = selection.prediction_matches_label(
-        data.probs[positions], data.labels[positions], _margin(data.probs)
-    )
-    return positions[~matches]
-
-
 def find_label_issues_low_memory(
     labels: np.ndarray,
     probs: np.ndarray,
@@ -396,23 +380,16 @@ def find_label_issues_low_memory(
     return _find_low_memory(checked_flat(labels, probs), method, ties)
 
 
-def _find_low_memory(data: Checked, method: str, ties: str = "position") -> np.ndarray:
-    """:func:`find_label_issues_low_memory` of checked data."""
-    labels, probs = data.labels, data.probs
-    if labels.shape[0] == 0:
+def _find_low_memory(
+    data: Checked,
+    method: str,
+    ties: str = "position",
+    n_jobs: int | None = None,
+    batch_size: int | None = None,
+) -> np.ndarray:
+    """:func:`find_label_issues_low_memory` of checked data (``batch_size``: cleanlab's
+    10,000 tokens unless given)."""
+    if data.n_tokens == 0:
         return np.empty(0, np.int64)
-    running_thresholds = thresholds.batched_thresholds(
-        probs,
-        labels,
-        LOW_MEMORY_BATCH_SIZE,
-        CONFIDENT_THRESHOLDS_LOWER_BOUND,
-        probs.dtype.type(CONFIDENT_THRESHOLDS_LOWER_BOUND),
-        float(MISSING_CLASS_THRESHOLD),
-        probs.dtype == np.float32,
-    )
-    n_issues = selection.count_confident_disagreements(
-        probs, labels, running_thresholds - FLOATING_POINT_COMPARISON
-    )
-    token_scores = _scores(data, method)
-    smallest = _cuts.smallest if ties == "position" else _numpy_order.smallest
-    return _disagreeing(data, smallest(token_scores, n_issues))
+    plan = plans.low_memory_plan(method, ties=ties, batch_size=batch_size)
+    return plans.run_in_memory(plan, data, n_jobs)
