@@ -43,6 +43,8 @@ from .options import (
     check_rank_by_kwargs,
     check_score_options,
     check_ties,
+    set_unused_by_low_memory,
+    warn_unused_by_low_memory,
 )
 
 __all__ = [
@@ -292,12 +294,31 @@ def _find(
     n_jobs: int | None = None,
     verbose: bool = False,
     ties: str = "position",
+    low_memory: bool = False,
     stacklevel: int = 2,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """:func:`find_label_issues` of checked data: (positions, their rank scores or None).
 
-    Warnings point ``stacklevel`` frames above this function's caller's caller
-    (2: the caller of the public function that called this)."""
+    ``low_memory``: :func:`find_label_issues_low_memory`'s issues, in position order,
+    with a warning for each other option not at its default (cleanlab's batched path
+    does not use them). Warnings point ``stacklevel`` frames above this function's
+    caller's caller (2: the caller of the public function that called this)."""
+    if low_memory:
+        given = dict(
+            rank_by_kwargs=rank_by_kwargs,
+            filter_by=filter_by,
+            frac_noise=frac_noise,
+            num_to_remove_per_class=num_to_remove_per_class,
+            min_examples_per_class=min_examples_per_class,
+            confident_joint=confident_joint,
+            n_jobs=n_jobs,
+            verbose=verbose,
+        )
+        warn_unused_by_low_memory(set_unused_by_low_memory(given), stacklevel + 1)
+        check_rank_by(return_indices_ranked_by)
+        check_ties(ties)
+        positions = _find_low_memory(data, return_indices_ranked_by, ties)
+        return positions, _scores(data, return_indices_ranked_by, positions=positions)
     rank_by_kwargs = dict(rank_by_kwargs or {})
     check_filter_options(
         filter_by=filter_by,
