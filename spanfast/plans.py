@@ -218,7 +218,8 @@ def low_memory_plan(method: str, *, ties: str = "position", batch_size: int | No
     ``method``, over a grid of ``batch_size`` tokens (default: 10,000, as cleanlab's):
     counts; grid batch thresholds (:mod:`spanfast._low_memory`); confident
     disagreements + score buckets; split, less the predictions that match the label."""
-    means = Pass((low.LowMemoryThresholds(batch_size or low.BATCH_TOKENS),))
+    grid = low.BATCH_TOKENS if batch_size is None else batch_size
+    means = Pass((low.LowMemoryThresholds(grid),))
     first = (Pass((low.LowMemoryCounts(),)), means)
     if ties == "numpy":
         count = Pass((low.ConfidentDisagreements(),))
