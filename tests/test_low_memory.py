@@ -431,3 +431,19 @@ def test_scan_low_memory_writes_find_issues_low_memory_result(tmp_path):
     assert ignored.returncode == 0, ignored.stderr
     assert "`filter_by` is not used when `low_memory=True`." in ignored.stderr
     assert (tmp_path / "again.jsonl").read_text() == (tmp_path / "issues.jsonl").read_text()
+
+
+def test_a_dask_job_carries_the_clients_grid_to_its_workers():
+    import pickle
+
+    pytest.importorskip("dask")
+    from spanfast._dask_job import Job
+
+    job = Job(
+        filter_by="low_memory", frac_noise=1.0, num_to_remove_per_class=None,
+        min_examples_per_class=1, ties="position", columns=("labels", "probs", None),
+        span=None, rank_by="normalized_margin", low_memory_batch_size=37,
+    )  # fmt: skip
+    on_a_worker = pickle.loads(pickle.dumps(job)).plan
+    assert on_a_worker.filter_by == "low_memory"
+    assert on_a_worker.passes[1].steps[0].batch_size == 37
