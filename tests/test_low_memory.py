@@ -4,6 +4,7 @@ answer, and cleanlab 2.9.0's ``find_label_issues_batched`` at the same batch siz
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import io
 import json
 import os
@@ -372,8 +373,22 @@ def test_several_span_classes_give_each_columns_low_memory_issues():
             np.testing.assert_array_equal(found.score[mine], one.score)
         batches = _ragged_batches(rows, probs, offsets, [40, 41, 90])
         streamed = find_label_issues_in_batches(lambda: batches, task="span", low_memory=True)
+        on_dask = None
+        if importlib.util.find_spec("dask") is not None:
+            import dask
+
+            from spanfast.dask import find_issues as dask_find
+
+            parts = [
+                dask.delayed({"labels": np.split(part_rows.values, part_rows.offsets[1:-1]),
+                              "probs": np.split(part_probs.values, part_probs.offsets[1:-1])})
+                for part_rows, part_probs in batches
+            ]  # fmt: skip
+            on_dask = dask_find(parts, task="span", scheduler="synchronous", low_memory=True)
     for name, values in found.to_dict().items():
         np.testing.assert_array_equal(streamed.to_dict()[name], values, err_msg=name)
+        if on_dask is not None:
+            np.testing.assert_array_equal(on_dask.to_dict()[name], values, err_msg=name)
 
 
 # ---------------------------------------------------------------------------------------
