@@ -39,6 +39,7 @@ import numpy as np
 
 from ._kernels import scores, selection, thresholds
 from ._steps import Batch, CountClasses, FlagFound, Flagged, State, _changed, _check_classes, _Step
+from ._threads import concurrently
 from .options import (
     CONFIDENT_THRESHOLDS_LOWER_BOUND,
     FLOATING_POINT_COMPARISON,
@@ -113,6 +114,28 @@ def _of_fragment(fragment: Fragment, n_classes: int) -> tuple:
         *thresholds.values_batch_thresholds(
             fragment.values, fragment.labels, n_classes, *_clip_constants(fragment.values.dtype)
         )
+    )
+
+
+def thresholds_in_memory(
+    probs: np.ndarray, labels: np.ndarray, batch_size: int, n_jobs: int | None = None
+) -> np.ndarray:
+    """cleanlab's batched thresholds of data in memory: the grid batches' means (the
+    two halves of the grid on two threads when ``n_jobs`` allows), folded in order --
+    what :class:`LowMemoryThresholds` makes of any batching of the same data."""
+    T = labels.shape[0]
+    n_batches = -(-T // batch_size)
+    middle = n_batches // 2 * batch_size
+    constants = _clip_constants(probs.dtype)
+    second = concurrently(
+        n_jobs, thresholds.grid_batch_thresholds, probs, labels, middle, T, batch_size, *constants
+    )
+    first = thresholds.grid_batch_thresholds(probs, labels, 0, middle, batch_size, *constants)
+    later = second()
+    return thresholds.fold_batch_thresholds(
+        np.concatenate([first[0], later[0]]),
+        np.concatenate([first[1], later[1]]),
+        CONFIDENT_THRESHOLDS_LOWER_BOUND,
     )
 
 

@@ -20,14 +20,14 @@ from typing import Any
 
 import numpy as np
 
-from . import _counts, _numpy_order, plans
+from . import _counts, _cuts, _low_memory, _numpy_order, plans
 from ._input.checked import (
     Checked,
     checked_flat,
     checked_positions,
 )
 from ._kernels import confident_joint as _cj
-from ._kernels import thresholds
+from ._kernels import selection, thresholds
 from ._kernels.running_sum import RunningSums
 from ._positions import order_by_score
 from ._scoring import token_scores
@@ -409,8 +409,34 @@ def _find_low_memory(
     batch_size: int | None = None,
 ) -> np.ndarray:
     """:func:`find_label_issues_low_memory` of checked data (``batch_size``: cleanlab's
-    10,000 tokens unless given)."""
+    10,000 tokens unless given).
+
+    The kernels of :func:`spanfast.plans.low_memory_plan` called directly, on two
+    threads where ``n_jobs`` allows (the same answer as the plan on any batching, which
+    the tests check): the plan's step machinery cost 10-20 % more CPU time here at 1M
+    tokens, K = 9 (``python tools/low_memory_speed.py --n-jobs 1``)."""
     if data.n_tokens == 0:
         return np.empty(0, np.int64)
-    plan = plans.low_memory_plan(method, ties=ties, batch_size=batch_size)
-    return plans.run_in_memory(plan, data, n_jobs)
+    labels, probs = data.labels, data.probs
+    grid = _low_memory.BATCH_TOKENS if batch_size is None else batch_size
+    margin_thresholds = (
+        _low_memory.thresholds_in_memory(probs, labels, grid, n_jobs) - FLOATING_POINT_COMPARISON
+    )
+    half = labels.shape[0] // 2
+    second = concurrently(
+        n_jobs,
+        selection.count_confident_disagreements,
+        probs[half:],
+        labels[half:],
+        margin_thresholds,
+    )
+    n_issues = selection.count_confident_disagreements(
+        probs[:half], labels[:half], margin_thresholds
+    )
+    n_issues += second()
+    smallest = _cuts.smallest if ties == "position" else _numpy_order.smallest
+    positions = smallest(_scores(data, method), n_issues)
+    matches = selection.prediction_matches_label(
+        probs[positions], labels[positions], probs.dtype.type(FLOATING_POINT_COMPARISON)
+    )
+    return positions[~matches]

@@ -144,8 +144,10 @@ def test_any_batching_and_grouping_gives_cleanlabs_thresholds_and_issues(
         if one_pass is plan.passes[1] and T:  # the thresholds, as cleanlab folds them
             expected = _cleanlab_thresholds(labels, probs, batch_size) - 1e-6
             np.testing.assert_array_equal(state.margin_thresholds, expected)
-    in_memory = core._find_low_memory(checked, method, ties, n_jobs=1, batch_size=batch_size)
-    np.testing.assert_array_equal(state.positions, in_memory)
+    for n_jobs in (1, 2):  # the in-memory kernels, on one thread and on two
+        in_memory = core._find_low_memory(checked, method, ties, n_jobs, batch_size)
+        np.testing.assert_array_equal(state.positions, in_memory)
+    np.testing.assert_array_equal(plans.run_in_memory(plan, checked), in_memory)
     if ties == "numpy" and T:  # cleanlab's own orders: its answer exactly
         expected = _cleanlab_batched(labels, probs, batch_size, method)
         np.testing.assert_array_equal(state.positions, expected)
