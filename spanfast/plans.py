@@ -214,10 +214,31 @@ _FLAG_FOUND = Pass((FlagFound(),))
 
 
 def low_memory_plan(method: str, *, ties: str = "position", batch_size: int | None = None) -> Plan:
-    """cleanlab's ``low_memory=True`` (``find_label_issues_batched``) with the score
-    ``method``, over a grid of ``batch_size`` tokens (default: 10,000, as cleanlab's):
-    counts; grid batch thresholds (:mod:`spanfast._low_memory`); confident
-    disagreements + score buckets; split, less the predictions that match the label."""
+    """The plan of cleanlab's ``low_memory=True`` (``find_label_issues_batched``).
+
+    Passes: counts; grid batch thresholds (:mod:`spanfast._low_memory`); confident
+    disagreements + score buckets; split, less the predictions that match the label.
+
+    Parameters
+    ----------
+    method : str
+        The token score whose lowest values are the issues (``return_indices_ranked_by``).
+    ties : {"position", "numpy"}, default "position"
+        As in :func:`spanfast.core.find_label_issues`.
+    batch_size : int, optional
+        Tokens per batch of the thresholds' grid (default 10,000, cleanlab's).
+
+    Returns
+    -------
+    Plan
+        Its result, ``state.positions``, is in position order.
+
+    Examples
+    --------
+    >>> from spanfast.plans import low_memory_plan
+    >>> len(low_memory_plan("self_confidence").passes)
+    4
+    """
     grid = low.BATCH_TOKENS if batch_size is None else batch_size
     means = Pass((low.LowMemoryThresholds(grid),))
     first = (Pass((low.LowMemoryCounts(),)), means)
