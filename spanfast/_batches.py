@@ -153,16 +153,21 @@ class Found:
         if "token_text" in found:
             self.token_text.append(found["token_text"])
 
-    def select(self, positions: np.ndarray, ties: str = "position") -> LabelIssues:
+    def select(
+        self, positions: np.ndarray, ties: str = "position", ranked: bool = True
+    ) -> LabelIssues:
         """The details of ``positions`` (sorted, all previously added), ranked by score
-        (equal scores in position order, or as NumPy's default argsort puts them)."""
+        (equal scores in position order, or as NumPy's default argsort puts them), or
+        in position order when not ``ranked`` (``low_memory=True``)."""
         rows = np.searchsorted(_concat(self.positions, np.int64), positions)
         columns = {
             name: np.concatenate([self.empty[name], *parts])[rows]
             for name, parts in self.columns.items()
         }
         rank = order_by_score if ties == "position" else _numpy_order.order_by_score
-        order = rank(np.arange(rows.shape[0]), columns["score"])  # rows: in position order
+        order = np.arange(rows.shape[0])  # rows: in position order
+        if ranked:
+            order = rank(order, columns["score"])
         text = _concat(self.token_text, object)[rows][order] if self.token_text else None
         return LabelIssues(
             **{name: values[order] for name, values in columns.items()}, token_text=text

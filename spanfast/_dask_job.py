@@ -34,6 +34,8 @@ class Job:
     adjust_pred_probs: bool = False  # rank_by_kwargs: scores by adjusted probabilities
     # task="span" with (T, C) probabilities: (span class 1..C, C) this run reads
     span_class: tuple | None = None
+    # low_memory=True: the tokens per batch of its thresholds (the client's grid), else 0
+    low_memory_batch_size: int = 0
 
     @property
     def plan(self) -> plans.Plan:
@@ -43,6 +45,10 @@ class Job:
 @functools.lru_cache(maxsize=16)
 def plan_of(job: Job) -> plans.Plan:
     # Plans hold closures (not picklable): each process builds its own from the options.
+    if job.low_memory_batch_size:
+        return plans.low_memory_plan(
+            job.rank_by, ties=job.ties, batch_size=job.low_memory_batch_size
+        )
     plan = plans.plan_for(
         job.filter_by,
         frac_noise=job.frac_noise,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
@@ -24,6 +23,7 @@ from .options import (
     check_score_options,
     check_sentence_score_method,
     check_ties,
+    warn_unused_by_low_memory,
 )
 
 
@@ -36,8 +36,7 @@ def issue_tuples(
 ) -> list[tuple[int, int]]:
     """cleanlab's list of ``(sentence, token)`` issues of checked data."""
     if low_memory:
-        for name in kwargs:
-            warnings.warn(f"`{name}` is not used when `low_memory=True`.", stacklevel=3)
+        warn_unused_by_low_memory(kwargs, stacklevel=3)
         check_rank_by(return_indices_ranked_by)
         check_ties(ties)
         positions = core._find_low_memory(data, return_indices_ranked_by, ties)

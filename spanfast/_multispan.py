@@ -182,6 +182,7 @@ _SPAN_DEFAULTS = {
     "num_to_remove_per_class": None,
     "min_examples_per_class": 1,
     "confident_joint": None,
+    "low_memory": False,
 }
 
 

@@ -113,6 +113,8 @@ def calls(is_span: bool, labels, probs, offsets) -> Iterator[Callable[[], object
         for a, b in ((0, middle), (middle, len(offsets) - 1))
     ]
     yield lambda: streaming.find_label_issues_in_batches(lambda: halves)
+    # low_memory=True in batches: fragments of grid batches, joined (spanfast._low_memory).
+    yield lambda: streaming.find_label_issues_in_batches(lambda: halves, low_memory=True)
 
     def bad_input() -> None:  # the kernels that locate an error in the input
         for bad_labels, bad_probs in (

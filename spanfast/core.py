@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _counts, _cuts, _numpy_order, plans
+from . import _counts, _cuts, _low_memory, _numpy_order, plans
 from ._input.checked import (
     Checked,
     checked_flat,
@@ -34,10 +34,7 @@ from ._scoring import token_scores
 from ._sentences import issue_tuples, locate, sentence_scores  # part of this API
 from ._threads import concurrently
 from .options import (
-    CONFIDENT_THRESHOLDS_LOWER_BOUND,
     FLOATING_POINT_COMPARISON,
-    LOW_MEMORY_BATCH_SIZE,
-    MISSING_CLASS_THRESHOLD,
     check_confident_joint,
     check_filter_options,
     check_n_jobs,
@@ -46,6 +43,8 @@ from .options import (
     check_rank_by_kwargs,
     check_score_options,
     check_ties,
+    set_unused_by_low_memory,
+    warn_unused_by_low_memory,
 )
 
 __all__ = [
@@ -59,11 +58,6 @@ __all__ = [
     "order_by_score",
     "sentence_scores",
 ]
-
-
-def _margin(probs: np.ndarray) -> np.floating:
-    """cleanlab's 1e-6 comparison margin, in the probabilities' dtype (as NumPy compares)."""
-    return probs.dtype.type(FLOATING_POINT_COMPARISON)
 
 
 # ---------------------------------------------------------------------------------------
@@ -300,12 +294,31 @@ def _find(
     n_jobs: int | None = None,
     verbose: bool = False,
     ties: str = "position",
+    low_memory: bool = False,
     stacklevel: int = 2,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """:func:`find_label_issues` of checked data: (positions, their rank scores or None).
 
-    Warnings point ``stacklevel`` frames above this function's caller's caller
-    (2: the caller of the public function that called this)."""
+    ``low_memory``: :func:`find_label_issues_low_memory`'s issues, in position order,
+    with a warning for each other option not at its default (cleanlab's batched path
+    does not use them). Warnings point ``stacklevel`` frames above this function's
+    caller's caller (2: the caller of the public function that called this)."""
+    if low_memory:
+        given = dict(
+            rank_by_kwargs=rank_by_kwargs,
+            filter_by=filter_by,
+            frac_noise=frac_noise,
+            num_to_remove_per_class=num_to_remove_per_class,
+            min_examples_per_class=min_examples_per_class,
+            confident_joint=confident_joint,
+            n_jobs=n_jobs,
+            verbose=verbose,
+        )
+        warn_unused_by_low_memory(set_unused_by_low_memory(given), stacklevel + 1)
+        check_rank_by(return_indices_ranked_by)
+        check_ties(ties)
+        positions = _find_low_memory(data, return_indices_ranked_by, ties)
+        return positions, _scores(data, return_indices_ranked_by, positions=positions)
     rank_by_kwargs = dict(rank_by_kwargs or {})
     check_filter_options(
         filter_by=filter_by,
@@ -345,14 +358,6 @@ def _find(
     rank = order_by_score if ties == "position" else _numpy_order.order_by_score
     order = rank(np.arange(positions.shape[0]), position_scores)
     return positions[order], position_scores[order]
-
-
-def _disagreeing(data: Checked, positions: np.ndarray) -> np.ndarray:
-    """The ``positions`` whose prediction is not their label (cleanlab's 1e-6 margin)."""
-    matches = selection.prediction_matches_label(
-        data.probs[positions], data.labels[positions], _margin(data.probs)
-    )
-    return positions[~matches]
 
 
 def find_label_issues_low_memory(
@@ -396,23 +401,42 @@ def find_label_issues_low_memory(
     return _find_low_memory(checked_flat(labels, probs), method, ties)
 
 
-def _find_low_memory(data: Checked, method: str, ties: str = "position") -> np.ndarray:
-    """:func:`find_label_issues_low_memory` of checked data."""
-    labels, probs = data.labels, data.probs
-    if labels.shape[0] == 0:
+def _find_low_memory(
+    data: Checked,
+    method: str,
+    ties: str = "position",
+    n_jobs: int | None = None,
+    batch_size: int | None = None,
+) -> np.ndarray:
+    """:func:`find_label_issues_low_memory` of checked data (``batch_size``: cleanlab's
+    10,000 tokens unless given).
+
+    The kernels of :func:`spanfast.plans.low_memory_plan` called directly, on two
+    threads where ``n_jobs`` allows (the same answer as the plan on any batching, which
+    the tests check): the plan's step machinery cost 10-20 % more CPU time here at 1M
+    tokens, K = 9 (``python tools/low_memory_speed.py --n-jobs 1``)."""
+    if data.n_tokens == 0:
         return np.empty(0, np.int64)
-    running_thresholds = thresholds.batched_thresholds(
-        probs,
-        labels,
-        LOW_MEMORY_BATCH_SIZE,
-        CONFIDENT_THRESHOLDS_LOWER_BOUND,
-        probs.dtype.type(CONFIDENT_THRESHOLDS_LOWER_BOUND),
-        float(MISSING_CLASS_THRESHOLD),
-        probs.dtype == np.float32,
+    labels, probs = data.labels, data.probs
+    grid = _low_memory.BATCH_TOKENS if batch_size is None else batch_size
+    margin_thresholds = (
+        _low_memory.thresholds_in_memory(probs, labels, grid, n_jobs) - FLOATING_POINT_COMPARISON
+    )
+    half = labels.shape[0] // 2
+    second = concurrently(
+        n_jobs,
+        selection.count_confident_disagreements,
+        probs[half:],
+        labels[half:],
+        margin_thresholds,
     )
     n_issues = selection.count_confident_disagreements(
-        probs, labels, running_thresholds - FLOATING_POINT_COMPARISON
+        probs[:half], labels[:half], margin_thresholds
     )
-    token_scores = _scores(data, method)
+    n_issues += second()
     smallest = _cuts.smallest if ties == "position" else _numpy_order.smallest
-    return _disagreeing(data, smallest(token_scores, n_issues))
+    positions = smallest(_scores(data, method), n_issues)
+    matches = selection.prediction_matches_label(
+        probs[positions], labels[positions], probs.dtype.type(FLOATING_POINT_COMPARISON)
+    )
+    return positions[~matches]

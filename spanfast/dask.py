@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from . import plans
+from . import _low_memory, plans
 from ._batches import (
     Found,
     Scoring,
@@ -75,6 +75,8 @@ from .options import (
     check_score_options,
     check_sentence_score_method,
     check_ties,
+    set_unused_by_low_memory,
+    warn_unused_by_low_memory,
 )
 from .results import LabelIssues
 
@@ -106,6 +108,7 @@ def find_issues(
     scheduler: Any = None,
     keep_bytes: int = DEFAULT_KEEP_BYTES,
     progress: Any = None,
+    low_memory: bool = False,
 ) -> LabelIssues:
     """Label issues of a Dask collection, identical to the in-memory result.
 
@@ -148,6 +151,10 @@ num_to_remove_per_class, min_examples_per_class, confident_joint, ties
         Called on the client as ``progress(pass_number, n_passes, sentences_done)``
         (as :func:`spanfast.streaming.find_label_issues_in_batches` calls it) when a
         partition's task finishes (on a ``distributed.Client``) or a pass ends.
+    low_memory : bool, default False
+        As in :func:`spanfast.results.find_issues` (issues in position order); what
+        travels back per partition for its thresholds: K counts and thresholds per
+        10,000 tokens and two fragments of under 10,000 tokens (:mod:`spanfast._low_memory`).
 
     Returns
     -------
@@ -162,14 +169,23 @@ num_to_remove_per_class, min_examples_per_class, confident_joint, ties
         raise InvalidOptionError(f"task must be None, 'span' or 'token', not {task!r}.")
     if span is not None and task is not None and bool(span) != _TASKS[task]:
         raise InvalidOptionError(f"span={span!r} contradicts task={task!r}.")
-    check_filter_options(
-        filter_by=filter_by,
-        return_indices_ranked_by=return_indices_ranked_by,
-        frac_noise=frac_noise,
-        num_to_remove_per_class=num_to_remove_per_class,
-        confident_joint=confident_joint,
-        stacklevel=2,
-    )
+    if low_memory:  # the filter options are not used (warned), as in memory
+        unused = dict(
+            rank_by_kwargs=rank_by_kwargs, filter_by=filter_by, frac_noise=frac_noise,
+            num_to_remove_per_class=num_to_remove_per_class,
+            min_examples_per_class=min_examples_per_class, confident_joint=confident_joint,
+        )  # fmt: skip
+        warn_unused_by_low_memory(set_unused_by_low_memory(unused), stacklevel=2)
+        filter_by, rank_by_kwargs, confident_joint = "low_memory", None, None
+    else:
+        check_filter_options(
+            filter_by=filter_by,
+            return_indices_ranked_by=return_indices_ranked_by,
+            frac_noise=frac_noise,
+            num_to_remove_per_class=num_to_remove_per_class,
+            confident_joint=confident_joint,
+            stacklevel=2,
+        )
     check_ties(ties)
     adjust_pred_probs = check_rank_by_kwargs(dict(rank_by_kwargs or {}))
     check_score_options(return_indices_ranked_by, adjust_pred_probs)
@@ -194,6 +210,7 @@ num_to_remove_per_class, min_examples_per_class, confident_joint, ties
         run=uuid.uuid4().hex,
         keep_bytes=int(keep_bytes),
         adjust_pred_probs=adjust_pred_probs,
+        low_memory_batch_size=_low_memory.BATCH_TOKENS if low_memory else 0,
     )
     lists = [c for c in job.columns if c]
     files = getattr(data, "files", None)  # find_issues_parquet's: file, row_in_file
@@ -291,7 +308,9 @@ class _Runner:
         if not states:
             return empty_issues()
         return replace(
-            self.found.select(states[-1].positions, self.job.ties),
+            self.found.select(
+                states[-1].positions, self.job.ties, ranked=not self.job.low_memory_batch_size
+            ),
             sentence_scores=np.concatenate(self.sentence_scores),
             sentence_ids=concat_ids(self.ids, self.id_names),
         )

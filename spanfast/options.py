@@ -144,6 +144,41 @@ def check_filter_options(
     check_n_jobs(n_jobs)
 
 
+# What low_memory=True does not use (cleanlab's find_label_issues_batched has no such
+# options), with the defaults of spanfast.results.find_issues.
+LOW_MEMORY_UNUSED = {
+    "rank_by_kwargs": None,
+    "filter_by": "prune_by_noise_rate",
+    "frac_noise": 1.0,
+    "num_to_remove_per_class": None,
+    "min_examples_per_class": 1,
+    "confident_joint": None,
+    "n_jobs": None,
+    "verbose": False,
+}
+
+
+def warn_unused_by_low_memory(names: Any, stacklevel: int = 2) -> None:
+    """cleanlab's warning for each option named that ``low_memory=True`` does not use."""
+    for name in names:
+        warnings.warn(f"`{name}` is not used when `low_memory=True`.", stacklevel=stacklevel + 1)
+
+
+def set_unused_by_low_memory(options: dict[str, Any]) -> list[str]:
+    """The options among ``options`` that ``low_memory=True`` does not use and that are
+    not at their default (a function with defaults cannot tell which were passed)."""
+    return [
+        name
+        for name, value in options.items()
+        if name in LOW_MEMORY_UNUSED
+        and (
+            value is not None
+            if LOW_MEMORY_UNUSED[name] is None
+            else value != LOW_MEMORY_UNUSED[name]
+        )
+    ]
+
+
 def check_confident_joint(confident_joint: Any, n_classes: int) -> np.ndarray:
     """A confident joint given by the caller: K x K finite non-negative counts."""
     joint = np.asarray(confident_joint)

@@ -31,11 +31,15 @@ low_self_confidence,   counts; class sums -> thresholds; joint issue count +
 low_normalized_margin  score buckets -> the score cut; split -> issues
 prune_by_noise_rate,   counts; class sums -> thresholds; joint -> prune counts
 prune_by_class, both   -> cuts; cut buckets -> boundaries; split -> issues
+low_memory             counts; grid batch means -> thresholds (cleanlab's batched
+                       fold); confident disagreements + score buckets -> the
+                       score cut; split -> issues, less matching predictions
 =====================  =========================================================
 
 (``counts``: class counts per batch -> the 2-class check and each batch's
 first value of every class; a ``confident_joint`` given by the caller skips
-the class sums and joint passes of the prune filters.) Every flagging pass
+the class sums and joint passes of the prune filters; ``low_memory=True``'s plan is
+:func:`low_memory_plan`'s, whatever the ``filter_by``.) Every flagging pass
 ends with cleanlab's ``_reduce_issues`` except the ``low_*`` filters'.
 """
 
@@ -48,6 +52,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _counts
+from . import _low_memory as low
 from ._cuts import Cuts, restricted_noise_rate
 from ._input.checked import Checked
 from ._kernels import selection
@@ -75,6 +80,7 @@ __all__ = [
     "Pass",
     "Plan",
     "State",
+    "low_memory_plan",
     "plan_for",
     "run_in_memory",
     "token_blocks",
@@ -205,6 +211,43 @@ def plan_for(
 
 
 _FLAG_FOUND = Pass((FlagFound(),))
+
+
+def low_memory_plan(method: str, *, ties: str = "position", batch_size: int | None = None) -> Plan:
+    """The plan of cleanlab's ``low_memory=True`` (``find_label_issues_batched``).
+
+    Passes: counts; grid batch thresholds (:mod:`spanfast._low_memory`); confident
+    disagreements + score buckets; split, less the predictions that match the label.
+
+    Parameters
+    ----------
+    method : str
+        The token score whose lowest values are the issues (``return_indices_ranked_by``).
+    ties : {"position", "numpy"}, default "position"
+        As in :func:`spanfast.core.find_label_issues`.
+    batch_size : int, optional
+        Tokens per batch of the thresholds' grid (default 10,000, cleanlab's).
+
+    Returns
+    -------
+    Plan
+        Its result, ``state.positions``, is in position order.
+
+    Examples
+    --------
+    >>> from spanfast.plans import low_memory_plan
+    >>> len(low_memory_plan("self_confidence").passes)
+    4
+    """
+    grid = low.BATCH_TOKENS if batch_size is None else batch_size
+    means = Pass((low.LowMemoryThresholds(grid),))
+    first = (Pass((low.LowMemoryCounts(),)), means)
+    if ties == "numpy":
+        count = Pass((low.ConfidentDisagreements(),))
+        cut = Pass((NumpyOrderCuts(reduce=False, score=method),))
+        return Plan("low_memory", (*first, count, cut, Pass((low.FlagDisagreeing(),))), ties=ties)
+    count = Pass((low.ConfidentDisagreements(), CountCuts(method)))
+    return Plan("low_memory", (*first, count, Pass((SplitCuts(reduce=True, score=method),))))
 
 
 # ---------------------------------------------------------------------------------------

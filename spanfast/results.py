@@ -303,6 +303,7 @@ def find_issues(
     temperature: float = DEFAULT_TEMPERATURE,
     ties: str = "position",
     id: Mapping[str, Any] | None = None,
+    low_memory: bool = False,
 ) -> LabelIssues:
     """Find label issues and score sentences, returning arrays.
 
@@ -331,6 +332,8 @@ num_to_remove_per_class, min_examples_per_class, confident_joint
         into every issue row (:attr:`LabelIssues.ids`) and every sentence row. Nulls
         are an error; duplicates are carried as they are (:mod:`spanfast._records`).
         With a table, :func:`find_issues_in_table` takes the id columns by name.
+    low_memory : bool, default False
+        The token filter's ``low_memory=True`` (per span class): issues in position order.
 
     Returns
     -------
@@ -372,6 +375,7 @@ num_to_remove_per_class, min_examples_per_class, confident_joint
             "num_to_remove_per_class": num_to_remove_per_class,
             "min_examples_per_class": min_examples_per_class,
             "confident_joint": confident_joint,
+            "low_memory": low_memory,
         }
         issues = _span_classes_issues(
             data, ties, options, token_score_method, sentence_score_method, temperature
@@ -387,6 +391,7 @@ num_to_remove_per_class, min_examples_per_class, confident_joint
         min_examples_per_class=min_examples_per_class,
         confident_joint=confident_joint,
         ties=ties,
+        low_memory=low_memory,
     )
     token_scores = core._scores(data, token_score_method)
     sentence_scores = _sentences._sentence_scores(

@@ -48,9 +48,12 @@ from .errors import InvalidInputError, InvalidOptionError
 from .options import (
     DEFAULT_TEMPERATURE,
     check_filter_options,
+    check_rank_by,
     check_score_options,
     check_sentence_score_method,
     check_ties,
+    set_unused_by_low_memory,
+    warn_unused_by_low_memory,
 )
 from .results import LabelIssues
 
@@ -72,6 +75,7 @@ def find_label_issues_in_batches(
     sentence_score_method: str = "min",
     temperature: float = DEFAULT_TEMPERATURE,
     task: str | None = None,
+    low_memory: bool = False,
 ) -> LabelIssues:
     """Label issues of a dataset read in batches, identical to the in-memory result.
 
@@ -104,6 +108,11 @@ def find_label_issues_in_batches(
         ``task="span"`` (a ``span_class`` column, sentence scores ``(n, C)``). Each
         class runs as single-class span data on its column, so the batches are read
         once per pass per class. Otherwise 2-D probabilities are token data.
+    low_memory : bool, default False
+        As in :func:`spanfast.results.find_issues` (issues in position order), in four
+        passes (five with ``ties="numpy"``); what a batch's pass keeps for the
+        thresholds is :mod:`spanfast._low_memory`'s (per 10,000 tokens, K counts and
+        thresholds; two fragments of under 10,000 tokens per batch).
 
     Returns
     -------
@@ -115,13 +124,23 @@ def find_label_issues_in_batches(
     """
     if return_indices_ranked_by is None:
         raise InvalidOptionError("return_indices_ranked_by must name a score to rank by.")
-    check_filter_options(
+    filter_options = dict(
         filter_by=filter_by,
-        return_indices_ranked_by=return_indices_ranked_by,
         frac_noise=frac_noise,
         num_to_remove_per_class=num_to_remove_per_class,
-        stacklevel=2,
+        min_examples_per_class=min_examples_per_class,
     )
+    if low_memory:
+        warn_unused_by_low_memory(set_unused_by_low_memory(filter_options), stacklevel=2)
+        check_rank_by(return_indices_ranked_by)
+    else:
+        check_filter_options(
+            filter_by=filter_by,
+            return_indices_ranked_by=return_indices_ranked_by,
+            frac_noise=frac_noise,
+            num_to_remove_per_class=num_to_remove_per_class,
+            stacklevel=2,
+        )
     check_ties(ties)
     check_sentence_score_method(sentence_score_method)
     check_score_options(token_score_method, False)
@@ -133,19 +152,16 @@ def find_label_issues_in_batches(
             frac_noise=frac_noise, num_to_remove_per_class=num_to_remove_per_class,
             min_examples_per_class=min_examples_per_class, progress=progress, ties=ties,
             token_score_method=token_score_method, sentence_score_method=sentence_score_method,
-            temperature=temperature,
+            temperature=temperature, low_memory=low_memory,
         )  # fmt: skip
         n_classes = _span_class_batches.n_classes_of(read_batches)
         if n_classes is not None:  # else 1-D: single-class span data, run as it is
             return _several_span_classes(read_batches, n_classes, options)
     scoring = Scoring(token_score_method, sentence_score_method, temperature)
-    plan = plans.plan_for(
-        filter_by,
-        frac_noise=frac_noise,
-        num_to_remove_per_class=num_to_remove_per_class,
-        min_examples_per_class=min_examples_per_class,
-        ties=ties,
-    )
+    if low_memory:
+        plan = plans.low_memory_plan(return_indices_ranked_by, ties=ties)
+    else:
+        plan = plans.plan_for(**filter_options, ties=ties)
     run = _Run(read_batches, progress, n_passes=len(plan.passes), scoring=scoring)
     if isinstance(read_batches, ParquetBatches) and all(
         isinstance(step, CountClasses) for step in plan.passes[0].steps
@@ -172,7 +188,7 @@ def find_label_issues_in_batches(
                 empty_columns(run.n_classes, run.span, run.dtype, return_indices_ranked_by)
             )
     return replace(
-        found.select(state.positions, ties),
+        found.select(state.positions, ties, ranked=not low_memory),
         sentence_scores=_concat_scores(run.sentence_scores),
         sentence_ids=concat_ids(run.ids, run.id_names or ()),
     )

@@ -107,11 +107,12 @@ def _found(data, **opts):
     keep_bytes=st.sampled_from([0, 3_000, DEFAULT_KEEP_BYTES]),  # none, some, all kept
     given=st.sampled_from([None, "num_to_remove_per_class", "confident_joint"]),
     adjust=st.booleans(),
+    low_memory=st.sampled_from([False, False, False, True]),
     data=st.data(),
 )
 def test_partitions_give_the_in_memory_result(
     seed, n_sentences, n_classes, dtype, span, filter_by, rank_by, frac_noise, min_examples, ties,
-    kind, keep_bytes, given, adjust, data,
+    kind, keep_bytes, given, adjust, low_memory, data,
 ):  # fmt: skip
     labels, probs, offsets = noisy_flat_dataset(seed, n_sentences, n_classes, dtype, span)
     if np.unique(labels).size < 2:
@@ -125,6 +126,7 @@ def test_partitions_give_the_in_memory_result(
         frac_noise=frac_noise,
         min_examples_per_class=min_examples,
         ties=ties,
+        low_memory=low_memory,  # the other options are then unused
     )
     K = 2 if span else n_classes
     if adjust and rank_by != "confidence_weighted_entropy":  # which has no adjustment
@@ -342,6 +344,22 @@ def test_a_cluster_gives_the_in_memory_result(client, filter_by):
     parts[1] = dask.delayed(_slowly)(parts[1], 0.1)
     expected = _expected(labels, probs, offsets, filter_by=filter_by)
     _assert_identical(_found(parts, filter_by=filter_by, scheduler=client), expected)
+
+
+def test_low_memory_on_a_cluster_gives_the_in_memory_result(client):
+    from spanfast import _low_memory
+
+    labels, probs, offsets = noisy_flat_dataset(13, 400, 4, np.float32, False)
+    parts = _partitioned(labels, probs, offsets, [3, 50, 50, 51, 200, 333], "delayed")
+    parts[0] = dask.delayed(_slowly)(parts[0], 0.3)  # the first partition finishes last
+    grid, _low_memory.BATCH_TOKENS = _low_memory.BATCH_TOKENS, 37  # fragments across partitions
+    try:
+        expected = _expected(labels, probs, offsets, low_memory=True)
+        found = _found(parts, low_memory=True, scheduler=client)
+    finally:
+        _low_memory.BATCH_TOKENS = grid
+    assert len(expected) > 0
+    _assert_identical(found, expected)
 
 
 def test_a_cluster_reads_a_parquet_directory(client, tmp_path):

@@ -171,9 +171,11 @@ def test_low_memory_thresholds_equal_label_inspectors(data):
         inspector.update_confident_thresholds(
             labels[start : start + batch], matrix[start : start + batch]
         )
-    ours = thresholds.batched_thresholds(
-        probs, labels, batch, 2e-6, probs.dtype.type(2e-6), 2.0, probs.dtype == np.float32
-    )
+    counts, batch_thresholds = thresholds.grid_batch_thresholds(
+        probs, labels, 0, len(labels), batch, 2e-6, probs.dtype.type(2e-6), 2.0,
+        probs.dtype == np.float32,
+    )  # fmt: skip
+    ours = thresholds.fold_batch_thresholds(counts, batch_thresholds, 2e-6)
     np.testing.assert_array_equal(ours, inspector.get_confident_thresholds(silent=True))
 
 

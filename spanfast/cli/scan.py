@@ -178,6 +178,12 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         "dataset in memory)",
     )
     scan.add_argument(
+        "--low-memory",
+        action="store_true",
+        help="cleanlab's low_memory=True (find_label_issues_batched): thresholds averaged "
+        "over batches of 10,000 tokens, issues in position order; --filter-by is unused",
+    )
+    scan.add_argument(
         "--fail-on-issues",
         action="store_true",
         help="exit with status 1 when any label issue is found (0 when none), e.g. in CI",
@@ -360,6 +366,7 @@ def _options(args: Any) -> dict[str, Any]:
         "filter_by": args.filter_by,
         "return_indices_ranked_by": args.rank_by,
         "ties": args.ties,
+        "low_memory": args.low_memory,
         "token_score_method": args.token_score_method,
         "sentence_score_method": args.sentence_score_method,
         "temperature": args.temperature,
