@@ -76,13 +76,12 @@ from .options import (
     check_sentence_score_method,
     check_ties,
     set_unused_by_low_memory,
+    span_task,
     warn_unused_by_low_memory,
 )
 from .results import LabelIssues
 
 __all__ = ["find_issues", "find_issues_parquet"]
-
-_TASKS = {None: None, "span": True, "token": False}
 
 
 def find_issues(
@@ -165,10 +164,7 @@ num_to_remove_per_class, min_examples_per_class, confident_joint, ties
     """
     if return_indices_ranked_by is None:
         raise InvalidOptionError("return_indices_ranked_by must name a score to rank by.")
-    if task not in _TASKS:
-        raise InvalidOptionError(f"task must be None, 'span' or 'token', not {task!r}.")
-    if span is not None and task is not None and bool(span) != _TASKS[task]:
-        raise InvalidOptionError(f"span={span!r} contradicts task={task!r}.")
+    span = span_task(task, span)
     if low_memory:  # the filter options are not used (warned), as in memory
         unused = dict(
             rank_by_kwargs=rank_by_kwargs, filter_by=filter_by, frac_noise=frac_noise,
@@ -200,7 +196,7 @@ num_to_remove_per_class, min_examples_per_class, confident_joint, ties
         min_examples_per_class=min_examples_per_class,
         ties=ties,
         columns=(labels, probs, tokens),
-        span=_TASKS[task] if span is None else bool(span),
+        span=span,
         rank_by=return_indices_ranked_by,
         # confident_learning counts its own joint, whatever the caller gives (as in memory)
         joint=None if filter_by == "confident_learning" else frozen_joint(confident_joint),

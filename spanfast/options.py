@@ -93,6 +93,18 @@ def check_sentence_score_method(method: str) -> None:
         )
 
 
+def span_task(task: str | None, span: bool | None = None) -> bool | None:
+    """``task`` (or its former name ``span``) as True (span), False (token) or None
+    (1-D probabilities are span data, 2-D token data)."""
+    if task not in (None, "span", "token"):
+        raise InvalidOptionError(f'task must be "span" or "token", got {task!r}.')
+    if task is None:
+        return None if span is None else bool(span)
+    if span is not None and bool(span) != (task == "span"):
+        raise InvalidOptionError(f"span={span!r} contradicts task={task!r}.")
+    return task == "span"
+
+
 def check_ties(ties: str) -> None:
     if ties not in TIES:
         raise InvalidOptionError(f"ties must be one of {', '.join(map(repr, TIES))}; got {ties!r}.")

@@ -23,7 +23,12 @@ from ._kernels.confident_joint import argmax_rows
 from ._positions import sentence_and_token
 from ._records import id_names, sentence_ids
 from .errors import InvalidOptionError
-from .options import DEFAULT_TEMPERATURE, check_score_options, check_sentence_score_method
+from .options import (
+    DEFAULT_TEMPERATURE,
+    check_score_options,
+    check_sentence_score_method,
+    span_task,
+)
 from .ragged import Ragged
 
 COLUMNS = ("sentence", "token", "score", "given_label", "predicted_label")
@@ -361,7 +366,7 @@ num_to_remove_per_class, min_examples_per_class, confident_joint
         raise InvalidOptionError("return_indices_ranked_by must name a score to rank by.")
     check_sentence_score_method(sentence_score_method)
     check_score_options(token_score_method, False)
-    span = _span_task(task, span)
+    span = span_task(task, span)
     if span:
         data = span_data(labels, pred_probs)
     else:
@@ -471,18 +476,6 @@ def find_issues_in_table(
         return issues
     text = token_column.values[token_column.offsets[issues.sentence] + issues.token]
     return replace(issues, token_text=np.asarray(text, dtype=object))
-
-
-def _span_task(task: str | None, span: bool | None) -> bool | None:
-    """``task`` (or its former name ``span``) as True (span), False (token) or None
-    (1-D probabilities are span data, 2-D token data)."""
-    if task not in (None, "span", "token"):
-        raise InvalidOptionError(f'task must be "span" or "token", got {task!r}.')
-    if task is None:
-        return span
-    if span is not None and span != (task == "span"):
-        raise InvalidOptionError(f"span={span!r} contradicts task={task!r}.")
-    return task == "span"
 
 
 def _span_classes_issues(

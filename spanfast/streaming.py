@@ -53,6 +53,7 @@ from .options import (
     check_sentence_score_method,
     check_ties,
     set_unused_by_low_memory,
+    span_task,
     warn_unused_by_low_memory,
 )
 from .results import LabelIssues
@@ -144,8 +145,7 @@ def find_label_issues_in_batches(
     check_ties(ties)
     check_sentence_score_method(sentence_score_method)
     check_score_options(token_score_method, False)
-    if task not in (None, "span", "token"):
-        raise InvalidOptionError(f'task must be "span" or "token", got {task!r}.')
+    span_task(task)
     if task == "span":
         options = dict(
             return_indices_ranked_by=return_indices_ranked_by, filter_by=filter_by,

@@ -250,3 +250,38 @@ def test_label_out_of_range_is_located_whatever_its_width(bad, labels_as):
     wording = "have at least" if bad > 0 else "must be positive"
     with pytest.raises(ValueError, match=f"{wording}.*sentence 1, token 2 has label {bad}"):
         token_find(labels, probs)
+
+
+
+def _find_issues_everywhere():
+    """find_issues in memory, streamed and on Dask, each on one tiny sentence."""
+    from spanfast import dask as sf_dask
+    from spanfast import results, streaming
+
+    labels, probs = [[0, 1]], [[0.2, 0.9]]
+    return {
+        "memory": lambda **o: results.find_issues(labels, probs, **o),
+        "streamed": lambda **o: streaming.find_label_issues_in_batches(
+            lambda: [(labels, probs)], **o
+        ),
+        "dask": lambda **o: sf_dask.find_issues([], **o),
+    }
+
+
+@pytest.mark.parametrize(
+    "options, message, where",
+    [
+        ({"task": "spans"}, "task must be \"span\" or \"token\", got 'spans'.", "all"),
+        # streaming never took task's former name
+        ({"task": "token", "span": True}, "span=True contradicts task='token'.", "memory dask"),
+    ],
+)
+def test_task_is_checked_alike_in_memory_streamed_and_on_dask(options, message, where):
+    """One check of ``task`` (and its former name ``span``) behind every find_issues."""
+    pytest.importorskip("dask")
+    for name, find in _find_issues_everywhere().items():
+        if where != "all" and name not in where.split():
+            continue
+        with pytest.raises(spanfast.errors.InvalidOptionError) as raised:
+            find(**options)
+        assert str(raised.value) == message, name
