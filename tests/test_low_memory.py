@@ -446,8 +446,30 @@ def test_scan_low_memory_writes_find_issues_low_memory_result(tmp_path):
         "--filter-by", "both", "--out", "again.jsonl", cwd=tmp_path,
     )  # fmt: skip
     assert ignored.returncode == 0, ignored.stderr
-    assert "`filter_by` is not used when `low_memory=True`." in ignored.stderr
+    # the library's warning as one line of the command's, without a file and line
+    assert (
+        ignored.stderr
+        == "spanfast scan: warning: `filter_by` is not used when `low_memory=True`.\n"
+    )
     assert (tmp_path / "again.jsonl").read_text() == (tmp_path / "issues.jsonl").read_text()
+    shown = _scan(
+        "data.parquet",
+        "--labels",
+        "tags",
+        "--probs",
+        "p",
+        "--low-memory",
+        "--top",
+        "3",
+        cwd=tmp_path,
+    )
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    # issues in position order are numbered, not ranked
+    assert lines[0] == f"{len(expected)} label issues found; first 3, in position order:"
+    assert lines[2].split() == ["#", "sentence", "token", "score", "given_label", "predicted_label"]
+    rows = [line.split() for line in lines[3:6]]
+    assert [(int(r[1]), int(r[2])) for r in rows] == expected.to_tuples()[:3]
 
 
 def test_a_dask_job_carries_the_clients_grid_to_its_workers():

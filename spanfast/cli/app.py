@@ -102,6 +102,16 @@ def _quiet_stdout() -> None:
         pass
 
 
+def _one_line_warning(command: str):
+    """``warnings.showwarning`` for the command: one line on stderr, as its errors,
+    without the library's file and line (restored by ``catch_warnings``)."""
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        print(f"spanfast {command}: warning: {message}", file=sys.stderr)
+
+    return show
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``spanfast`` command line and return its exit status.
 
@@ -138,6 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             # A cache that cannot be written only costs time; the one-line error
             # contract (and a clean stderr) holds in every environment.
             warnings.simplefilter("ignore", KernelCacheWarning)
+            warnings.showwarning = _one_line_warning(command)
             return args.run(args)
     except (UsageError, CommandError, OSError) as error:
         if isinstance(error, BrokenPipeError):

@@ -75,16 +75,18 @@ ISSUE_COLUMNS = (
 )
 
 
-def print_table(columns: dict[str, np.ndarray]) -> None:
+def print_table(columns: dict[str, np.ndarray], numbered: str = "rank") -> None:
     """The issues as a right-aligned table (without tokens, or with several span classes).
 
     The ``span_class`` and ``token_text`` columns are shown when the issues have them,
     and the id columns (``--id``; ``file`` and ``row_in_file`` for a directory) after
-    them, so that each issue's row can be found.
+    them, so that each issue's row can be found. The rows are numbered in a first
+    column named ``numbered`` ("rank", or "#" for issues in position order).
     """
     names = [name for name in ISSUE_COLUMNS if name in columns]
     names += [name for name in columns if name not in ISSUE_COLUMNS]
-    _print_rows({"rank": np.arange(1, len(columns["sentence"]) + 1), **columns}, ["rank", *names])
+    number = np.arange(1, len(columns["sentence"]) + 1)
+    _print_rows({numbered: number, **columns}, [numbered, *names])
 
 
 def print_rows_of_sentences(columns: dict[str, np.ndarray]) -> None:

@@ -378,9 +378,7 @@ def _find_in_memory(data: dict[str, Any], args: Any) -> Any:
     """Label issues of checked data, with the token text of each when tokens were given."""
     from spanfast.results import find_issues
 
-    issues = find_issues(
-        data["labels"], data["probs"], id=data["ids"] or None, **_options(args)
-    )
+    issues = find_issues(data["labels"], data["probs"], id=data["ids"] or None, **_options(args))
     if data["tokens"] is not None:
         tokens = data["tokens"]
         text = tokens.values[tokens.offsets[issues.sentence] + issues.token]
@@ -458,16 +456,19 @@ def _show(
     top = DEFAULT_TOP if args.top is None else args.top
     issue_columns = _issue_columns(issues, top)
     n_shown = len(issue_columns["sentence"])
-    print(
-        f"{len(issues)} label issues found"
-        + (f"; top {n_shown}, most likely mislabeled first:" if n_shown else ".")
-    )
+    if not n_shown:
+        shown = "."
+    elif args.low_memory:  # cleanlab's order for it: positions, not scores
+        shown = f"; first {n_shown}, in position order:"
+    else:
+        shown = f"; top {n_shown}, most likely mislabeled first:"
+    print(f"{len(issues)} label issues found{shown}")
     if n_shown == 0:
         return
     print()
     # several span classes: display_issues draws one class per call, so a table names each
     if columns.tokens is None or "span_class" in issue_columns:
-        print_table(issue_columns)
+        print_table(issue_columns, "#" if args.low_memory else "rank")
         return
     rows = np.unique(issue_columns["sentence"])
     if data is not None:
