@@ -2,7 +2,7 @@
 
 One command::
 
-    python tools/dask_bench.py --tokens 10_000_000 [--workers 2] [--dir DIR]
+    python tools/dask_bench.py --tokens 10_000_000 [--workers 2] [--dir DIR] [--low-memory]
 
 makes a span dataset as a Parquet directory (tools/out_of_core.py's generator, about
 one million tokens per file; reused when DIR already holds it), then runs each mode
@@ -79,11 +79,11 @@ def _save(issues, path: str) -> None:
     np.savez(path, **columns)
 
 
-def _run_streaming(directory: str, out: str) -> dict:
+def _run_streaming(directory: str, out: str, options: dict) -> dict:
     from spanfast.streaming import find_label_issues_parquet
 
     started = time.perf_counter()
-    issues = find_label_issues_parquet(directory, labels="labels", probs="probs")
+    issues = find_label_issues_parquet(directory, labels="labels", probs="probs", **options)
     wall = time.perf_counter() - started
     peak = _peak_rss_mib()  # before saving (which copies the results)
     _save(issues, out)
@@ -96,11 +96,14 @@ def _worker_peak() -> tuple:
     return os.getpid(), _peak_rss_mib(), psutil.Process().memory_info().rss / 2**20
 
 
-def _run_dask(directory: str, out: str, n_workers: int, keep_mib: float | None) -> dict:
+def _run_dask(
+    directory: str, out: str, n_workers: int, keep_mib: float | None, options: dict
+) -> dict:
     from spanfast.cli._dask import client_for
     from spanfast.dask import find_issues_parquet
 
-    options = {} if keep_mib is None else {"keep_bytes": int(keep_mib * 2**20)}
+    if keep_mib is not None:
+        options = {**options, "keep_bytes": int(keep_mib * 2**20)}
     poller = _Poller()
     started = time.perf_counter()
     with client_for(f"local:{n_workers}") as client:  # the cluster scan --dask starts
@@ -144,15 +147,19 @@ def main() -> None:
     parser.add_argument(
         "--keep-mib", type=float, help="keep_bytes of each Dask worker, in MiB (default: its)"
     )
+    parser.add_argument(
+        "--low-memory", action="store_true", help="low_memory=True (cleanlab's batched path)"
+    )
     parser.add_argument("--mode", choices=["streaming", "dask"], help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parser.parse_args()
     directory = args.dir or os.path.join(tempfile.gettempdir(), f"spanfast-bench-{args.tokens}")
+    options = {"low_memory": True} if args.low_memory else {}
     if args.mode == "streaming":
-        print(json.dumps(_run_streaming(directory, args.out)))
+        print(json.dumps(_run_streaming(directory, args.out, options)))
         return
     if args.mode == "dask":
-        print(json.dumps(_run_dask(directory, args.out, args.workers, args.keep_mib)))
+        print(json.dumps(_run_dask(directory, args.out, args.workers, args.keep_mib, options)))
         return
     _make(directory, args.tokens)
     results = {}
@@ -163,11 +170,14 @@ def main() -> None:
             command += ["--tokens", str(args.tokens), "--workers", str(args.workers)]
             if args.keep_mib is not None:
                 command += ["--keep-mib", str(args.keep_mib)]
+            command += ["--low-memory"] if args.low_memory else []
             done = subprocess.run(command, check=True, capture_output=True, text=True)
             results[mode] = json.loads(done.stdout.strip().splitlines()[-1])
         same = _identical(*(os.path.join(scratch, f"{m}.npz") for m in ("streaming", "dask")))
     stream, dask = results["streaming"], results["dask"]
-    print(f"{args.tokens:,} span tokens in {directory}")
+    print(
+        f"{args.tokens:,} span tokens in {directory}" + (", low_memory" if args.low_memory else "")
+    )
     print(
         f"streaming, 1 process: {stream['wall_s']:.1f} s, "
         f"peak RSS {stream['client_peak_rss_mib']:.0f} MiB, {stream['issues']:,} issues"
