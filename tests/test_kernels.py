@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import naive
 import numpy as np
 import pytest
@@ -146,10 +148,17 @@ def test_prune_by_noise_rate_matches_reference(data, seed):
     margin = probs.dtype.type(1e-6)
     candidates = selection.noise_rate_candidates(probs, labels, margin)
     ours = _prune_by_noise_rate(probs, labels, prune_counts, counts, eligible, candidates)
-    with pytest.MonkeyPatch.context() as patch:  # candidates gathered a few rows at a time
-        patch.setattr(_cuts, "_GATHER_BYTES", int(rng.integers(1, 4)) * probs[:1].nbytes)
-        in_batches = _prune_by_noise_rate(probs, labels, prune_counts, counts, eligible, candidates)
-    np.testing.assert_array_equal(in_batches, ours)
+    # Counted and split in blocks of tokens (as threads and batches do), merged in order.
+    cuts = _cuts.Cuts.noise_rate(prune_counts, counts, eligible)
+    cuts = _cuts.restricted_noise_rate(cuts, candidates) or cuts
+    bounds = np.unique(np.r_[0, rng.integers(0, labels.shape[0] + 1, 3), labels.shape[0]])
+    blocks = [(a, probs[a:b], labels[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
+    histogram = sum(cuts.count(p, y, first_position=a) for a, p, y in blocks)
+    plan = cuts.plan(histogram)
+    picks = functools.reduce(
+        _cuts.Picks.merge, [plan.split(p, y, first_position=a) for a, p, y in blocks]
+    )
+    np.testing.assert_array_equal(plan.resolve(picks), ours)
     reference = naive.prune_by_noise_rate(matrix, labels, prune_counts, eligible)
     # Kept tokens may differ only by some that _reduce_issues drops anyway.
     disagreeing = set(np.flatnonzero(~selection.prediction_matches_label(probs, labels, margin)))

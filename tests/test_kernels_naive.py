@@ -141,11 +141,12 @@ def test_confident_joint_before_calibration(data, seed):
 @given(data=datasets)
 def test_noise_rate_candidates(data):
     margin = data.dtype.type(1e-6)
-    positions, above, disagree_below = selection.noise_rate_candidates(
+    tokens, classes, buckets, above, disagree_below = selection.noise_rate_candidates(
         data.flat_probs, data.flat_labels, margin
     )
     expected = naive.noise_rate_candidates(data.flat_probs, data.flat_labels, margin)
-    assert positions.tolist() == expected[0]
+    assert sorted(set(tokens.tolist())) == expected[0]
+    assert list(zip(tokens.tolist(), classes.tolist(), buckets.tolist())) == expected[3]
     np.testing.assert_array_equal(above, expected[1])
     np.testing.assert_array_equal(disagree_below, expected[2])
 

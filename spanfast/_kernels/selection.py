@@ -121,24 +121,90 @@ def split_noise_rate_keys(
     return flagged
 
 
+# The restricted noise-rate cuts (see ``noise_rate_candidates``) do not read the
+# matrix again: the candidates' pass wrote down each entry a cut can keep, (token,
+# class j, bucket of its key), in token order. Reading the candidates' rows again,
+# scattered through the matrix, cost more than the whole pass that found them (K = 9);
+# only the few entries on a boundary bucket read their row again, for the exact key.
+
+
+@kernel
+def count_entry_keys(labels, tokens, classes, buckets, first_position, capacity, histogram):
+    """:func:`count_noise_rate_keys` of the entries of a batch's tokens (``labels``: the
+    batch's; ``tokens``: flat positions from ``first_position``, in the batch)."""
+    K = capacity.shape[0]
+    for n in range(tokens.shape[0]):
+        k = np.int64(labels[tokens[n] - first_position])
+        j = np.int64(classes[n])
+        if capacity[k, j] > 0:
+            histogram[(k * K + j) * _N_BUCKETS + buckets[n]] += 1
+
+
+@kernel
+def split_entry_keys(
+    P,
+    labels,
+    tokens,
+    classes,
+    buckets,
+    first_position,
+    capacity,
+    boundary,
+    candidate_keys,
+    candidate_positions,
+    filled,
+    candidate_end,
+):
+    """:func:`split_noise_rate_keys` of the entries: flags entries, not tokens."""
+    K = capacity.shape[0]
+    flagged = np.zeros(tokens.shape[0], np.bool_)
+    for n in range(tokens.shape[0]):
+        i = tokens[n] - first_position
+        k = np.int64(labels[i])
+        j = np.int64(classes[n])
+        h = k * K + j
+        if capacity[k, j] == 0:
+            continue
+        b = buckets[n]
+        if b < boundary[h]:
+            flagged[n] = True
+        elif b == boundary[h]:
+            if filled[h] < candidate_end[h]:  # else the data changed since counting
+                candidate_keys[filled[h]] = -(probability(P, i, j) - probability(P, i, k))
+                candidate_positions[filled[h]] = first_position + i
+            filled[h] += 1
+    return flagged
+
+
 def noise_rate_candidates(P, labels, margin):
     """What lets the noise-rate cuts run on a few tokens instead of all of them.
 
     Cut (k, j) keeps the tokens labelled k with the largest margin ``p[j] - p[k]``;
     only tokens whose prediction is not their label (cleanlab's ``_reduce_issues``
-    with ``margin``) survive it. Returns the positions of the tokens with a
-    positive margin towards some class (in position order), and per (k, j):
-    ``above`` -- tokens labelled k with ``p[j] - p[k] > 0`` (the cut's first
-    keys, as every other key is >= 0), and ``disagree_below`` -- tokens labelled
-    k that disagree with their label although ``p[j] - p[k] <= 0``. A cut that
-    keeps at most ``above`` tokens keeps only candidates; one that keeps more,
-    with ``disagree_below == 0``, keeps nothing else that survives.
+    with ``margin``) survive it. Returns ``(tokens, pairs, keys, above,
+    disagree_below)``: one entry per token and class j with a positive margin
+    ``p[j] - p[k]`` (its flat position, the cut ``k * K + j``, the cut's key
+    ``-(p[j] - p[k])``), in token order; and per (k, j): ``above`` -- tokens
+    labelled k with ``p[j] - p[k] > 0`` (the cut's first keys, as every other key
+    is >= 0), and ``disagree_below`` -- tokens labelled k that disagree with their
+    label although ``p[j] - p[k] <= 0``. A cut that keeps at most ``above`` tokens
+    keeps only entries; one that keeps more, with ``disagree_below == 0``, keeps
+    nothing else that survives.
     """
     if P.ndim == 1:
         is_candidate, above, disagree_below = _span_noise_rate_candidates(P, labels, margin)
-    else:
-        is_candidate, above, disagree_below = _matrix_noise_rate_candidates(P, labels, margin)
-    return np.flatnonzero(is_candidate), above, disagree_below
+        tokens = np.flatnonzero(is_candidate)
+        classes, buckets = _span_entries(P, labels, tokens)
+        return tokens, classes, buckets, above, disagree_below
+    return _matrix_noise_rate_candidates(P, labels, margin)
+
+
+@helper
+def _grown(entries, n):
+    """``entries`` (full at ``n``) copied into an array half as long again."""
+    more = np.empty(entries.shape[0] + entries.shape[0] // 2 + 16, entries.dtype)
+    more[:n] = entries[:n]
+    return more
 
 
 @kernel
@@ -150,7 +216,11 @@ def _matrix_noise_rate_candidates(P, labels, margin):
     T = labels.shape[0]
     above = np.zeros((K, K), np.int64)
     disagree_below = np.zeros((K, K), np.int64)
-    is_candidate = np.empty(T, np.bool_)
+    room = 16 + T // 4  # grown when full: a few percent of tokens are candidates
+    tokens = np.empty(room, np.int64)
+    classes = np.empty(room, labels.dtype)
+    buckets = np.empty(room, np.int16)
+    n = 0
     for i in range(T):
         k = np.int64(labels[i])  # int8 labels must not overflow in index arithmetic
         p_given = P[i, k]
@@ -160,7 +230,6 @@ def _matrix_noise_rate_candidates(P, labels, margin):
             p = P[i, j]
             largest = p if p > largest else largest  # NaN never wins, as in the keys
         if largest == p_given and raised > p_given:  # no other class reaches p_given
-            is_candidate[i] = False
             continue
         candidate = False
         disagrees = False
@@ -170,14 +239,38 @@ def _matrix_noise_rate_candidates(P, labels, margin):
                 candidate |= p > p_given
                 # np.argmax returns the first maximum: an earlier class wins ties.
                 disagrees |= (p > raised) | ((j < k) & (p >= raised))
-        is_candidate[i] = candidate
         if candidate | disagrees:
             for j in range(K):
                 if j != k:
-                    up = P[i, j] - p_given > 0
+                    margin_j = P[i, j] - p_given
+                    up = margin_j > 0
                     above[k, j] += up
                     disagree_below[k, j] += disagrees & (not up)
-    return is_candidate, above, disagree_below
+                    if up:
+                        if n == tokens.shape[0]:
+                            tokens = _grown(tokens, n)
+                            classes = _grown(classes, n)
+                            buckets = _grown(buckets, n)
+                        tokens[n] = i
+                        classes[n] = j
+                        buckets[n] = _bucket(-margin_j)  # the key of count_noise_rate_keys
+                        n += 1
+    return tokens[:n], classes[:n], buckets[:n], above, disagree_below
+
+
+@kernel
+def _span_entries(p, labels, tokens):
+    """Class and key bucket of each candidate of span data (one entry per candidate)."""
+    one = p.dtype.type(1)
+    classes = np.empty(tokens.shape[0], labels.dtype)
+    buckets = np.empty(tokens.shape[0], np.int16)
+    for n in range(tokens.shape[0]):
+        p_1 = p[tokens[n]]
+        p_0 = one - p_1
+        given_1 = labels[tokens[n]] != 0
+        classes[n] = 0 if given_1 else 1
+        buckets[n] = _bucket(-(p_0 - p_1) if given_1 else -(p_1 - p_0))
+    return classes, buckets
 
 
 @kernel
