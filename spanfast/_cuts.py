@@ -97,9 +97,7 @@ class Cuts:
             self._count_kernel(*self._args(keys), histogram)
         else:
             entries = _entries_in(self.entries, first_position, keys[1].shape[0])
-            selection.count_entry_keys(
-                keys[1], *entries, first_position, self.capacity, histogram
-            )
+            selection.count_entry_keys(keys[1], *entries, first_position, self.capacity, histogram)
         return histogram
 
     def plan(self, histogram: np.ndarray) -> CutPlan:

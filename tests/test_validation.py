@@ -250,3 +250,32 @@ def test_label_out_of_range_is_located_whatever_its_width(bad, labels_as):
     wording = "have at least" if bad > 0 else "must be positive"
     with pytest.raises(ValueError, match=f"{wording}.*sentence 1, token 2 has label {bad}"):
         token_find(labels, probs)
+
+
+@pytest.mark.parametrize(
+    "labels, dtype",
+    [
+        ([[0, 1], [127]], np.int8),
+        ([[0, True], [np.int64(5)]], np.int8),
+        ([[0, 1], [128]], np.int64),
+        ([[255], [0]], np.int64),
+        ([[256], [0]], np.int64),
+        ([[-1], [0]], np.int8),
+        ([[], []], np.int8),
+    ],
+)
+def test_nested_labels_keep_their_values(labels, dtype):
+    # Nested ints are read as bytes when they fit in 0..127, else more widely: the
+    # same values either way.
+    from spanfast._input.checked import as_labels
+
+    ragged = as_labels(labels)
+    assert ragged.values.dtype == dtype
+    assert ragged.values.tolist() == [int(v) for s in labels for v in s]
+    assert ragged.offsets.tolist() == [0, len(labels[0]), len(labels[0]) + len(labels[1])]
+
+
+@pytest.mark.parametrize("bad", [1.5, "1", None, b"\x01"])
+def test_nested_labels_refuse_what_is_not_an_integer(bad):
+    with pytest.raises((ValueError, TypeError), match="Labels"):
+        spanfast.find_label_issues([[0, 1], [bad]], [np.array([0.1, 0.9]), np.array([0.5])])

@@ -174,13 +174,22 @@ def _whole_calls(kind, offsets, labels, probs, list_labels, list_probs, repeats,
 
     if kind == "span":
         return [
-            ("CALL find_label_issues, lists", _best(lambda: span_find(list_labels, list_probs), repeats)),
+            (
+                "CALL find_label_issues, lists",
+                _best(lambda: span_find(list_labels, list_probs), repeats),
+            ),
             ("CALL find_label_issues, Ragged", _best(lambda: span_find(*ragged()), repeats)),
-            ("CALL scores (min), lists", _best(lambda: span_scores(list_labels, list_probs), repeats)),
+            (
+                "CALL scores (min), lists",
+                _best(lambda: span_scores(list_labels, list_probs), repeats),
+            ),
             ("CALL scores (min), Ragged", _best(lambda: span_scores(*ragged()), repeats)),
         ]
     return [
-        ("CALL find_label_issues, lists", _best(lambda: token_find(list_labels, list_probs), repeats)),
+        (
+            "CALL find_label_issues, lists",
+            _best(lambda: token_find(list_labels, list_probs), repeats),
+        ),
         ("CALL find_label_issues, Ragged", _best(lambda: token_find(*ragged()), repeats)),
         (
             "CALL find_label_issues, Ragged, n_jobs=1",
