@@ -130,8 +130,8 @@ class Flagged:
     def of(cls, batch: Batch, local: np.ndarray, *, reduce: bool = True) -> Flagged:
         """``local`` (batch positions); ``reduce=False``: no tokens will be dropped."""
         if reduce:
-            matches = selection.prediction_matches_label(
-                batch.probs[local], batch.labels[local], batch.margin()
+            matches = selection.prediction_matches_label_at(
+                batch.probs, batch.labels, local, batch.margin()
             )
         else:
             matches = np.zeros(local.shape[0], np.bool_)

@@ -349,8 +349,8 @@ def _find(
 
 def _disagreeing(data: Checked, positions: np.ndarray) -> np.ndarray:
     """The ``positions`` whose prediction is not their label (cleanlab's 1e-6 margin)."""
-    matches = selection.prediction_matches_label(
-        data.probs[positions], data.labels[positions], _margin(data.probs)
+    matches = selection.prediction_matches_label_at(
+        data.probs, data.labels, positions, _margin(data.probs)
     )
     return positions[~matches]
 

@@ -117,6 +117,10 @@ def test_prediction_matches_label_is_cleanlabs_reduce_issues(data):
     margin = probs.dtype.type(1e-6)
     ours = selection.prediction_matches_label(probs, labels, margin)
     np.testing.assert_array_equal(ours, _reduce_issues(_as_matrix(probs), labels))
+    # At some positions, read in place: the same answers as at every token.
+    positions = np.flatnonzero(np.arange(labels.shape[0]) % 3 != 1)
+    at = selection.prediction_matches_label_at(probs, labels, positions, margin)
+    np.testing.assert_array_equal(at, ours[positions])
 
 
 @settings(deadline=None)

@@ -371,28 +371,39 @@ def split_score_keys(
     return flagged
 
 
+@helper
+def _matches_label(P, labels, i, K, margin):
+    given = labels[i]
+    raised = probability(P, i, given) + margin
+    # np.argmax returns the first maximum: an earlier class wins ties.
+    for c in range(given):
+        if probability(P, i, c) >= raised:
+            return False
+    for c in range(given + 1, K):
+        if probability(P, i, c) > raised:
+            return False
+    return True
+
+
 @kernel
 def prediction_matches_label(P, labels, margin):
     """cleanlab ``count._reduce_issues``: does the argmax pick the given label once
     its probability is raised by ``margin`` (added in the probabilities' dtype)?"""
     K = n_classes(P)
-    T = labels.shape[0]
-    matches = np.empty(T, np.bool_)
-    for i in range(T):
-        given = labels[i]
-        raised = probability(P, i, given) + margin
-        ok = True
-        # np.argmax returns the first maximum: an earlier class wins ties.
-        for c in range(given):
-            if probability(P, i, c) >= raised:
-                ok = False
-                break
-        if ok:
-            for c in range(given + 1, K):
-                if probability(P, i, c) > raised:
-                    ok = False
-                    break
-        matches[i] = ok
+    matches = np.empty(labels.shape[0], np.bool_)
+    for i in range(labels.shape[0]):
+        matches[i] = _matches_label(P, labels, np.int64(i), K, margin)
+    return matches
+
+
+@kernel
+def prediction_matches_label_at(P, labels, positions, margin):
+    """:func:`prediction_matches_label` of the tokens at ``positions`` (each in bounds),
+    read where they are, without a copy of their rows."""
+    K = n_classes(P)
+    matches = np.empty(positions.shape[0], np.bool_)
+    for n in range(positions.shape[0]):
+        matches[n] = _matches_label(P, labels, np.int64(positions[n]), K, margin)
     return matches
 
 
