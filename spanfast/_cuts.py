@@ -28,7 +28,7 @@ from .errors import InvalidInputError
 class Cuts:
     """One family of cuts (what to cut): ``kind`` is ``"noise_rate"``, ``"class"`` or
     ``"score"``, ``capacity`` how many keys each cut keeps. Optionally restricted to
-    ``entries`` (noise-rate cuts: ``(tokens, classes, buckets)`` of
+    ``entries`` (noise-rate cuts: the entries of
     :func:`selection.noise_rate_candidates`, read instead of the data; see
     :func:`restricted_noise_rate`)."""
 
@@ -38,7 +38,7 @@ class Cuts:
         "score": (selection.count_score_keys, selection.split_score_keys),
     }
 
-    def __init__(self, kind: str, capacity: np.ndarray, entries: tuple | None = None) -> None:
+    def __init__(self, kind: str, capacity: np.ndarray, entries: np.ndarray | None = None) -> None:
         self.kind = kind
         self._count_kernel, self._split_kernel = self._KERNELS[kind]
         # The kernels take the capacity in its natural shape (K x K for class pairs).
@@ -96,8 +96,12 @@ class Cuts:
         if self.entries is None:
             self._count_kernel(*self._args(keys), histogram)
         else:
-            entries = _entries_in(self.entries, first_position, keys[1].shape[0])
-            selection.count_entry_keys(keys[1], *entries, first_position, self.capacity, histogram)
+            entries, shift = _entries_in(
+                self.entries, first_position, keys[1].shape[0], self.capacity
+            )
+            selection.count_entry_keys(
+                keys[1], entries, first_position, shift, self.capacity, histogram
+            )
         return histogram
 
     def plan(self, histogram: np.ndarray) -> CutPlan:
@@ -191,11 +195,14 @@ class CutPlan:
             )
             flagged = first_position + np.flatnonzero(below)
         else:
-            entries = _entries_in(cuts.entries, first_position, keys[1].shape[0])
+            entries, shift = _entries_in(
+                cuts.entries, first_position, keys[1].shape[0], cuts.capacity
+            )
             below = selection.split_entry_keys(
                 *keys,
-                *entries,
+                entries,
                 first_position,
+                shift,
                 cuts.capacity,
                 self.boundary,
                 candidate_keys,
@@ -203,7 +210,8 @@ class CutPlan:
                 filled,
                 candidate_end,
             )
-            flagged = _distinct_sorted(entries[0][below])  # a token may be below two cuts
+            # a token may be below two cuts
+            flagged = _distinct_sorted(entries[below] >> shift)
         if (filled > candidate_end).any():
             raise _changed("more tokens fall on a cut's boundary than were counted")
         used = filled - starts
@@ -266,17 +274,20 @@ def restricted_noise_rate(cuts: Cuts, candidates: tuple) -> Cuts | None:
     its smallest entries (every other key is >= 0, every entry's < 0), so the cuts
     run on the entries alone (typically a few percent of the tokens).
     """
-    *entries, above, disagree_below = candidates
-    if not ((cuts.capacity <= above) | (disagree_below == 0)).all():
+    entries, above, disagree_below = candidates
+    if entries is None or not ((cuts.capacity <= above) | (disagree_below == 0)).all():
         return None
-    return Cuts("noise_rate", np.minimum(cuts.capacity, above), entries=tuple(entries))
+    return Cuts("noise_rate", np.minimum(cuts.capacity, above), entries=entries)
 
 
-def _entries_in(entries: tuple, first_position: int, n_tokens: int) -> tuple:
-    """The entries (sorted by token) of a batch's ``n_tokens`` tokens from ``first_position``."""
-    tokens = entries[0]
-    lo, hi = np.searchsorted(tokens, [first_position, first_position + n_tokens])
-    return tuple(part[lo:hi] for part in entries)
+def _entries_in(entries: np.ndarray, first_position: int, n_tokens: int, capacity) -> tuple:
+    """The entries (sorted by token) of a batch's ``n_tokens`` tokens from
+    ``first_position``, and the shift that gives an entry's token."""
+    shift = selection.entry_shift(capacity.shape[0])
+    lo, hi = np.searchsorted(
+        entries, [first_position << shift, (first_position + n_tokens) << shift]
+    )
+    return entries[lo:hi], shift
 
 
 def _distinct_sorted(values: np.ndarray) -> np.ndarray:

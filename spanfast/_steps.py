@@ -184,6 +184,10 @@ def _add(a, b):
 class _Step:
     blockwise = False  # may run on token blocks of a batch (no sentence or index used)
 
+    def in_blocks(self, state: State) -> bool:
+        """Worth running on token blocks, given the state (see ``blockwise``)."""
+        return self.blockwise
+
     def merge(self, earlier, later):
         return earlier.merge(later)
 
@@ -297,6 +301,11 @@ class CountCuts(_Step):
 
     def _cuts(self, state: State) -> list:
         return [Cuts("score", np.zeros(1))] if self.score else state.cuts
+
+    def in_blocks(self, state: State) -> bool:
+        # Cuts on the candidates' entries read no tokens: blocks would only add a
+        # K * K * 1024 histogram each.
+        return all(cuts.entries is None for cuts in self._cuts(state))
 
     def step(self, batch: Batch, state: State) -> tuple:
         return tuple(

@@ -122,32 +122,39 @@ def split_noise_rate_keys(
 
 
 # The restricted noise-rate cuts (see ``noise_rate_candidates``) do not read the
-# matrix again: the candidates' pass wrote down each entry a cut can keep, (token,
-# class j, bucket of its key), in token order. Reading the candidates' rows again,
-# scattered through the matrix, cost more than the whole pass that found them (K = 9);
-# only the few entries on a boundary bucket read their row again, for the exact key.
+# matrix again: the candidates' pass wrote down each entry a cut can keep, as one
+# int64 code ``token << entry_shift(K) | j << _BUCKET_BITS | bucket of its key``
+# (sorted by token). Reading the candidates' rows again, scattered through the
+# matrix, cost more than the whole pass that found them (K = 9); only the few entries
+# on a boundary bucket read their row again, for the exact key.
+_BUCKET_BITS = 10  # _N_BUCKETS == 1 << _BUCKET_BITS
+
+
+def entry_shift(n_classes):
+    """Bits below an entry's token: the class j, then the bucket."""
+    return _BUCKET_BITS + max(1, int(n_classes - 1).bit_length())
 
 
 @kernel
-def count_entry_keys(labels, tokens, classes, buckets, first_position, capacity, histogram):
+def count_entry_keys(labels, entries, first_position, shift, capacity, histogram):
     """:func:`count_noise_rate_keys` of the entries of a batch's tokens (``labels``: the
-    batch's; ``tokens``: flat positions from ``first_position``, in the batch)."""
+    batch's; each entry's token in the batch, counted from ``first_position``)."""
     K = capacity.shape[0]
-    for n in range(tokens.shape[0]):
-        k = np.int64(labels[tokens[n] - first_position])
-        j = np.int64(classes[n])
+    for n in range(entries.shape[0]):
+        code = entries[n]
+        k = np.int64(labels[(code >> shift) - first_position])
+        j = (code & ((1 << shift) - 1)) >> _BUCKET_BITS
         if capacity[k, j] > 0:
-            histogram[(k * K + j) * _N_BUCKETS + buckets[n]] += 1
+            histogram[(k * K + j) * _N_BUCKETS + (code & (_N_BUCKETS - 1))] += 1
 
 
 @kernel
 def split_entry_keys(
     P,
     labels,
-    tokens,
-    classes,
-    buckets,
+    entries,
     first_position,
+    shift,
     capacity,
     boundary,
     candidate_keys,
@@ -157,15 +164,16 @@ def split_entry_keys(
 ):
     """:func:`split_noise_rate_keys` of the entries: flags entries, not tokens."""
     K = capacity.shape[0]
-    flagged = np.zeros(tokens.shape[0], np.bool_)
-    for n in range(tokens.shape[0]):
-        i = tokens[n] - first_position
+    flagged = np.zeros(entries.shape[0], np.bool_)
+    for n in range(entries.shape[0]):
+        code = entries[n]
+        i = (code >> shift) - first_position
         k = np.int64(labels[i])
-        j = np.int64(classes[n])
+        j = (code & ((1 << shift) - 1)) >> _BUCKET_BITS
         h = k * K + j
         if capacity[k, j] == 0:
             continue
-        b = buckets[n]
+        b = code & (_N_BUCKETS - 1)
         if b < boundary[h]:
             flagged[n] = True
         elif b == boundary[h]:
@@ -181,22 +189,25 @@ def noise_rate_candidates(P, labels, margin):
 
     Cut (k, j) keeps the tokens labelled k with the largest margin ``p[j] - p[k]``;
     only tokens whose prediction is not their label (cleanlab's ``_reduce_issues``
-    with ``margin``) survive it. Returns ``(tokens, pairs, keys, above,
-    disagree_below)``: one entry per token and class j with a positive margin
-    ``p[j] - p[k]`` (its flat position, the cut ``k * K + j``, the cut's key
-    ``-(p[j] - p[k])``), in token order; and per (k, j): ``above`` -- tokens
-    labelled k with ``p[j] - p[k] > 0`` (the cut's first keys, as every other key
-    is >= 0), and ``disagree_below`` -- tokens labelled k that disagree with their
-    label although ``p[j] - p[k] <= 0``. A cut that keeps at most ``above`` tokens
-    keeps only entries; one that keeps more, with ``disagree_below == 0``, keeps
-    nothing else that survives.
+    with ``margin``) survive it. Returns ``(entries, above, disagree_below)``:
+    one entry per token and class j with a positive margin ``p[j] - p[k]`` (its
+    token, j and the bucket of the cut's key ``-(p[j] - p[k])``, coded as one int64,
+    see :func:`entry_shift`), in token order (None if the codes would not fit);
+    and per (k, j): ``above`` -- tokens labelled k with ``p[j] - p[k] > 0`` (the
+    cut's first keys, as every other key is >= 0), and ``disagree_below`` -- tokens
+    labelled k that disagree with their label although ``p[j] - p[k] <= 0``. A cut
+    that keeps at most ``above`` tokens keeps only entries; one that keeps more,
+    with ``disagree_below == 0``, keeps nothing else that survives.
     """
+    shift = entry_shift(n_classes(P))
+    if labels.shape[0] >= 1 << (63 - shift):  # the codes would overflow: no entries
+        none = np.zeros((n_classes(P), n_classes(P)), np.int64)
+        return None, none, none
     if P.ndim == 1:
         is_candidate, above, disagree_below = _span_noise_rate_candidates(P, labels, margin)
-        tokens = np.flatnonzero(is_candidate)
-        classes, buckets = _span_entries(P, labels, tokens)
-        return tokens, classes, buckets, above, disagree_below
-    return _matrix_noise_rate_candidates(P, labels, margin)
+        entries = _span_entries(P, labels, np.flatnonzero(is_candidate), shift)
+        return entries, above, disagree_below
+    return _matrix_noise_rate_candidates(P, labels, margin, shift)
 
 
 @helper
@@ -208,7 +219,7 @@ def _grown(entries, n):
 
 
 @kernel
-def _matrix_noise_rate_candidates(P, labels, margin):
+def _matrix_noise_rate_candidates(P, labels, margin, shift):
     # Most tokens agree with their label: their row's maximum is the given class's
     # probability (a branch-free scan settles that), and only the rest are looked at
     # class by class. p - p_given > 0 exactly when p > p_given.
@@ -216,10 +227,8 @@ def _matrix_noise_rate_candidates(P, labels, margin):
     T = labels.shape[0]
     above = np.zeros((K, K), np.int64)
     disagree_below = np.zeros((K, K), np.int64)
-    room = 16 + T // 4  # grown when full: a few percent of tokens are candidates
-    tokens = np.empty(room, np.int64)
-    classes = np.empty(room, labels.dtype)
-    buckets = np.empty(room, np.int16)
+    # Grown when full: a few percent of tokens are candidates, a few entries each.
+    entries = np.empty(16 + T // 4, np.int64)
     n = 0
     for i in range(T):
         k = np.int64(labels[i])  # int8 labels must not overflow in index arithmetic
@@ -247,30 +256,29 @@ def _matrix_noise_rate_candidates(P, labels, margin):
                     above[k, j] += up
                     disagree_below[k, j] += disagrees & (not up)
                     if up:
-                        if n == tokens.shape[0]:
-                            tokens = _grown(tokens, n)
-                            classes = _grown(classes, n)
-                            buckets = _grown(buckets, n)
-                        tokens[n] = i
-                        classes[n] = j
-                        buckets[n] = _bucket(-margin_j)  # the key of count_noise_rate_keys
+                        if n == entries.shape[0]:
+                            entries = _grown(entries, n)
+                        # the key of count_noise_rate_keys, -margin_j, by its bucket
+                        bucket = np.int64(_bucket(-margin_j))
+                        entries[n] = (i << shift) | (j << _BUCKET_BITS) | bucket
                         n += 1
-    return tokens[:n], classes[:n], buckets[:n], above, disagree_below
+    return entries[:n], above, disagree_below
 
 
 @kernel
-def _span_entries(p, labels, tokens):
-    """Class and key bucket of each candidate of span data (one entry per candidate)."""
+def _span_entries(p, labels, tokens, shift):
+    """The entry of each candidate of span data (one per candidate)."""
     one = p.dtype.type(1)
-    classes = np.empty(tokens.shape[0], labels.dtype)
-    buckets = np.empty(tokens.shape[0], np.int16)
+    entries = np.empty(tokens.shape[0], np.int64)
     for n in range(tokens.shape[0]):
-        p_1 = p[tokens[n]]
+        i = tokens[n]
+        p_1 = p[i]
         p_0 = one - p_1
-        given_1 = labels[tokens[n]] != 0
-        classes[n] = 0 if given_1 else 1
-        buckets[n] = _bucket(-(p_0 - p_1) if given_1 else -(p_1 - p_0))
-    return classes, buckets
+        given_1 = labels[i] != 0
+        j = np.int64(0 if given_1 else 1)
+        bucket = np.int64(_bucket(-(p_0 - p_1) if given_1 else -(p_1 - p_0)))
+        entries[n] = (i << shift) | (j << _BUCKET_BITS) | bucket
+    return entries
 
 
 @kernel
