@@ -271,3 +271,28 @@ def test_a_split_with_more_boundary_tokens_than_counted_raises():
         plan.split(np.full(10, 0.5))
     with pytest.raises(InvalidInputError, match="not those counted"):
         plan.resolve(plan.split(np.full(2, 0.5)))
+
+
+@settings(deadline=None)
+@given(seed=seeds, n=st.integers(0, 20_000), miscount=st.integers(-3, 3), dtype=dtypes)
+def test_span_running_sums_walk_the_general_kernels_tree(seed, n, miscount, dtype):
+    # The span kernel (values sorted into runs per chunk) leaves the same state as the
+    # general one, batch after batch, also when the counts are wrong (data changed).
+    from spanfast._kernels import running_sum
+
+    rng = np.random.default_rng(seed)
+    probs = rng.random(n).astype(dtype)
+    labels = (rng.random(n) < rng.random()).astype(np.int8)
+    counts = thresholds.class_counts(labels, 2)
+    counts[int(rng.integers(0, 2))] += miscount
+    counts = np.maximum(counts, 0)
+    bounds = [0, *np.sort(rng.integers(0, n + 1, 3)).tolist(), n]
+    states = []
+    for add in (running_sum._add_batch, running_sum._add_span_batch):
+        sums = running_sum.RunningSums(counts, probs.dtype)
+        for a, b in zip(bounds[:-1], bounds[1:]):
+            add(probs[a:b], labels[a:b], sums.frames, sums.cursor, sums.partial, sums.leaf)
+        states.append((sums.means(), sums.complete, sums.cursor[:, running_sum._EXTRA]))
+    np.testing.assert_array_equal(states[0][0], states[1][0])
+    assert states[0][1] == states[1][1]
+    np.testing.assert_array_equal(states[0][2], states[1][2])

@@ -130,7 +130,7 @@ def stages(kind: str, arrays: dict, repeats: int) -> list[tuple[str, float]]:
             _best(lambda: selection.noise_rate_candidates(probs, labels, margin), repeats),
         ),
         (
-            f"cuts on {cuts.entries[0].shape[0] if cuts.entries is not None else n} tokens",
+            f"cuts on {cuts.entries.shape[0] if cuts.entries is not None else n} entries",
             _best(lambda: _cuts.kept_positions(cuts, probs, labels), repeats),
         ),
         (
