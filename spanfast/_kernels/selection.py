@@ -210,27 +210,43 @@ def noise_rate_candidates(P, labels, margin):
     return _matrix_noise_rate_candidates(P, labels, margin, shift)
 
 
-@helper
-def _grown(entries, n):
-    """``entries`` (full at ``n``) copied into an array half as long again."""
-    more = np.empty(entries.shape[0] + entries.shape[0] // 2 + 16, entries.dtype)
-    more[:n] = entries[:n]
-    return more
+# Tokens per chunk of the candidates' pass: the entries array is grown, when needed,
+# between chunks only (growing it inside the loop made Numba count references to it
+# on every token: twice the time of the whole pass).
+_CANDIDATE_CHUNK = 1024
 
 
 @kernel
 def _matrix_noise_rate_candidates(P, labels, margin, shift):
-    # Most tokens agree with their label: their row's maximum is the given class's
-    # probability (a branch-free scan settles that), and only the rest are looked at
-    # class by class. p - p_given > 0 exactly when p > p_given.
     K = P.shape[1]
     T = labels.shape[0]
     above = np.zeros((K, K), np.int64)
     disagree_below = np.zeros((K, K), np.int64)
-    # Grown when full: a few percent of tokens are candidates, a few entries each.
-    entries = np.empty(16 + T // 4, np.int64)
+    most = (K - 1) * _CANDIDATE_CHUNK  # entries one chunk can add
+    # A few percent of tokens are candidates, with a few entries each.
+    entries = np.empty(T // 4 + most, np.int64)
     n = 0
-    for i in range(T):
+    for start in range(0, T, _CANDIDATE_CHUNK):
+        if entries.shape[0] - n < most:
+            more = np.empty(entries.shape[0] + entries.shape[0] // 2 + most, np.int64)
+            more[:n] = entries[:n]
+            entries = more
+        stop = min(start + _CANDIDATE_CHUNK, T)
+        n = _chunk_candidates(
+            P, labels, margin, shift, start, stop, above, disagree_below, entries, n
+        )
+    return entries[:n], above, disagree_below
+
+
+@helper
+def _chunk_candidates(P, labels, margin, shift, start, stop, above, disagree_below, entries, n):
+    """Tokens ``start..stop-1`` of the candidates' pass; their entries from ``n`` on
+    (there is room); returns the new count of entries."""
+    # Most tokens agree with their label: their row's maximum is the given class's
+    # probability (a branch-free scan settles that), and only the rest are looked at
+    # class by class. p - p_given > 0 exactly when p > p_given.
+    K = P.shape[1]
+    for i in range(start, stop):
         k = np.int64(labels[i])  # int8 labels must not overflow in index arithmetic
         p_given = P[i, k]
         raised = p_given + margin
@@ -255,14 +271,12 @@ def _matrix_noise_rate_candidates(P, labels, margin, shift):
                     up = margin_j > 0
                     above[k, j] += up
                     disagree_below[k, j] += disagrees & (not up)
-                    if up:
-                        if n == entries.shape[0]:
-                            entries = _grown(entries, n)
-                        # the key of count_noise_rate_keys, -margin_j, by its bucket
-                        bucket = np.int64(_bucket(-margin_j))
-                        entries[n] = (i << shift) | (j << _BUCKET_BITS) | bucket
-                        n += 1
-    return entries[:n], above, disagree_below
+                    # The key of count_noise_rate_keys, -margin_j, by its bucket; written
+                    # always (there is room), kept when up: no branch to mispredict.
+                    bucket = np.int64(_bucket(-margin_j))
+                    entries[n] = (i << shift) | (j << _BUCKET_BITS) | bucket
+                    n += np.int64(up)
+    return n
 
 
 @kernel
