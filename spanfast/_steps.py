@@ -332,6 +332,11 @@ class SplitCuts(_Step):
     def __init__(self, *, reduce: bool, score: str | None = None) -> None:
         self.reduce, self.score = reduce, score
 
+    def in_blocks(self, state: State) -> bool:
+        # Cuts on the candidates' entries read a few percent of the tokens: blocks
+        # would only add their own buffers and merges.
+        return all(plan.cuts.entries is None for plan in state.cut_plans)
+
     def step(self, batch: Batch, state: State) -> tuple:
         picks = tuple(
             plan.split(*_cut_keys(plan.cuts, batch, self.score), first_position=batch.first_token)
