@@ -303,9 +303,9 @@ class CountCuts(_Step):
         return [Cuts("score", np.zeros(1))] if self.score else state.cuts
 
     def in_blocks(self, state: State) -> bool:
-        # Cuts on the candidates' entries read no tokens: blocks would only add a
-        # K * K * 1024 histogram each.
-        return all(cuts.entries is None for cuts in self._cuts(state))
+        # Cuts on the candidates' entries read no tokens: for them alone, blocks
+        # would only add a K * K * 1024 histogram each.
+        return any(cuts.entries is None for cuts in self._cuts(state))
 
     def step(self, batch: Batch, state: State) -> tuple:
         return tuple(
@@ -335,7 +335,7 @@ class SplitCuts(_Step):
     def in_blocks(self, state: State) -> bool:
         # Cuts on the candidates' entries read a few percent of the tokens: blocks
         # would only add their own buffers and merges.
-        return all(plan.cuts.entries is None for plan in state.cut_plans)
+        return any(plan.cuts.entries is None for plan in state.cut_plans)
 
     def step(self, batch: Batch, state: State) -> tuple:
         picks = tuple(
