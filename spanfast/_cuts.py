@@ -28,7 +28,9 @@ from .errors import InvalidInputError
 class Cuts:
     """One family of cuts (what to cut): ``kind`` is ``"noise_rate"``, ``"class"`` or
     ``"score"``, ``capacity`` how many keys each cut keeps. Optionally restricted to
-    the tokens at ``rows`` (sorted flat positions; see :func:`restricted_noise_rate`)."""
+    ``entries`` (noise-rate cuts: the entries of
+    :func:`selection.noise_rate_candidates`, read instead of the data; see
+    :func:`restricted_noise_rate`)."""
 
     _KERNELS = {
         "noise_rate": (selection.count_noise_rate_keys, selection.split_noise_rate_keys),
@@ -36,12 +38,12 @@ class Cuts:
         "score": (selection.count_score_keys, selection.split_score_keys),
     }
 
-    def __init__(self, kind: str, capacity: np.ndarray, rows: np.ndarray | None = None) -> None:
+    def __init__(self, kind: str, capacity: np.ndarray, entries: np.ndarray | None = None) -> None:
         self.kind = kind
         self._count_kernel, self._split_kernel = self._KERNELS[kind]
         # The kernels take the capacity in its natural shape (K x K for class pairs).
         self.capacity = np.ascontiguousarray(capacity, np.int64)
-        self.rows = rows
+        self.entries = entries
 
     @classmethod
     def noise_rate(cls, prune_counts: np.ndarray, counts: np.ndarray, applied: np.ndarray) -> Cuts:
@@ -91,8 +93,15 @@ class Cuts:
         add up."""
         self._check_keys(keys)
         histogram = np.zeros(self.n_cuts * _N_BUCKETS, np.int64)
-        for part in _row_blocks(keys, self.rows, first_position):
-            self._count_kernel(*self._args(part[0]), histogram)
+        if self.entries is None:
+            self._count_kernel(*self._args(keys), histogram)
+        else:
+            entries, shift = _entries_in(
+                self.entries, first_position, keys[1].shape[0], self.capacity
+            )
+            selection.count_entry_keys(
+                keys[1], entries, first_position, shift, self.capacity, histogram
+            )
         return histogram
 
     def plan(self, histogram: np.ndarray) -> CutPlan:
@@ -174,31 +183,42 @@ class CutPlan:
         candidate_positions = np.empty(size, np.int64)
         starts, candidate_end = self.candidate_start[:-1], self.candidate_start[1:]
         filled = starts.copy()
-        flagged = []
-        for part, rows in _row_blocks(keys, cuts.rows, first_position):
-            before = filled.copy()
+        if cuts.entries is None:
             below = cuts._split_kernel(
-                *cuts._args(part),
+                *cuts._args(keys),
                 self.boundary,
-                first_position if rows is None else 0,
+                first_position,
                 candidate_keys,
                 candidate_positions,
                 filled,
                 candidate_end,
             )
-            if (filled > candidate_end).any():
-                raise _changed("more tokens fall on a cut's boundary than were counted")
-            if rows is None:
-                flagged.append(first_position + np.flatnonzero(below))
-                continue
-            flagged.append(rows[below])
-            for lo, hi in zip(before, filled):  # block rows -> flat positions
-                candidate_positions[lo:hi] = rows[candidate_positions[lo:hi]]
+            flagged = first_position + np.flatnonzero(below)
+        else:
+            entries, shift = _entries_in(
+                cuts.entries, first_position, keys[1].shape[0], cuts.capacity
+            )
+            below = selection.split_entry_keys(
+                *keys,
+                entries,
+                first_position,
+                shift,
+                cuts.capacity,
+                self.boundary,
+                candidate_keys,
+                candidate_positions,
+                filled,
+                candidate_end,
+            )
+            # a token may be below two cuts
+            flagged = _distinct_sorted(entries[below] >> shift)
+        if (filled > candidate_end).any():
+            raise _changed("more tokens fall on a cut's boundary than were counted")
         used = filled - starts
         sizes = np.diff(self.candidate_start)
         taken = (np.arange(size) - np.repeat(starts, sizes)) < np.repeat(used, sizes)
         return Picks.of_batch(
-            np.concatenate(flagged) if flagged else np.empty(0, np.int64),
+            flagged,
             used,
             candidate_keys[taken],
             candidate_positions[taken],
@@ -244,40 +264,34 @@ def smallest(scores: np.ndarray, m: int) -> np.ndarray:
 
 
 def restricted_noise_rate(cuts: Cuts, candidates: tuple) -> Cuts | None:
-    """The noise-rate ``cuts`` run on a few tokens instead of all, when that keeps
-    the same tokens, except some that ``_reduce_issues`` drops anyway; None otherwise.
+    """The noise-rate ``cuts`` run on a few entries instead of every token, when that
+    keeps the same tokens, except some that ``_reduce_issues`` drops anyway; None
+    otherwise.
 
     ``candidates`` is what :func:`selection.noise_rate_candidates` returns: when
-    every cut falls among the tokens with a positive margin towards some class
-    (or keeps nothing beyond them that could survive), the cuts run on those
-    candidates alone (typically a few percent of the tokens).
+    every cut keeps at most the tokens with a positive margin towards its class
+    (or keeps nothing beyond them that could survive), each cut's kept tokens are
+    its smallest entries (every other key is >= 0, every entry's < 0), so the cuts
+    run on the entries alone (typically a few percent of the tokens).
     """
-    positions, above, disagree_below = candidates
-    if not ((cuts.capacity <= above) | (disagree_below == 0)).all():
+    entries, above, disagree_below = candidates
+    if entries is None or not ((cuts.capacity <= above) | (disagree_below == 0)).all():
         return None
-    return Cuts("noise_rate", np.minimum(cuts.capacity, above), rows=positions)
+    return Cuts("noise_rate", np.minimum(cuts.capacity, above), entries=entries)
 
 
-# Rows gathered at a time for restricted cuts: a copy of every candidate's row at
-# once would be the largest allocation of find_label_issues (8 MB for 1M tokens,
-# K = 9). Each block is gathered twice (to count, then to split once the cuts are
-# planned); at 1M tokens, K = 9 that was not measurable against one 8 MB gather
-# (54 vs 53-57 ms).
-_GATHER_BYTES = 1 << 21
+def _entries_in(entries: np.ndarray, first_position: int, n_tokens: int, capacity) -> tuple:
+    """The entries (sorted by token) of a batch's ``n_tokens`` tokens from
+    ``first_position``, and the shift that gives an entry's token."""
+    shift = selection.entry_shift(capacity.shape[0])
+    lo, hi = np.searchsorted(
+        entries, [first_position << shift, (first_position + n_tokens) << shift]
+    )
+    return entries[lo:hi], shift
 
 
-def _row_blocks(keys: tuple, rows: np.ndarray | None, first_position: int):
-    """``(keys, None)`` for the whole batch, or, restricted to the flat positions
-    ``rows``, ``(keys of a block of them, their flat positions)`` block by block."""
-    if rows is None:
-        yield keys, None
-        return
-    probs, labels = keys
-    n = labels.shape[0]
-    lo, hi = np.searchsorted(rows, [first_position, first_position + n])
-    mine = rows[lo:hi]
-    block = max(1, _GATHER_BYTES // (probs[:1].nbytes or 1))
-    for start in range(0, mine.shape[0], block):
-        part = mine[start : start + block]
-        local = part - first_position
-        yield (probs[local], labels[local]), part
+def _distinct_sorted(values: np.ndarray) -> np.ndarray:
+    """Sorted ``values`` without repeats."""
+    if values.shape[0] < 2:
+        return values
+    return values[np.concatenate([[True], values[1:] != values[:-1]])]

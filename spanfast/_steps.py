@@ -130,8 +130,8 @@ class Flagged:
     def of(cls, batch: Batch, local: np.ndarray, *, reduce: bool = True) -> Flagged:
         """``local`` (batch positions); ``reduce=False``: no tokens will be dropped."""
         if reduce:
-            matches = selection.prediction_matches_label(
-                batch.probs[local], batch.labels[local], batch.margin()
+            matches = selection.prediction_matches_label_at(
+                batch.probs, batch.labels, local, batch.margin()
             )
         else:
             matches = np.zeros(local.shape[0], np.bool_)
@@ -183,6 +183,10 @@ def _add(a, b):
 
 class _Step:
     blockwise = False  # may run on token blocks of a batch (no sentence or index used)
+
+    def in_blocks(self, state: State) -> bool:
+        """Worth running on token blocks, given the state (see ``blockwise``)."""
+        return self.blockwise
 
     def merge(self, earlier, later):
         return earlier.merge(later)
@@ -300,6 +304,11 @@ class CountCuts(_Step):
     def _cuts(self, state: State) -> list:
         return [Cuts("score", np.zeros(1))] if self.score else state.cuts
 
+    def in_blocks(self, state: State) -> bool:
+        # Cuts on the candidates' entries read no tokens: for them alone, blocks
+        # would only add a K * K * 1024 histogram each.
+        return any(cuts.entries is None for cuts in self._cuts(state))
+
     def step(self, batch: Batch, state: State) -> tuple:
         return tuple(
             cuts.count(*_cut_keys(cuts, batch, self.score), first_position=batch.first_token)
@@ -324,6 +333,11 @@ class SplitCuts(_Step):
 
     def __init__(self, *, reduce: bool, score: str | None = None) -> None:
         self.reduce, self.score = reduce, score
+
+    def in_blocks(self, state: State) -> bool:
+        # Cuts on the candidates' entries read a few percent of the tokens: blocks
+        # would only add their own buffers and merges.
+        return any(plan.cuts.entries is None for plan in state.cut_plans)
 
     def step(self, batch: Batch, state: State) -> tuple:
         picks = tuple(

@@ -436,7 +436,7 @@ def _find_low_memory(
     n_issues += second()
     smallest = _cuts.smallest if ties == "position" else _numpy_order.smallest
     positions = smallest(_scores(data, method), n_issues)
-    matches = selection.prediction_matches_label(
-        probs[positions], labels[positions], probs.dtype.type(FLOATING_POINT_COMPARISON)
+    matches = selection.prediction_matches_label_at(
+        probs, labels, positions, probs.dtype.type(FLOATING_POINT_COMPARISON)
     )
     return positions[~matches]

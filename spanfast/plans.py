@@ -288,7 +288,7 @@ def run_in_memory(plan: Plan, data: Checked, n_jobs: int | None = None) -> np.nd
     for one_pass in plan.passes:
         partials = []
         for step in one_pass.steps:
-            if step.blockwise and len(blocks) > 1:
+            if step.in_blocks(state) and len(blocks) > 1:
                 parts = in_blocks(n_jobs, step.step, blocks, state)
                 partials.append(functools.reduce(step.merge, parts))
             else:

@@ -153,12 +153,13 @@ def confident_joint(P, labels, thresholds):
 
 
 def noise_rate_candidates(P, labels, margin):
-    """(positions with p[j] > p[given] for some j, above[k, j], disagree_below[k, j])."""
+    """(positions with p[j] > p[given] for some j, above[k, j], disagree_below[k, j],
+    entries: (position, j, bucket of the key -(p[j] - p[given])) for each such j)."""
     K = n_classes(P)
     above = np.zeros((K, K), np.int64)
     disagree_below = np.zeros((K, K), np.int64)
     matches = prediction_matches_label_with_margin(P, labels, margin)
-    positions = []
+    positions, entries = [], []
     for i, k in enumerate(labels.tolist()):
         ups = {j: probability(P, i, j) - probability(P, i, k) > 0 for j in range(K) if j != k}
         if any(ups.values()):
@@ -166,7 +167,16 @@ def noise_rate_candidates(P, labels, margin):
         for j, up in ups.items():
             above[k, j] += up
             disagree_below[k, j] += (not matches[i]) and not up
-    return positions, above, disagree_below
+            if up:
+                key = -(probability(P, i, j) - probability(P, i, k))
+                entries.append((i, j, key_bucket(key)))
+    return positions, above, disagree_below, entries
+
+
+def key_bucket(key) -> int:
+    """The bucket of a cut key: 1024 equal buckets over [-1.5, 1.5], ends clamped."""
+    scaled = (float(key) + 1.5) * (1024 / 3.0)
+    return int(min(max(scaled, 0.0), 1023.0))
 
 
 def prune_by_class(P, labels, n_to_prune, eligible) -> set[int]:

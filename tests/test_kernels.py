@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import naive
 import numpy as np
 import pytest
@@ -115,6 +117,10 @@ def test_prediction_matches_label_is_cleanlabs_reduce_issues(data):
     margin = probs.dtype.type(1e-6)
     ours = selection.prediction_matches_label(probs, labels, margin)
     np.testing.assert_array_equal(ours, _reduce_issues(_as_matrix(probs), labels))
+    # At some positions, read in place: the same answers as at every token.
+    positions = np.flatnonzero(np.arange(labels.shape[0]) % 3 != 1)
+    at = selection.prediction_matches_label_at(probs, labels, positions, margin)
+    np.testing.assert_array_equal(at, ours[positions])
 
 
 @settings(deadline=None)
@@ -146,10 +152,17 @@ def test_prune_by_noise_rate_matches_reference(data, seed):
     margin = probs.dtype.type(1e-6)
     candidates = selection.noise_rate_candidates(probs, labels, margin)
     ours = _prune_by_noise_rate(probs, labels, prune_counts, counts, eligible, candidates)
-    with pytest.MonkeyPatch.context() as patch:  # candidates gathered a few rows at a time
-        patch.setattr(_cuts, "_GATHER_BYTES", int(rng.integers(1, 4)) * probs[:1].nbytes)
-        in_batches = _prune_by_noise_rate(probs, labels, prune_counts, counts, eligible, candidates)
-    np.testing.assert_array_equal(in_batches, ours)
+    # Counted and split in blocks of tokens (as threads and batches do), merged in order.
+    cuts = _cuts.Cuts.noise_rate(prune_counts, counts, eligible)
+    cuts = _cuts.restricted_noise_rate(cuts, candidates) or cuts
+    bounds = np.unique(np.r_[0, rng.integers(0, labels.shape[0] + 1, 3), labels.shape[0]])
+    blocks = [(a, probs[a:b], labels[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
+    histogram = sum(cuts.count(p, y, first_position=a) for a, p, y in blocks)
+    plan = cuts.plan(histogram)
+    picks = functools.reduce(
+        _cuts.Picks.merge, [plan.split(p, y, first_position=a) for a, p, y in blocks]
+    )
+    np.testing.assert_array_equal(plan.resolve(picks), ours)
     reference = naive.prune_by_noise_rate(matrix, labels, prune_counts, eligible)
     # Kept tokens may differ only by some that _reduce_issues drops anyway.
     disagreeing = set(np.flatnonzero(~selection.prediction_matches_label(probs, labels, margin)))
@@ -260,3 +273,28 @@ def test_a_split_with_more_boundary_tokens_than_counted_raises():
         plan.split(np.full(10, 0.5))
     with pytest.raises(InvalidInputError, match="not those counted"):
         plan.resolve(plan.split(np.full(2, 0.5)))
+
+
+@settings(deadline=None)
+@given(seed=seeds, n=st.integers(0, 20_000), miscount=st.integers(-3, 3), dtype=dtypes)
+def test_span_running_sums_walk_the_general_kernels_tree(seed, n, miscount, dtype):
+    # The span kernel (values sorted into runs per chunk) leaves the same state as the
+    # general one, batch after batch, also when the counts are wrong (data changed).
+    from spanfast._kernels import running_sum
+
+    rng = np.random.default_rng(seed)
+    probs = rng.random(n).astype(dtype)
+    labels = (rng.random(n) < rng.random()).astype(np.int8)
+    counts = thresholds.class_counts(labels, 2)
+    counts[int(rng.integers(0, 2))] += miscount
+    counts = np.maximum(counts, 0)
+    bounds = [0, *np.sort(rng.integers(0, n + 1, 3)).tolist(), n]
+    states = []
+    for add in (running_sum._add_batch, running_sum._add_span_batch):
+        sums = running_sum.RunningSums(counts, probs.dtype)
+        for a, b in zip(bounds[:-1], bounds[1:]):
+            add(probs[a:b], labels[a:b], sums.frames, sums.cursor, sums.partial, sums.leaf)
+        states.append((sums.means(), sums.complete, sums.cursor[:, running_sum._EXTRA]))
+    np.testing.assert_array_equal(states[0][0], states[1][0])
+    assert states[0][1] == states[1][1]
+    np.testing.assert_array_equal(states[0][2], states[1][2])

@@ -141,11 +141,14 @@ def test_confident_joint_before_calibration(data, seed):
 @given(data=datasets)
 def test_noise_rate_candidates(data):
     margin = data.dtype.type(1e-6)
-    positions, above, disagree_below = selection.noise_rate_candidates(
+    entries, above, disagree_below = selection.noise_rate_candidates(
         data.flat_probs, data.flat_labels, margin
     )
     expected = naive.noise_rate_candidates(data.flat_probs, data.flat_labels, margin)
-    assert positions.tolist() == expected[0]
+    shift = selection.entry_shift(data.K)
+    decoded = [(e >> shift, (e & ((1 << shift) - 1)) >> 10, e & 1023) for e in entries.tolist()]
+    assert sorted({token for token, _, _ in decoded}) == expected[0]
+    assert decoded == expected[3]
     np.testing.assert_array_equal(above, expected[1])
     np.testing.assert_array_equal(disagree_below, expected[2])
 
@@ -242,3 +245,20 @@ def test_sentence_softmin(case, temperature):
     # the kernel takes the element-wise steps in the scores' dtype, the reference in float64
     rtol = 1e-4 if values.dtype == np.float32 else 1e-10
     np.testing.assert_allclose(got, expected, rtol=rtol, atol=1e-12)
+
+
+def test_noise_rate_candidates_grow_their_entries():
+    # Every token labelled with its least likely class: K - 1 entries each, far more
+    # than the first guess of room, so the entries array grows several times.
+    rng = np.random.default_rng(7)
+    probs = rng.dirichlet(np.ones(9), 6000)
+    labels = probs.argmin(axis=1).astype(np.int8)
+    margin = probs.dtype.type(1e-6)
+    entries, above, disagree_below = selection.noise_rate_candidates(probs, labels, margin)
+    expected = naive.noise_rate_candidates(probs, labels, margin)
+    shift = selection.entry_shift(9)
+    decoded = [(e >> shift, (e & ((1 << shift) - 1)) >> 10, e & 1023) for e in entries.tolist()]
+    assert len(decoded) == 8 * 6000
+    assert decoded == expected[3]
+    np.testing.assert_array_equal(above, expected[1])
+    np.testing.assert_array_equal(disagree_below, expected[2])

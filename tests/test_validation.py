@@ -252,7 +252,6 @@ def test_label_out_of_range_is_located_whatever_its_width(bad, labels_as):
         token_find(labels, probs)
 
 
-
 def _find_issues_everywhere():
     """find_issues in memory, streamed and on Dask, each on one tiny sentence."""
     from spanfast import dask as sf_dask
@@ -271,7 +270,7 @@ def _find_issues_everywhere():
 @pytest.mark.parametrize(
     "options, message, where",
     [
-        ({"task": "spans"}, "task must be \"span\" or \"token\", got 'spans'.", "all"),
+        ({"task": "spans"}, 'task must be "span" or "token", got \'spans\'.', "all"),
         # streaming never took task's former name
         ({"task": "token", "span": True}, "span=True contradicts task='token'.", "memory dask"),
     ],
@@ -285,3 +284,32 @@ def test_task_is_checked_alike_in_memory_streamed_and_on_dask(options, message, 
         with pytest.raises(spanfast.errors.InvalidOptionError) as raised:
             find(**options)
         assert str(raised.value) == message, name
+
+
+@pytest.mark.parametrize(
+    "labels, dtype",
+    [
+        ([[0, 1], [127]], np.int8),
+        ([[0, True], [np.int64(5)]], np.int8),
+        ([[0, 1], [128]], np.int64),
+        ([[255], [0]], np.int64),
+        ([[256], [0]], np.int64),
+        ([[-1], [0]], np.int8),
+        ([[], []], np.int8),
+    ],
+)
+def test_nested_labels_keep_their_values(labels, dtype):
+    # Nested ints are read as bytes when they fit in 0..127, else more widely: the
+    # same values either way.
+    from spanfast._input.checked import as_labels
+
+    ragged = as_labels(labels)
+    assert ragged.values.dtype == dtype
+    assert ragged.values.tolist() == [int(v) for s in labels for v in s]
+    assert ragged.offsets.tolist() == [0, len(labels[0]), len(labels[0]) + len(labels[1])]
+
+
+@pytest.mark.parametrize("bad", [1.5, "1", None, b"\x01"])
+def test_nested_labels_refuse_what_is_not_an_integer(bad):
+    with pytest.raises((ValueError, TypeError), match="Labels"):
+        spanfast.find_label_issues([[0, 1], [bad]], [np.array([0.1, 0.9]), np.array([0.5])])

@@ -29,7 +29,7 @@ from spanfast.span_classification import find_label_issues as span_find
 from spanfast.testing.data import ner_arrays
 from spanfast.token_classification.filter import find_label_issues as token_find
 
-seconds = {"blockwise": 0.0, "candidates": 0.0}
+seconds = {"blockwise": 0.0, "candidates": 0.0, "serial": 0.0}
 
 
 def _timed(function, what: str):
@@ -39,6 +39,16 @@ def _timed(function, what: str):
             return function(*args)
         finally:
             seconds[what] += time.thread_time() - start
+
+    return run
+
+
+def _timed_step(function):
+    """A step's time counted as blockwise when the runner runs it on blocks."""
+    timed = {what: _timed(function, what) for what in ("blockwise", "serial")}
+
+    def run(step, batch, state):
+        return timed["blockwise" if step.in_blocks(state) else "serial"](step, batch, state)
 
     return run
 
@@ -58,7 +68,7 @@ def main() -> None:
         return
     for step in vars(_steps).values():
         if isinstance(step, type) and getattr(step, "blockwise", False):
-            step.step = _timed(step.step, "blockwise")
+            step.step = _timed_step(step.step)
     selection.noise_rate_candidates = _timed(selection.noise_rate_candidates, "candidates")
     for name in ("_count_invalid", "_narrow"):  # the input checks that run on token blocks
         setattr(checked, name, _timed(getattr(checked, name), "blockwise"))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import array
 import itertools
-import operator
 from collections.abc import Sequence
 from typing import Any
 
@@ -46,7 +45,7 @@ def flatten_nested(
         sentences = _unmasked(sentences, offsets, name=name)
         kinds = set(map(type, sentences))
     if n and kinds == {np.ndarray}:
-        values = _concatenate_uniform(sentences, token_ndim)
+        values = _concatenate_uniform(sentences, offsets, token_ndim)
         if values is None:  # mixed shapes or dtypes: check sentence by sentence
             values = _concatenate_arrays(sentences, offsets, name=name, token_ndim=token_ndim)
     else:
@@ -153,6 +152,16 @@ def _machine_integers(sentences: Sequence, offsets: np.ndarray, small: bool) -> 
     that fits (the usual nested labels), else None. Twice as fast as ``np.array``,
     and unlike ``np.fromiter`` it refuses floats and strings instead of truncating
     or parsing them."""
+    if small:
+        # bytearray takes ints 0..255 (and what has __index__) and refuses floats and
+        # strings; faster than np.fromiter, which truncates 1.5 and parses "1".
+        try:
+            values = np.frombuffer(bytearray(itertools.chain.from_iterable(sentences)), np.uint8)
+        except (TypeError, ValueError):
+            pass  # e.g. a negative or large label, a float: the general path below
+        else:
+            if values.shape[0] == offsets[-1] and (values.shape[0] == 0 or values.max() < 128):
+                return values.view(np.int8)
     chunk_starts = np.arange(0, offsets[-1], _INTEGER_CHUNK_TOKENS)
     cuts = np.append(np.unique(np.searchsorted(offsets, chunk_starts)), len(sentences))
     for typecode in ("b", "q") if small else ("q",):  # int8, int64: same codes in NumPy
@@ -168,23 +177,27 @@ def _machine_integers(sentences: Sequence, offsets: np.ndarray, small: bool) -> 
     return None
 
 
-def _concatenate_uniform(sentences: Sequence[np.ndarray], token_ndim: int | None) -> Any:
-    """The fast path: arrays of one dtype that concatenate to the expected shape.
+def _concatenate_uniform(
+    sentences: Sequence[np.ndarray], offsets: np.ndarray, token_ndim: int | None
+) -> Any:
+    """The fast path: arrays that concatenate to the expected shape, in the dtype of
+    the first non-empty one (so the dtype NumPy promoted to is that of every
+    non-empty sentence, as the slow path has it: an empty float64 sentence among
+    float32 ones must not make it float64).
 
     Returns None when that does not hold (so a slower path can say where).
     """
-    if len(set(map(_dtype_of, sentences))) != 1 or sentences[0].dtype == object:
-        return None  # NumPy would promote; e.g. an empty float64 sentence among int32 ones
+    nonempty = np.flatnonzero(np.diff(offsets))
+    first = sentences[int(nonempty[0])] if nonempty.shape[0] else sentences[0]
     try:
         values = np.concatenate(sentences)
     except ValueError:
         return None
+    if values.dtype != first.dtype or values.dtype == object:
+        return None
     if token_ndim is not None and values.ndim != token_ndim + 1:
         return None
     return values
-
-
-_dtype_of = operator.attrgetter("dtype")
 
 
 def _concatenate_arrays(

@@ -121,37 +121,132 @@ def split_noise_rate_keys(
     return flagged
 
 
+# The restricted noise-rate cuts (see ``noise_rate_candidates``) do not read the
+# matrix again: the candidates' pass wrote down each entry a cut can keep, as one
+# int64 code ``token << entry_shift(K) | j << _BUCKET_BITS | bucket of its key``
+# (sorted by token). Reading the candidates' rows again, scattered through the
+# matrix, cost more than the whole pass that found them (K = 9); only the few entries
+# on a boundary bucket read their row again, for the exact key.
+_BUCKET_BITS = 10  # _N_BUCKETS == 1 << _BUCKET_BITS
+
+
+def entry_shift(n_classes):
+    """Bits below an entry's token: the class j, then the bucket."""
+    return _BUCKET_BITS + max(1, int(n_classes - 1).bit_length())
+
+
+@kernel
+def count_entry_keys(labels, entries, first_position, shift, capacity, histogram):
+    """:func:`count_noise_rate_keys` of the entries of a batch's tokens (``labels``: the
+    batch's; each entry's token in the batch, counted from ``first_position``)."""
+    K = capacity.shape[0]
+    for n in range(entries.shape[0]):
+        code = entries[n]
+        k = np.int64(labels[(code >> shift) - first_position])
+        j = (code & ((1 << shift) - 1)) >> _BUCKET_BITS
+        if capacity[k, j] > 0:
+            histogram[(k * K + j) * _N_BUCKETS + (code & (_N_BUCKETS - 1))] += 1
+
+
+@kernel
+def split_entry_keys(
+    P,
+    labels,
+    entries,
+    first_position,
+    shift,
+    capacity,
+    boundary,
+    candidate_keys,
+    candidate_positions,
+    filled,
+    candidate_end,
+):
+    """:func:`split_noise_rate_keys` of the entries: flags entries, not tokens."""
+    K = capacity.shape[0]
+    flagged = np.zeros(entries.shape[0], np.bool_)
+    for n in range(entries.shape[0]):
+        code = entries[n]
+        i = (code >> shift) - first_position
+        k = np.int64(labels[i])
+        j = (code & ((1 << shift) - 1)) >> _BUCKET_BITS
+        h = k * K + j
+        if capacity[k, j] == 0:
+            continue
+        b = code & (_N_BUCKETS - 1)
+        if b < boundary[h]:
+            flagged[n] = True
+        elif b == boundary[h]:
+            if filled[h] < candidate_end[h]:  # else the data changed since counting
+                candidate_keys[filled[h]] = -(probability(P, i, j) - probability(P, i, k))
+                candidate_positions[filled[h]] = first_position + i
+            filled[h] += 1
+    return flagged
+
+
 def noise_rate_candidates(P, labels, margin):
     """What lets the noise-rate cuts run on a few tokens instead of all of them.
 
     Cut (k, j) keeps the tokens labelled k with the largest margin ``p[j] - p[k]``;
     only tokens whose prediction is not their label (cleanlab's ``_reduce_issues``
-    with ``margin``) survive it. Returns the positions of the tokens with a
-    positive margin towards some class (in position order), and per (k, j):
-    ``above`` -- tokens labelled k with ``p[j] - p[k] > 0`` (the cut's first
-    keys, as every other key is >= 0), and ``disagree_below`` -- tokens labelled
-    k that disagree with their label although ``p[j] - p[k] <= 0``. A cut that
-    keeps at most ``above`` tokens keeps only candidates; one that keeps more,
+    with ``margin``) survive it. Returns ``(entries, above, disagree_below)``:
+    one entry per token and class j with a positive margin ``p[j] - p[k]`` (its
+    token, j and the bucket of the cut's key ``-(p[j] - p[k])``, coded as one int64,
+    see :func:`entry_shift`), in token order (None if the codes would not fit);
+    and per (k, j): ``above`` -- tokens labelled k with ``p[j] - p[k] > 0`` (the
+    cut's first keys, as every other key is >= 0), and ``disagree_below`` -- tokens
+    labelled k that disagree with their label although ``p[j] - p[k] <= 0``. A cut
+    that keeps at most ``above`` tokens keeps only entries; one that keeps more,
     with ``disagree_below == 0``, keeps nothing else that survives.
     """
+    shift = entry_shift(n_classes(P))
+    if labels.shape[0] >= 1 << (63 - shift):  # the codes would overflow: no entries
+        none = np.zeros((n_classes(P), n_classes(P)), np.int64)
+        return None, none, none
     if P.ndim == 1:
         is_candidate, above, disagree_below = _span_noise_rate_candidates(P, labels, margin)
-    else:
-        is_candidate, above, disagree_below = _matrix_noise_rate_candidates(P, labels, margin)
-    return np.flatnonzero(is_candidate), above, disagree_below
+        entries = _span_entries(P, labels, np.flatnonzero(is_candidate), shift)
+        return entries, above, disagree_below
+    return _matrix_noise_rate_candidates(P, labels, margin, shift)
+
+
+# Tokens per chunk of the candidates' pass: the entries array is grown, when needed,
+# between chunks only (growing it inside the loop made Numba count references to it
+# on every token: twice the time of the whole pass).
+_CANDIDATE_CHUNK = 1024
 
 
 @kernel
-def _matrix_noise_rate_candidates(P, labels, margin):
-    # Most tokens agree with their label: their row's maximum is the given class's
-    # probability (a branch-free scan settles that), and only the rest are looked at
-    # class by class. p - p_given > 0 exactly when p > p_given.
+def _matrix_noise_rate_candidates(P, labels, margin, shift):
     K = P.shape[1]
     T = labels.shape[0]
     above = np.zeros((K, K), np.int64)
     disagree_below = np.zeros((K, K), np.int64)
-    is_candidate = np.empty(T, np.bool_)
-    for i in range(T):
+    most = (K - 1) * _CANDIDATE_CHUNK  # entries one chunk can add
+    # A few percent of tokens are candidates, with a few entries each.
+    entries = np.empty(T // 4 + most, np.int64)
+    n = 0
+    for start in range(0, T, _CANDIDATE_CHUNK):
+        if entries.shape[0] - n < most:
+            more = np.empty(entries.shape[0] + entries.shape[0] // 2 + most, np.int64)
+            more[:n] = entries[:n]
+            entries = more
+        stop = min(start + _CANDIDATE_CHUNK, T)
+        n = _chunk_candidates(
+            P, labels, margin, shift, start, stop, above, disagree_below, entries, n
+        )
+    return entries[:n], above, disagree_below
+
+
+@helper
+def _chunk_candidates(P, labels, margin, shift, start, stop, above, disagree_below, entries, n):
+    """Tokens ``start..stop-1`` of the candidates' pass; their entries from ``n`` on
+    (there is room); returns the new count of entries."""
+    # Most tokens agree with their label: their row's maximum is the given class's
+    # probability (a branch-free scan settles that), and only the rest are looked at
+    # class by class. p - p_given > 0 exactly when p > p_given.
+    K = P.shape[1]
+    for i in range(start, stop):
         k = np.int64(labels[i])  # int8 labels must not overflow in index arithmetic
         p_given = P[i, k]
         raised = p_given + margin
@@ -160,7 +255,6 @@ def _matrix_noise_rate_candidates(P, labels, margin):
             p = P[i, j]
             largest = p if p > largest else largest  # NaN never wins, as in the keys
         if largest == p_given and raised > p_given:  # no other class reaches p_given
-            is_candidate[i] = False
             continue
         candidate = False
         disagrees = False
@@ -170,14 +264,35 @@ def _matrix_noise_rate_candidates(P, labels, margin):
                 candidate |= p > p_given
                 # np.argmax returns the first maximum: an earlier class wins ties.
                 disagrees |= (p > raised) | ((j < k) & (p >= raised))
-        is_candidate[i] = candidate
         if candidate | disagrees:
             for j in range(K):
                 if j != k:
-                    up = P[i, j] - p_given > 0
+                    margin_j = P[i, j] - p_given
+                    up = margin_j > 0
                     above[k, j] += up
                     disagree_below[k, j] += disagrees & (not up)
-    return is_candidate, above, disagree_below
+                    # The key of count_noise_rate_keys, -margin_j, by its bucket; written
+                    # always (there is room), kept when up: no branch to mispredict.
+                    bucket = np.int64(_bucket(-margin_j))
+                    entries[n] = (i << shift) | (j << _BUCKET_BITS) | bucket
+                    n += np.int64(up)
+    return n
+
+
+@kernel
+def _span_entries(p, labels, tokens, shift):
+    """The entry of each candidate of span data (one per candidate)."""
+    one = p.dtype.type(1)
+    entries = np.empty(tokens.shape[0], np.int64)
+    for n in range(tokens.shape[0]):
+        i = tokens[n]
+        p_1 = p[i]
+        p_0 = one - p_1
+        given_1 = labels[i] != 0
+        j = np.int64(0 if given_1 else 1)
+        bucket = np.int64(_bucket(-(p_0 - p_1) if given_1 else -(p_1 - p_0)))
+        entries[n] = (i << shift) | (j << _BUCKET_BITS) | bucket
+    return entries
 
 
 @kernel
@@ -278,28 +393,39 @@ def split_score_keys(
     return flagged
 
 
+@helper
+def _matches_label(P, labels, i, K, margin):
+    given = labels[i]
+    raised = probability(P, i, given) + margin
+    # np.argmax returns the first maximum: an earlier class wins ties.
+    for c in range(given):
+        if probability(P, i, c) >= raised:
+            return False
+    for c in range(given + 1, K):
+        if probability(P, i, c) > raised:
+            return False
+    return True
+
+
 @kernel
 def prediction_matches_label(P, labels, margin):
     """cleanlab ``count._reduce_issues``: does the argmax pick the given label once
     its probability is raised by ``margin`` (added in the probabilities' dtype)?"""
     K = n_classes(P)
-    T = labels.shape[0]
-    matches = np.empty(T, np.bool_)
-    for i in range(T):
-        given = labels[i]
-        raised = probability(P, i, given) + margin
-        ok = True
-        # np.argmax returns the first maximum: an earlier class wins ties.
-        for c in range(given):
-            if probability(P, i, c) >= raised:
-                ok = False
-                break
-        if ok:
-            for c in range(given + 1, K):
-                if probability(P, i, c) > raised:
-                    ok = False
-                    break
-        matches[i] = ok
+    matches = np.empty(labels.shape[0], np.bool_)
+    for i in range(labels.shape[0]):
+        matches[i] = _matches_label(P, labels, np.int64(i), K, margin)
+    return matches
+
+
+@kernel
+def prediction_matches_label_at(P, labels, positions, margin):
+    """:func:`prediction_matches_label` of the tokens at ``positions`` (each in bounds),
+    read where they are, without a copy of their rows."""
+    K = n_classes(P)
+    matches = np.empty(positions.shape[0], np.bool_)
+    for n in range(positions.shape[0]):
+        matches[n] = _matches_label(P, labels, np.int64(positions[n]), K, margin)
     return matches
 
 
