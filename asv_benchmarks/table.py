@@ -124,7 +124,11 @@ def short_table(results: Results, n_tokens: int) -> None:
     base = MEMORY.rsplit(".", 1)[0] + ".peakmem_baseline"
     for kind in ("span", "token"):
         extra = {}
-        for implementation, form in (("spanfast", "list"), ("spanfast", "ragged"), ("cleanlab", "list")):
+        for implementation, form in (
+            ("spanfast", "list"),
+            ("spanfast", "ragged"),
+            ("cleanlab", "list"),
+        ):
             keys = dict(implementation=implementation, input_format=form, kind=kind, **at)
             peak, baseline = results.get(MEMORY, **keys), results.get(base, **keys)
             extra[implementation, form] = None if None in (peak, baseline) else peak - baseline

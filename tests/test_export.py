@@ -235,7 +235,9 @@ def test_report_of_span_issues(dataset: Path, tmp_path: Path) -> None:
 
     example = load_example()
     expected = find_span_issues(example.labels, example.pred_probs)
-    done = run_spanfast("report", str(dataset), *COLUMNS, "--spans", "--out", "s.html", cwd=tmp_path)
+    done = run_spanfast(
+        "report", str(dataset), *COLUMNS, "--spans", "--out", "s.html", cwd=tmp_path
+    )
     assert done.returncode == 0 and done.stderr == "", done.stderr
     assert f"{len(expected)} span issues" in done.stdout
     page = (tmp_path / "s.html").read_text(encoding="utf-8")
@@ -243,7 +245,9 @@ def test_report_of_span_issues(dataset: Path, tmp_path: Path) -> None:
 
 
 def test_scan_and_demo_html(dataset: Path, tmp_path: Path) -> None:
-    done = run_spanfast("scan", str(dataset), *COLUMNS, "--top", "1", "--html", "s.html", cwd=tmp_path)
+    done = run_spanfast(
+        "scan", str(dataset), *COLUMNS, "--top", "1", "--html", "s.html", cwd=tmp_path
+    )
     assert done.returncode == 0 and done.stderr == ""
     assert "spanfast scan" in (tmp_path / "s.html").read_text(encoding="utf-8")
     done = run_spanfast("demo", "--top", "0", "--html", "d.html", cwd=tmp_path)

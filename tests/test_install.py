@@ -61,9 +61,7 @@ def _outer_pip_cache() -> str | None:
 
 
 def _run(command: list[str], cwd: Path, env: dict[str, str]) -> str:
-    done = subprocess.run(
-        command, cwd=cwd, env=env, capture_output=True, text=True, timeout=1500
-    )
+    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=1500)
     assert done.returncode == 0, (
         f"{' '.join(command)} exited {done.returncode}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
     )
@@ -99,8 +97,9 @@ def test_readme_install_commands_in_a_fresh_venv(tmp_path):
     if pip_cache:  # XDG_CACHE_HOME would move pip's cache too: keep the warm one
         env["PIP_CACHE_DIR"] = pip_cache
     site_packages = Path(
-        _run([python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"], source, env)
-        .strip()
+        _run(
+            [python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"], source, env
+        ).strip()
     )
 
     # README, "Install": pip install . && spanfast demo

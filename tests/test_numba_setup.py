@@ -46,7 +46,9 @@ def test_per_user_cache_dir_when_numba_cache_dir_is_unset(monkeypatch, tmp_path)
     monkeypatch.setattr(config, "CACHE_DIR", "")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     cache = _numba._KernelCache(self_confidence.py_func)
-    version_dir = tmp_path / "spanfast" / "numba" / f"{spanfast.__version__}-numba{numba.__version__}"
+    version_dir = (
+        tmp_path / "spanfast" / "numba" / f"{spanfast.__version__}-numba{numba.__version__}"
+    )
     assert Path(cache.cache_path).parent == version_dir
     assert _numba.cache_dir() == str(version_dir)
 
