@@ -313,3 +313,20 @@ def test_nested_labels_keep_their_values(labels, dtype):
 def test_nested_labels_refuse_what_is_not_an_integer(bad):
     with pytest.raises((ValueError, TypeError), match="Labels"):
         spanfast.find_label_issues([[0, 1], [bad]], [np.array([0.1, 0.9]), np.array([0.5])])
+
+
+@pytest.mark.parametrize(
+    "labels, sentence, token, shown",
+    [
+        ([[0, 1, 0], [1, "x", 0]], 1, 1, "'x'"),  # NumPy makes the mix strings: '0' first
+        ([[0, 1, 0], [1, 0, "B-PER"]], 1, 2, "'B-PER'"),
+        ([["O", "B", "I"], ["O", "O", "O"]], 0, 0, "'O'"),
+    ],
+)
+def test_a_string_among_integer_labels_is_located(labels, sentence, token, shown):
+    """The string itself is named, not the first label NumPy turned into one."""
+    probs = [np.full((3, 2), 0.5), np.full((3, 2), 0.5)]
+    with pytest.raises(InvalidInputError) as raised:
+        token_find(labels, probs)
+    assert (raised.value.sentence, raised.value.token) == (sentence, token)
+    assert f"(sentence {sentence}, token {token} has label {shown})" in str(raised.value)

@@ -36,6 +36,7 @@ from ..errors import InvalidInputError, InvalidInputTypeError
 from ..options import PROBABILITY_TOLERANCE
 from ..ragged import Ragged
 from .convert import flatten
+from .label_errors import bad_label, first_string, is_integral, out_of_range
 from .where import error_at, row
 
 
@@ -130,59 +131,29 @@ def as_labels(labels: Any, *, name: str = "labels") -> Ragged:
     kind = values.dtype.kind
     if kind == "u" and values.size and values.max() >= _TOO_BIG:
         t = int(np.argmax(values >= _TOO_BIG))
-        raise _out_of_range(ragged, t, int(values[t]), name)
+        raise out_of_range(ragged, t, int(values[t]), name)
     if kind in "iub":
         values = values.astype(np.int8 if values.dtype == np.int8 else np.int64, copy=False)
     elif kind == "f":
         bad = np.flatnonzero(~np.isfinite(values) | (np.mod(values, 1) != 0))
         if bad.size:
-            raise _bad_label(ragged, int(bad[0]), values[bad[0]], name)
+            raise bad_label(ragged, int(bad[0]), values[bad[0]], name)
         huge = np.flatnonzero(np.abs(values) >= _TOO_BIG)
         if huge.size:
-            raise _out_of_range(ragged, int(huge[0]), values[huge[0]].item(), name)
+            raise out_of_range(ragged, int(huge[0]), values[huge[0]].item(), name)
         values = values.astype(np.int64)
     else:
-        # Strings, None, huge or mixed Python objects: find the first offender.
+        if kind in "US":  # NumPy turned a mix of ints and strings into strings: find one
+            t = first_string(labels, ragged.offsets)
+            raise bad_label(ragged, t, values[t], name)
+        # None, huge or mixed Python objects: find the first offender.
         for t, label in enumerate(values.tolist()):
-            if not _is_integral(label):
-                raise _bad_label(ragged, t, label, name)
+            if not is_integral(label):
+                raise bad_label(ragged, t, label, name)
             if abs(label) >= _TOO_BIG:
-                raise _out_of_range(ragged, t, label, name)
+                raise out_of_range(ragged, t, label, name)
         values = values.astype(np.int64)
     return Ragged(np.ascontiguousarray(values), ragged.offsets)
-
-
-def _out_of_range(ragged: Ragged, t: int, label: Any, name: str) -> InvalidInputError:
-    return error_at(
-        f"Labels must be class indices 0..K-1: {{where}} has label {label!r}.",
-        field=name,
-        offsets=ragged.offsets,
-        flat_index=t,
-    )
-
-
-def _is_integral(label: Any) -> bool:
-    if isinstance(label, (bool, np.bool_, numbers.Integral)):
-        return True
-    return isinstance(label, numbers.Real) and np.isfinite(label) and float(label).is_integer()
-
-
-def _bad_label(ragged: Ragged, t: int, label: Any, name: str) -> InvalidInputError:
-    if isinstance(label, np.generic):
-        label = label.item()
-    where = f"{{where}} has label {label!r}"
-    at = {"field": name, "offsets": ragged.offsets, "flat_index": t}
-    if isinstance(label, (str, bytes, np.str_)):
-        return error_at(
-            "Labels cannot be strings, they must be zero-indexed integers corresponding to "
-            f"class indices ({where}).",
-            **at,
-        )
-    if label is None:
-        return error_at(f"Labels cannot be None ({where}).", error=InvalidInputTypeError, **at)
-    return error_at(
-        f"Labels must be zero-indexed integers corresponding to class indices ({where}).", **at
-    )
 
 
 # ---------------------------------------------------------------------------------------

@@ -25,7 +25,8 @@ from .._kernels.checks import count_invalid_probabilities, first_invalid_probabi
 from .._kernels.multispan import first_non_binary
 from ..errors import InvalidInputError
 from ..ragged import Ragged
-from .checked import _VALID, CheckedSpans, _is_integral, _ragged, as_labels, check_aligned
+from .checked import _VALID, CheckedSpans, _ragged, as_labels, check_aligned
+from .label_errors import is_integral
 from .where import error_at
 
 
@@ -147,7 +148,7 @@ def _from_id_lists(labels: Sequence, n_classes: int) -> tuple[np.ndarray, np.nda
         if ids.dtype.kind == "f":
             bad = int(np.flatnonzero(~(np.isfinite(ids) & (np.mod(ids, 1) == 0)))[0])
         else:  # strings, None, mixed objects: the first that is not an integer
-            bad = next(n for n, label in enumerate(flat_ids) if not _is_integral(label))
+            bad = next(n for n, label in enumerate(flat_ids) if not is_integral(label))
         raise _error(
             f"Span class ids must be integers 0..{n_classes}: {{where}} has {flat_ids[bad]!r}.",
             field="labels",
