@@ -249,10 +249,11 @@ class ConfidentJoint(_Step):
 
     def step(self, batch: Batch, state: State) -> JointCounts:
         _check_classes(batch, state)
+        wanted = self.flag or self.count_issues
         counts_by_guess, off_diagonal = confident_joint(
-            batch.probs, batch.labels, state.margin_thresholds
+            batch.probs, batch.labels, state.margin_thresholds, wanted
         )
-        local = np.flatnonzero(off_diagonal) if (self.flag or self.count_issues) else None
+        local = np.flatnonzero(off_diagonal) if wanted else None
         flagged = Flagged.of(batch, local) if local is not None else None
         n_low = int(np.count_nonzero(~flagged.matches)) if self.count_issues else 0
         return JointCounts(counts_by_guess, flagged if self.flag else None, n_low)

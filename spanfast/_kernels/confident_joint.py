@@ -21,7 +21,7 @@ def argmax_row(P, i, K):
     return best
 
 
-def confident_joint(P, labels, thresholds_minus_margin):
+def confident_joint(P, labels, thresholds_minus_margin, off_diagonal=True):
     """Count tokens into (given label, confidently guessed true label) bins.
 
     A class is "confident" for a token when its probability is at least the
@@ -31,21 +31,22 @@ def confident_joint(P, labels, thresholds_minus_margin):
     counted. Returns the raw K x K counts indexed ``[guess, given]`` (what
     cleanlab's ``confusion_matrix(y_true=guess, y_pred=given)`` holds) and a
     mask of the tokens counted off the diagonal (cleanlab's
-    ``indices_of_off_diagonals``).
+    ``indices_of_off_diagonals``); ``off_diagonal=False``: no mask (an empty one),
+    for the filters that only need the counts (a byte per token less to write and hold).
     """
     if P.ndim == 1:
-        return _span_confident_joint(P, labels, thresholds_minus_margin)
-    return _matrix_confident_joint(P, labels, thresholds_minus_margin)
+        return _span_confident_joint(P, labels, thresholds_minus_margin, bool(off_diagonal))
+    return _matrix_confident_joint(P, labels, thresholds_minus_margin, bool(off_diagonal))
 
 
 @kernel
-def _matrix_confident_joint(P, labels, thresholds_minus_margin):
+def _matrix_confident_joint(P, labels, thresholds_minus_margin, mask):
     # Thresholds are mean self-confidences, so a token rarely has two confident
     # classes: the argmax is only computed then (3x faster than computing it always).
     K = P.shape[1]
     T = labels.shape[0]
     counts = np.zeros((K, K), np.int64)
-    off_diagonal = np.empty(T, np.bool_)
+    off_diagonal = np.empty(T if mask else 0, np.bool_)
     for i in range(T):
         n_confident = 0
         first_confident = K
@@ -59,19 +60,20 @@ def _matrix_confident_joint(P, labels, thresholds_minus_margin):
         given = np.int64(labels[i])
         if n_confident > 0:
             counts[guess, given] += 1
-        off_diagonal[i] = (n_confident > 0) & (guess != given)
+        if mask:
+            off_diagonal[i] = (n_confident > 0) & (guess != given)
     return counts, off_diagonal
 
 
 @kernel
-def _span_confident_joint(p, labels, thresholds_minus_margin):
+def _span_confident_joint(p, labels, thresholds_minus_margin, mask):
     # K = 2 written without branches or scattered increments, so that it vectorizes
     # (8x faster than the general loop): four running counts give the 2 x 2 matrix.
     one = p.dtype.type(1)
     threshold_0 = thresholds_minus_margin[0]
     threshold_1 = thresholds_minus_margin[1]
     T = labels.shape[0]
-    off_diagonal = np.empty(T, np.bool_)
+    off_diagonal = np.empty(T if mask else 0, np.bool_)
     n_counted = 0
     n_counted_given_1 = 0
     n_guess_1 = 0
@@ -89,7 +91,8 @@ def _span_confident_joint(p, labels, thresholds_minus_margin):
         n_counted_given_1 += counted & given_1
         n_guess_1 += guess_1
         n_guess_1_given_1 += guess_1 & given_1
-        off_diagonal[i] = counted & (guess_1 != given_1)
+        if mask:
+            off_diagonal[i] = counted & (guess_1 != given_1)
     counts = np.empty((2, 2), np.int64)  # [guess, given]
     counts[1, 1] = n_guess_1_given_1
     counts[1, 0] = n_guess_1 - n_guess_1_given_1

@@ -224,7 +224,7 @@ def _matrix_noise_rate_candidates(P, labels, margin, shift):
     disagree_below = np.zeros((K, K), np.int64)
     most = (K - 1) * _CANDIDATE_CHUNK  # entries one chunk can add
     # A few percent of tokens are candidates, with a few entries each.
-    entries = np.empty(T // 4 + most, np.int64)
+    entries = np.empty(T // 2 + most, np.int64)
     n = 0
     for start in range(0, T, _CANDIDATE_CHUNK):
         if entries.shape[0] - n < most:
