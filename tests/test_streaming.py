@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from strategies import noisy_flat_dataset
 
 from spanfast import Ragged, options
+from spanfast.errors import InvalidInputError
 from spanfast.results import find_issues
 from spanfast.streaming import find_label_issues_in_batches, find_label_issues_parquet
 
@@ -318,3 +319,33 @@ def test_batches_of_other_layouts_are_an_error_naming_the_sentence():
     with pytest.raises(ValueError, match="changes layout at sentence 10") as error:
         find_label_issues_in_batches(read)
     assert error.value.sentence == 10
+
+
+@pytest.mark.parametrize("second", ["fixed", "variable"])
+def test_parquet_files_whose_schemas_disagree_on_k_are_named_where_k_changes(tmp_path, second):
+    # The first file's rows have 3 class probabilities (a variable-size list), the second
+    # file's 2 (a fixed-size list) or 3 and 2 the other way round: K taken from one file's
+    # schema made the other file's labels look out of range ("pred_probs must have at
+    # least 3 columns"); the error is where the layout changes.
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    rng = np.random.default_rng(7)
+
+    def write(name, n_classes, fixed):
+        lengths = [3, 2, 4]
+        labels = [[n_classes - 1] * n for n in lengths]
+        flat = rng.dirichlet(np.ones(n_classes), sum(lengths))
+        if fixed:
+            rows = pa.FixedSizeListArray.from_arrays(pa.array(flat.reshape(-1)), n_classes)
+        else:
+            rows = pa.array(flat.tolist())
+        offsets = pa.array(np.r_[0, np.cumsum(lengths)].astype(np.int32))
+        probs = pa.ListArray.from_arrays(offsets, rows)
+        pq.write_table(pa.table({"tags": labels, "p": probs}), tmp_path / name)
+
+    write("a.parquet", 3, fixed=second == "variable")
+    write("b.parquet", 2, fixed=second == "fixed")
+    with pytest.raises(InvalidInputError, match="changes layout at sentence 3") as raised:
+        find_label_issues_parquet(tmp_path, labels="tags", probs="p")
+    assert "2 class probabilities there, 3 class probabilities before" in str(raised.value)
+    assert raised.value.sentence == 3

@@ -331,20 +331,28 @@ class ParquetBatches:
     def layout(self) -> tuple[int, bool] | None:
         """``(n_classes, span)`` of the probabilities, known without reading them all:
         from the files' schemas, K from the first token's row (or a fixed-size list).
-        None when the schemas do not say (not float32/float64 lists, no file with rows):
+        None when the schemas do not say (not float32/float64 lists, no file with rows,
+        files whose fixed-size lists differ or are not fixed in every file):
         then the first pass reads the probabilities too. (The dataset's dtype is that
         of the files with tokens: the labels-only pass gives each batch its file's.)"""
         import pyarrow.parquet as pq
 
-        depth = width = None
+        depth = None
+        widths = set()
         any_rows = False
         for path in self.listing.files:
             parquet_file = pq.ParquetFile(path)
             dtype, file_depth, file_width = _probability_leaf(parquet_file, self.probs)
             if dtype is None or file_depth not in (1, 2) or depth not in (None, file_depth):
                 return None
-            depth, width = file_depth, file_width
+            depth = file_depth
+            widths.add(file_width)
             any_rows = any_rows or parquet_file.metadata.num_rows > 0
+        if len(widths) > 1:
+            # Files whose schemas disagree on K (or fix it in some files only): the
+            # probabilities pass finds where the layout changes and says so.
+            return None
+        width = widths.pop() if widths else None
         if not any_rows:
             return None
         if depth == 1:
