@@ -343,3 +343,39 @@ def test_spans_on_dask_is_refused_with_one_line(tmp_path):
         "(see 'spanfast scan --help')"
     ]
     assert not (tmp_path / "spans.csv").exists()
+
+
+@pytest.mark.parametrize(
+    "option",
+    [
+        ("--batch-size", "7"),
+        ("--low-memory",),
+        ("--ties", "numpy"),
+        ("--rank-by", "normalized_margin"),
+        ("--id", "doc"),
+        ("--temperature", "0.5"),
+    ],  # fmt: skip
+)
+def test_spans_refuses_the_token_options_it_would_ignore(tmp_path, option):
+    # --spans reads the data whole and ranks entities: a token-level option given with
+    # it was silently ignored; now it is a usage error of one line, and nothing is written
+    parquet = _multispan_parquet(tmp_path)
+    done = _scan(parquet, "--labels", "labels", "--probs", "probs", "--task", "span", "--spans",
+                 *option, "--out", tmp_path / "spans.csv")  # fmt: skip
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.splitlines() == [
+        f"spanfast scan: error: --spans does not use {option[0]}; run without it "
+        "(see 'spanfast scan --help')"
+    ]
+    assert not (tmp_path / "spans.csv").exists()
+
+
+def test_spans_reads_the_format_given(tmp_path):
+    # --format was not passed on by --spans: a Parquet file without the extension failed
+    parquet = _multispan_parquet(tmp_path)
+    renamed = parquet.rename(tmp_path / "multi.data")
+    out = tmp_path / "spans.csv"
+    done = _scan(renamed, "--format", "parquet", "--labels", "labels", "--probs", "probs",
+                 "--task", "span", "--spans", "--out", out)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert out.read_text().splitlines()[0].startswith("sentence")

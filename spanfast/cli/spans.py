@@ -72,6 +72,24 @@ def add_span_arguments(scan: argparse.ArgumentParser) -> None:
     )
 
 
+# Options of the token scan that entity-level issues have no use for.
+_TOKEN_OPTIONS = (
+    "id",
+    "order",
+    "token_score_method",
+    "sentence_score_method",
+    "temperature",
+    "rank_by",
+    "ties",
+    "low_memory",
+    "batch_size",
+)
+
+
+def _flag(dest: str) -> str:
+    return "--" + dest.replace("_", "-")
+
+
 def run_spans(input_path: Path, columns: readers.Columns, args: Any) -> int:
     """``spanfast scan --spans``: span issues written to --out or printed; the exit status."""
     import numpy as np
@@ -89,9 +107,12 @@ def run_spans(input_path: Path, columns: readers.Columns, args: Any) -> int:
             raise UsageError(prog, f"--spans and {option}: run them separately")
     if args.dask is not None:
         raise UsageError(prog, "--spans reads the data whole, not on Dask; run without --dask")
+    for dest in _TOKEN_OPTIONS:  # token-level options: never ignored silently
+        if getattr(args, dest) != args.parser.get_default(dest):
+            raise UsageError(prog, f"--spans does not use {_flag(dest)}; run without it")
     if args.out_format is not None and args.out is None:
         raise UsageError(prog, "--out-format needs --out")
-    kind, files = readers.input_files(input_path)
+    kind, files = readers.input_files(input_path, args.format)
     directory = input_path if input_path.is_dir() else None
     output = readers.output_target(args.out, args.out_format, files, directory)
     with writers.AtomicOutput(output) if output else contextlib.nullcontext() as destination:
