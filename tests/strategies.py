@@ -692,6 +692,19 @@ def noisy_flat_dataset(seed: int, n_sentences: int, n_classes: int, dtype, span:
     return labels, probs.astype(dtype), offsets
 
 
+def noisy_flat_parameters(max_sentences: int) -> dict[str, st.SearchStrategy]:
+    """Strategies of :func:`noisy_flat_dataset`'s parameters (``seed``, ``n_sentences``
+    from 1 to ``max_sentences``, ``n_classes``, ``dtype``, ``span``), to unpack into
+    ``@given`` beside a test's own."""
+    return dict(
+        seed=st.integers(0, 2**32 - 1),
+        n_sentences=st.integers(1, max_sentences),
+        n_classes=st.integers(2, 5),
+        dtype=st.sampled_from([np.float32, np.float64]),
+        span=st.booleans(),
+    )
+
+
 # --------------------------------------------------------------------------------------
 # Files and commands, as a user has and runs them
 # --------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from strategies import noisy_flat_dataset
+from strategies import noisy_flat_dataset, noisy_flat_parameters
 
 import spanfast
 from spanfast import Ragged, _low_memory, core, plans
@@ -114,11 +114,7 @@ def _quietly(function, *args, **kwargs):
 
 @settings(deadline=None, max_examples=60)
 @given(
-    seed=st.integers(0, 2**32 - 1),
-    n_sentences=st.integers(1, 60),
-    n_classes=st.integers(2, 5),
-    dtype=st.sampled_from([np.float32, np.float64]),
-    span=st.booleans(),
+    **noisy_flat_parameters(max_sentences=60),
     batch_size=st.integers(1, 64),
     method=st.sampled_from(RANK_BY),
     ties=st.sampled_from(["position", "numpy"]),
@@ -180,11 +176,7 @@ def test_the_grid_batch_size_is_checked():
 
 @settings(deadline=None, max_examples=30)
 @given(
-    seed=st.integers(0, 2**32 - 1),
-    n_sentences=st.integers(1, 80),
-    n_classes=st.integers(2, 5),
-    dtype=st.sampled_from([np.float32, np.float64]),
-    span=st.booleans(),
+    **noisy_flat_parameters(max_sentences=80),
     batch_size=st.sampled_from([1, 3, 17, 50, 10_000]),
     method=st.sampled_from(RANK_BY),
     ties=st.sampled_from(["position", "position", "numpy"]),
