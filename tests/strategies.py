@@ -714,18 +714,14 @@ def noisy_flat_parameters(max_sentences: int) -> dict[str, st.SearchStrategy]:
 PACKAGE_PARENT = Path(spanfast.data.__file__).resolve().parents[2]
 
 
-def run_spanfast(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """``python -m spanfast *args`` in ``cwd``, its output captured as text."""
+def run_spanfast(*args: str, cwd: Path | None, **run: Any) -> subprocess.CompletedProcess:
+    """``python -m spanfast *args`` in ``cwd`` (None: the tests' own working directory),
+    its output captured as text; ``run`` is passed on to :func:`subprocess.run` (e.g.
+    ``input=``, or ``text=False`` for bytes)."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PACKAGE_PARENT), env.get("PYTHONPATH")]))
-    return subprocess.run(
-        [sys.executable, "-m", "spanfast", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=cwd,
-        timeout=600,
-    )
+    options = dict(capture_output=True, text=True, env=env, cwd=cwd, timeout=600)
+    return subprocess.run([sys.executable, "-m", "spanfast", *args], **{**options, **run})
 
 
 def write_example_jsonl(path: Path, tokens: list[list[str]] | None = None) -> Path:
