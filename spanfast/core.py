@@ -43,8 +43,6 @@ from .options import (
     check_rank_by_kwargs,
     check_score_options,
     check_ties,
-    set_unused_by_low_memory,
-    warn_unused_by_low_memory,
 )
 
 __all__ = [
@@ -303,23 +301,6 @@ def _find(
     with a warning for each other option not at its default (cleanlab's batched path
     does not use them). Warnings point ``stacklevel`` frames above this function's
     caller's caller (2: the caller of the public function that called this)."""
-    if low_memory:
-        given = dict(
-            rank_by_kwargs=rank_by_kwargs,
-            filter_by=filter_by,
-            frac_noise=frac_noise,
-            num_to_remove_per_class=num_to_remove_per_class,
-            min_examples_per_class=min_examples_per_class,
-            confident_joint=confident_joint,
-            n_jobs=n_jobs,
-            verbose=verbose,
-        )
-        warn_unused_by_low_memory(set_unused_by_low_memory(given), stacklevel + 1)
-        check_rank_by(return_indices_ranked_by)
-        check_ties(ties)
-        positions = _find_low_memory(data, return_indices_ranked_by, ties)
-        return positions, _scores(data, return_indices_ranked_by, positions=positions)
-    rank_by_kwargs = dict(rank_by_kwargs or {})
     check_filter_options(
         filter_by=filter_by,
         return_indices_ranked_by=return_indices_ranked_by,
@@ -327,8 +308,18 @@ def _find(
         num_to_remove_per_class=num_to_remove_per_class,
         confident_joint=confident_joint,
         n_jobs=n_jobs,
+        low_memory=low_memory,
+        rank_by_kwargs=rank_by_kwargs,
+        min_examples_per_class=min_examples_per_class,
+        verbose=verbose,
         stacklevel=stacklevel + 1,
     )
+    if low_memory:
+        check_rank_by(return_indices_ranked_by)
+        check_ties(ties)
+        positions = _find_low_memory(data, return_indices_ranked_by, ties)
+        return positions, _scores(data, return_indices_ranked_by, positions=positions)
+    rank_by_kwargs = dict(rank_by_kwargs or {})
     check_ties(ties)
     if return_indices_ranked_by is not None:
         adjust_pred_probs = check_rank_by_kwargs(rank_by_kwargs)

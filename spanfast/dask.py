@@ -75,9 +75,7 @@ from .options import (
     check_score_options,
     check_sentence_score_method,
     check_ties,
-    set_unused_by_low_memory,
     span_task,
-    warn_unused_by_low_memory,
 )
 from .results import LabelIssues
 
@@ -165,23 +163,19 @@ num_to_remove_per_class, min_examples_per_class, confident_joint, ties
     if return_indices_ranked_by is None:
         raise InvalidOptionError("return_indices_ranked_by must name a score to rank by.")
     span = span_task(task, span)
+    check_filter_options(
+        filter_by=filter_by,
+        return_indices_ranked_by=return_indices_ranked_by,
+        frac_noise=frac_noise,
+        num_to_remove_per_class=num_to_remove_per_class,
+        confident_joint=confident_joint,
+        low_memory=low_memory,
+        rank_by_kwargs=rank_by_kwargs,
+        min_examples_per_class=min_examples_per_class,
+        stacklevel=2,
+    )
     if low_memory:  # the filter options are not used (warned), as in memory
-        unused = dict(
-            rank_by_kwargs=rank_by_kwargs, filter_by=filter_by, frac_noise=frac_noise,
-            num_to_remove_per_class=num_to_remove_per_class,
-            min_examples_per_class=min_examples_per_class, confident_joint=confident_joint,
-        )  # fmt: skip
-        warn_unused_by_low_memory(set_unused_by_low_memory(unused), stacklevel=2)
         filter_by, rank_by_kwargs, confident_joint = "low_memory", None, None
-    else:
-        check_filter_options(
-            filter_by=filter_by,
-            return_indices_ranked_by=return_indices_ranked_by,
-            frac_noise=frac_noise,
-            num_to_remove_per_class=num_to_remove_per_class,
-            confident_joint=confident_joint,
-            stacklevel=2,
-        )
     check_ties(ties)
     adjust_pred_probs = check_rank_by_kwargs(dict(rank_by_kwargs or {}))
     check_score_options(return_indices_ranked_by, adjust_pred_probs)

@@ -123,9 +123,32 @@ def check_filter_options(
     num_to_remove_per_class: Sequence[int] | None = None,
     confident_joint: Any = None,
     n_jobs: int | None = None,
+    low_memory: bool = False,
+    rank_by_kwargs: dict[str, Any] | None = None,
+    min_examples_per_class: int = 1,
+    verbose: bool = False,
     stacklevel: int = 2,
 ) -> None:
-    """cleanlab's checks and warnings for the options of ``find_label_issues``."""
+    """cleanlab's checks and warnings for the options of ``find_label_issues``.
+
+    With ``low_memory``, nothing is checked: cleanlab's warning instead for each option
+    ``low_memory=True`` does not use that is not at its default (``rank_by_kwargs``,
+    ``min_examples_per_class`` and ``verbose`` count only there). Warnings point
+    ``stacklevel`` frames above this function (2: the caller of its caller).
+    """
+    if low_memory:
+        given = dict(
+            rank_by_kwargs=rank_by_kwargs,
+            filter_by=filter_by,
+            frac_noise=frac_noise,
+            num_to_remove_per_class=num_to_remove_per_class,
+            min_examples_per_class=min_examples_per_class,
+            confident_joint=confident_joint,
+            n_jobs=n_jobs,
+            verbose=verbose,
+        )
+        warn_unused_by_low_memory(set_unused_by_low_memory(given), stacklevel + 1)
+        return
     if filter_by not in FILTER_BY:
         raise InvalidOptionError(
             f"filter_by must be one of {', '.join(map(repr, FILTER_BY))}; got {filter_by!r}."

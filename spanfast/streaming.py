@@ -52,9 +52,7 @@ from .options import (
     check_score_options,
     check_sentence_score_method,
     check_ties,
-    set_unused_by_low_memory,
     span_task,
-    warn_unused_by_low_memory,
 )
 from .results import LabelIssues
 
@@ -131,17 +129,14 @@ def find_label_issues_in_batches(
         num_to_remove_per_class=num_to_remove_per_class,
         min_examples_per_class=min_examples_per_class,
     )
+    check_filter_options(
+        return_indices_ranked_by=return_indices_ranked_by,
+        **filter_options,
+        low_memory=low_memory,
+        stacklevel=2,
+    )
     if low_memory:
-        warn_unused_by_low_memory(set_unused_by_low_memory(filter_options), stacklevel=2)
         check_rank_by(return_indices_ranked_by)
-    else:
-        check_filter_options(
-            filter_by=filter_by,
-            return_indices_ranked_by=return_indices_ranked_by,
-            frac_noise=frac_noise,
-            num_to_remove_per_class=num_to_remove_per_class,
-            stacklevel=2,
-        )
     check_ties(ties)
     check_sentence_score_method(sentence_score_method)
     check_score_options(token_score_method, False)

@@ -692,6 +692,19 @@ def noisy_flat_dataset(seed: int, n_sentences: int, n_classes: int, dtype, span:
     return labels, probs.astype(dtype), offsets
 
 
+def noisy_flat_parameters(max_sentences: int) -> dict[str, st.SearchStrategy]:
+    """Strategies of :func:`noisy_flat_dataset`'s parameters (``seed``, ``n_sentences``
+    from 1 to ``max_sentences``, ``n_classes``, ``dtype``, ``span``), to unpack into
+    ``@given`` beside a test's own."""
+    return dict(
+        seed=st.integers(0, 2**32 - 1),
+        n_sentences=st.integers(1, max_sentences),
+        n_classes=st.integers(2, 5),
+        dtype=st.sampled_from([np.float32, np.float64]),
+        span=st.booleans(),
+    )
+
+
 # --------------------------------------------------------------------------------------
 # Files and commands, as a user has and runs them
 # --------------------------------------------------------------------------------------
@@ -701,18 +714,14 @@ def noisy_flat_dataset(seed: int, n_sentences: int, n_classes: int, dtype, span:
 PACKAGE_PARENT = Path(spanfast.data.__file__).resolve().parents[2]
 
 
-def run_spanfast(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """``python -m spanfast *args`` in ``cwd``, its output captured as text."""
+def run_spanfast(*args: str, cwd: Path | None, **run: Any) -> subprocess.CompletedProcess:
+    """``python -m spanfast *args`` in ``cwd`` (None: the tests' own working directory),
+    its output captured as text; ``run`` is passed on to :func:`subprocess.run` (e.g.
+    ``input=``, or ``text=False`` for bytes)."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PACKAGE_PARENT), env.get("PYTHONPATH")]))
-    return subprocess.run(
-        [sys.executable, "-m", "spanfast", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=cwd,
-        timeout=600,
-    )
+    options = dict(capture_output=True, text=True, env=env, cwd=cwd, timeout=600)
+    return subprocess.run([sys.executable, "-m", "spanfast", *args], **{**options, **run})
 
 
 def write_example_jsonl(path: Path, tokens: list[list[str]] | None = None) -> Path:

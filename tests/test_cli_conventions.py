@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from _pty import run_on_a_terminal
+from strategies import run_spanfast
 
 import spanfast.cli
 from spanfast.cli import main
@@ -32,17 +33,6 @@ def _env(**extra: str) -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PACKAGE_PARENT), env.get("PYTHONPATH")]))
     env.update(extra)
     return env
-
-
-def _spanfast(*args: str, **popen: object) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "spanfast", *args],
-        capture_output=True,
-        text=True,
-        env=_env(),
-        timeout=600,
-        **popen,
-    )
 
 
 def _noisy_span_data(n_sentences: int, seed: int = 3):
@@ -69,14 +59,14 @@ SCAN = ["--labels", "tags", "--probs", "p"]
 
 
 def test_version_from_package_metadata():
-    result = _spanfast("--version")
+    result = run_spanfast("--version", cwd=None)
     assert result.returncode == 0, result.stderr
     assert result.stdout == f"spanfast {importlib.metadata.version('spanfast')}\n"
 
 
 @pytest.mark.parametrize("argv", [[], ["--help"]])
 def test_bare_invocation_prints_help_and_exits_0(argv):
-    result = _spanfast(*argv)
+    result = run_spanfast(*argv, cwd=None)
     assert result.returncode == 0
     assert result.stdout.startswith("usage: spanfast")
     assert "scan" in result.stdout and "demo" in result.stdout
@@ -130,7 +120,7 @@ def _expected_rows(labels, probs):
 def test_out_dash_writes_json_lines_to_stdout(tmp_path):
     labels, probs = _noisy_span_data(60)
     source = _write_jsonl(tmp_path / "data.jsonl", labels, probs)
-    result = _spanfast("scan", str(source), *SCAN, "--out", "-")
+    result = run_spanfast("scan", str(source), *SCAN, "--out", "-", cwd=None)
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     rows = [json.loads(line) for line in result.stdout.splitlines()]
@@ -177,7 +167,7 @@ def test_fail_on_issues_exits_1_only_when_issues_are_found(tmp_path, capsys):
     capsys.readouterr()
     assert main(["scan", str(clean), *SCAN, "--fail-on-issues"]) == 0
     assert capsys.readouterr().out.splitlines()[0] == "0 label issues found."
-    assert "--fail-on-issues" in _spanfast("scan", "--help").stdout
+    assert "--fail-on-issues" in run_spanfast("scan", "--help", cwd=None).stdout
 
 
 # -- a closed pipe --------------------------------------------------------------------------------

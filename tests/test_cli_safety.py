@@ -20,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from strategies import run_spanfast
 
 import spanfast.cli
 
@@ -34,14 +35,16 @@ def _env() -> dict[str, str]:
     return env
 
 
+def _arguments(source: Path, *extra: str) -> list[str]:
+    return ["scan", str(source), "--labels", "tags", "--probs", "p", *extra]
+
+
 def _command(source: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "spanfast", "scan", str(source), "--labels", "tags", "--probs", "p", *extra]  # fmt: skip
+    return [sys.executable, "-m", "spanfast", *_arguments(source, *extra)]
 
 
 def _run(source: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        _command(source, *extra), capture_output=True, text=True, env=_env(), timeout=600
-    )
+    return run_spanfast(*_arguments(source, *extra), cwd=None)
 
 
 def _error_line(result: subprocess.CompletedProcess[str]) -> str:

@@ -20,7 +20,7 @@ pd = pytest.importorskip("pandas")
 pq = pytest.importorskip("pyarrow.parquet")
 
 from _pty import run_on_a_terminal  # noqa: E402
-from strategies import noisy_flat_dataset  # noqa: E402
+from strategies import noisy_flat_dataset, noisy_flat_parameters  # noqa: E402
 
 from spanfast import Ragged, options  # noqa: E402
 from spanfast._counts import thresholds_from_means  # noqa: E402
@@ -93,11 +93,7 @@ def _found(data, **opts):
 
 @settings(deadline=None, max_examples=40)
 @given(
-    seed=st.integers(0, 2**32 - 1),
-    n_sentences=st.integers(1, 80),
-    n_classes=st.integers(2, 5),
-    dtype=st.sampled_from([np.float32, np.float64]),
-    span=st.booleans(),
+    **noisy_flat_parameters(max_sentences=80),
     filter_by=st.sampled_from(options.FILTER_BY),
     rank_by=st.sampled_from(options.RANK_BY),
     frac_noise=st.sampled_from([1.0, 0.6]),

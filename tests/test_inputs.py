@@ -7,9 +7,7 @@ from __future__ import annotations
 import bz2
 import gzip
 import json
-import os
 import subprocess
-import sys
 import warnings
 from pathlib import Path
 
@@ -19,17 +17,14 @@ import pyarrow.parquet as pq
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from strategies import noisy_flat_dataset
+from strategies import noisy_flat_dataset, run_spanfast
 
-import spanfast.cli
 from spanfast.cli import main
 from spanfast.errors import InvalidInputError, InvalidOptionError
 from spanfast.options import FILTER_BY
 from spanfast.ragged import Ragged
 from spanfast.results import find_issues, find_issues_in_table
 from spanfast.streaming import find_label_issues_parquet
-
-PACKAGE_PARENT = Path(spanfast.cli.__file__).resolve().parents[2]
 
 
 def _rows(n_sentences: int, seed: int) -> dict[str, list]:
@@ -203,15 +198,7 @@ def test_files_under_different_partition_keys_are_an_error(tmp_path):
 
 
 def _scan(*argv: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PACKAGE_PARENT), env.get("PYTHONPATH")]))
-    return subprocess.run(
-        [sys.executable, "-m", "spanfast", "scan", *argv],
-        input=stdin,
-        capture_output=True,
-        env=env,
-        timeout=600,
-    )
+    return run_spanfast("scan", *argv, cwd=None, input=stdin, text=False)
 
 
 def _one_line(result: subprocess.CompletedProcess) -> str:

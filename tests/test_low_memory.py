@@ -7,19 +7,14 @@ import contextlib
 import importlib.util
 import io
 import json
-import os
-import subprocess
-import sys
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from strategies import noisy_flat_dataset
+from strategies import noisy_flat_dataset, noisy_flat_parameters, run_spanfast
 
-import spanfast
 from spanfast import Ragged, _low_memory, core, plans
 from spanfast._input.checked import checked_flat
 from spanfast.errors import InvalidInputError
@@ -27,8 +22,6 @@ from spanfast.options import RANK_BY
 from spanfast.results import find_issues
 from spanfast.streaming import find_label_issues_in_batches
 from spanfast.testing.data import ner_arrays
-
-PACKAGE_PARENT = Path(spanfast.__file__).resolve().parents[1]
 
 
 @contextlib.contextmanager
@@ -114,11 +107,7 @@ def _quietly(function, *args, **kwargs):
 
 @settings(deadline=None, max_examples=60)
 @given(
-    seed=st.integers(0, 2**32 - 1),
-    n_sentences=st.integers(1, 60),
-    n_classes=st.integers(2, 5),
-    dtype=st.sampled_from([np.float32, np.float64]),
-    span=st.booleans(),
+    **noisy_flat_parameters(max_sentences=60),
     batch_size=st.integers(1, 64),
     method=st.sampled_from(RANK_BY),
     ties=st.sampled_from(["position", "numpy"]),
@@ -180,11 +169,7 @@ def test_the_grid_batch_size_is_checked():
 
 @settings(deadline=None, max_examples=30)
 @given(
-    seed=st.integers(0, 2**32 - 1),
-    n_sentences=st.integers(1, 80),
-    n_classes=st.integers(2, 5),
-    dtype=st.sampled_from([np.float32, np.float64]),
-    span=st.booleans(),
+    **noisy_flat_parameters(max_sentences=80),
     batch_size=st.sampled_from([1, 3, 17, 50, 10_000]),
     method=st.sampled_from(RANK_BY),
     ties=st.sampled_from(["position", "position", "numpy"]),
@@ -397,19 +382,6 @@ def test_several_span_classes_give_each_columns_low_memory_issues():
 # The command line
 
 
-def _scan(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PACKAGE_PARENT), env.get("PYTHONPATH")]))
-    return subprocess.run(
-        [sys.executable, "-m", "spanfast", "scan", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=cwd,
-        timeout=600,
-    )
-
-
 def test_scan_low_memory_writes_find_issues_low_memory_result(tmp_path):
     pq = pytest.importorskip("pyarrow.parquet")
     pa = pytest.importorskip("pyarrow")
@@ -428,8 +400,8 @@ def test_scan_low_memory_writes_find_issues_low_memory_result(tmp_path):
     pq.write_table(table, tmp_path / "data.parquet", row_group_size=100)
     expected = find_issues(Ragged(labels, offsets), Ragged(probs, offsets), low_memory=True)
     for extra in ([], ["--batch-size", "37"]):
-        result = _scan(
-            "data.parquet", "--labels", "tags", "--probs", "p", "--low-memory",
+        result = run_spanfast(
+            "scan", "data.parquet", "--labels", "tags", "--probs", "p", "--low-memory",
             "--out", "issues.jsonl", *extra, cwd=tmp_path,
         )  # fmt: skip
         assert result.returncode == 0, result.stderr
@@ -441,8 +413,8 @@ def test_scan_low_memory_writes_find_issues_low_memory_result(tmp_path):
         rows = [json.loads(line) for line in (tmp_path / "issues.jsonl").read_text().splitlines()]
         assert [(r["sentence"], r["token"]) for r in rows] == expected.to_tuples()
         assert [r["score"] for r in rows] == expected.score.tolist()
-    ignored = _scan(
-        "data.parquet", "--labels", "tags", "--probs", "p", "--low-memory",
+    ignored = run_spanfast(
+        "scan", "data.parquet", "--labels", "tags", "--probs", "p", "--low-memory",
         "--filter-by", "both", "--out", "again.jsonl", cwd=tmp_path,
     )  # fmt: skip
     assert ignored.returncode == 0, ignored.stderr
@@ -452,7 +424,8 @@ def test_scan_low_memory_writes_find_issues_low_memory_result(tmp_path):
         == "spanfast scan: warning: `filter_by` is not used when `low_memory=True`.\n"
     )
     assert (tmp_path / "again.jsonl").read_text() == (tmp_path / "issues.jsonl").read_text()
-    shown = _scan(
+    shown = run_spanfast(
+        "scan",
         "data.parquet",
         "--labels",
         "tags",

@@ -5,15 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from strategies import run_spanfast
 
 import spanfast.cli.progress
 import spanfast.cli.scan
@@ -21,8 +19,6 @@ import spanfast.cli.writers
 from spanfast import options
 from spanfast.cli import main
 from spanfast.results import find_issues
-
-PACKAGE_PARENT = Path(spanfast.cli.__file__).resolve().parents[2]
 
 
 def _span_data(n_sentences: int = 40, seed: int = 1):
@@ -488,15 +484,7 @@ def test_progress_line_is_redrawn_in_place():
 
 def test_shell_exit_status_and_no_traceback(tmp_path):
     source = _write_jsonl(tmp_path / "data", LABELS, _replace_row(PROBS, 2, [0.3, None]), WORDS)
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PACKAGE_PARENT), env.get("PYTHONPATH")]))
-    result = subprocess.run(
-        [sys.executable, "-m", "spanfast", "scan", str(source), "--labels", "tags", "--probs", "p"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-    )
+    result = run_spanfast("scan", str(source), "--labels", "tags", "--probs", "p", cwd=None)
     assert result.returncode == 2
     assert result.stdout == ""
     assert result.stderr.splitlines() == [

@@ -4,14 +4,10 @@ input, and ``spanfast demo --spans``."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 from naive import naive_entities, naive_span_issues
+from strategies import run_spanfast
 
 from spanfast import find_span_issues
 from spanfast.errors import InvalidInputError, InvalidOptionError
@@ -318,21 +314,7 @@ def test_baseline_groups_flagged_tokens_into_entities():
 
 
 def test_demo_spans_prints_the_table():
-    import spanfast
-
-    # the copy of spanfast under test, installed or not
-    root = str(Path(spanfast.__file__).resolve().parents[1])
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])),
-    }
-    done = subprocess.run(
-        [sys.executable, "-m", "spanfast", "demo", "--spans", "--top", "3", "--no-color"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-    )
+    done = run_spanfast("demo", "--spans", "--top", "3", "--no-color", cwd=None)
     assert done.returncode == 0, done.stderr
     out = done.stdout
     for word in ("missed", "spurious", "boundary+type", "malformed", "baseline", "kind right"):

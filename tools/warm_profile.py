@@ -10,7 +10,8 @@ checks, every pass of the prune_by_noise_rate plan, the ranking and the result
 tuples; then the whole calls (list and Ragged input, every core) and the floors:
 the conversion floor (``np.fromiter`` of the labels + ``np.concatenate`` of the
 probabilities + the offsets, what ``conversion.ListsToFlatArrays`` times) and the
-bandwidth floor (one compiled pass reading the probabilities and the labels once).
+bandwidth floor (one compiled pass reading the probabilities and the labels once,
+``spanfast.testing.floors.read_once``, what ``conversion.ReadOnce`` times).
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ import time
 
 os.environ.setdefault("SPANFAST_INTERPRET_BELOW", "0")
 
-import numba  # noqa: E402
 import numpy as np  # noqa: E402
 
 from spanfast import Ragged, _counts, _cuts  # noqa: E402
@@ -37,20 +37,8 @@ from spanfast.options import FLOATING_POINT_COMPARISON  # noqa: E402
 from spanfast.span_classification import find_label_issues as span_find  # noqa: E402
 from spanfast.span_classification import get_label_quality_scores as span_scores  # noqa: E402
 from spanfast.testing.data import ner_arrays, to_lists  # noqa: E402
+from spanfast.testing.floors import read_once  # noqa: E402
 from spanfast.token_classification.filter import find_label_issues as token_find  # noqa: E402
-
-
-@numba.njit(nogil=True, cache=False)
-def _read_once(values, labels):
-    """The bandwidth floor: every byte of ``values`` and ``labels`` read once."""
-    flat = values.reshape(-1)
-    total = 0.0
-    for i in range(flat.shape[0]):
-        total += flat[i]
-    n = 0
-    for i in range(labels.shape[0]):
-        n += labels[i]
-    return total + n
 
 
 def _best(function, repeats: int) -> float:
@@ -159,11 +147,11 @@ def stages(kind: str, arrays: dict, repeats: int) -> list[tuple[str, float]]:
         ),
         (
             "floor: one pass reading probabilities + int64 labels",
-            _best(lambda: _read_once(probs, labels64), repeats),
+            _best(lambda: read_once(probs, labels64), repeats),
         ),
         (
             "floor: one pass reading probabilities + narrow labels",
-            _best(lambda: _read_once(probs, labels), repeats),
+            _best(lambda: read_once(probs, labels), repeats),
         ),
     ] + _whole_calls(kind, offsets, labels64, probs, list_labels, list_probs, repeats, located)
 
