@@ -157,7 +157,7 @@ def test_a_partition_without_tokens_has_no_say_in_the_dtype():
     _assert_identical(_found(parts, scheduler="synchronous"), expected)
 
 
-def test_a_bag_of_records_and_an_emptynoisy_flat_dataset():
+def test_a_bag_of_records_and_an_empty_dataset():
     labels, probs, offsets = noisy_flat_dataset(5, 40, 2, np.float64, True)
     records = [
         {"labels": labels[a:b].tolist(), "probs": probs[a:b].tolist(), "tokens": [
