@@ -177,3 +177,26 @@ def _merge(n: int, earlier: tuple, later: tuple) -> tuple:
             else:
                 break
     return tuple(stack)
+
+
+class InOrder:
+    """The whole dataset's :class:`ClassSums`, its tokens fed in order in runs of any
+    length, by one thread at a time: the trees are walked as the values stream past
+    (:class:`RunningSums`), so the sums are :func:`of_batch`'s of one batch, bit for bit."""
+
+    def __init__(self, totals: np.ndarray, dtype: np.dtype) -> None:
+        self.totals = np.asarray(totals, np.int64)
+        self.dtype = np.dtype(dtype)
+        self._running = RunningSums(self.totals, self.dtype)
+
+    def add(self, P: np.ndarray, labels: np.ndarray) -> None:
+        """The next tokens (labels in ``0..K-1`` for the K totals: the kernel indexes by them)."""
+        self._running.add_batch(P, labels)
+
+    def sums(self) -> ClassSums:
+        """The sums, once every token of the dataset has been added."""
+        pieces = tuple(
+            ((0, int(n), self.dtype.type(self._running.partial[k, 0])),) if n else ()
+            for k, n in enumerate(self.totals)
+        )
+        return ClassSums(self.totals, pieces, self.dtype)

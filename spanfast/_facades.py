@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _multispan, _sentences, core
+from . import _multispan, _sentences, core, plans
 from ._input.checked import (
     Checked,
     CheckedSpans,
@@ -16,6 +16,7 @@ from ._input.checked import (
 )
 from ._input.span_classes import span_classes_checked
 from ._positions import sentence_and_token
+from ._read_ahead import checked_with_head
 from ._token_scores import TokenScores
 from .options import (
     DEFAULT_TEMPERATURE,
@@ -33,8 +34,10 @@ def issue_tuples(
     low_memory: bool,
     kwargs: dict,
     ties: str = "position",
+    head: plans.Head | None = None,
 ) -> list[tuple[int, int]]:
-    """cleanlab's list of ``(sentence, token)`` issues of checked data."""
+    """cleanlab's list of ``(sentence, token)`` issues of checked data (``head``: the
+    plan's first passes, read ahead, :class:`spanfast.plans.Head`)."""
     if low_memory:
         warn_unused_by_low_memory(kwargs, stacklevel=3)
         check_rank_by(return_indices_ranked_by)
@@ -46,9 +49,29 @@ def issue_tuples(
             return_indices_ranked_by=return_indices_ranked_by,
             ties=ties,
             stacklevel=3,
+            head=head,
             **kwargs,
         )
     return _sentences._issue_tuples(*sentence_and_token(data.offsets, positions))
+
+
+def token_data(
+    labels: Any, pred_probs: Any, options: dict, ties: str, low_memory: bool
+) -> tuple[Checked, plans.Head | None]:
+    """Checked token data, and the first passes of the plan of ``options`` when they were
+    read while a list input was converted (:mod:`spanfast._read_ahead`), else None."""
+    filter_by = options.get("filter_by", "prune_by_noise_rate")
+    read = None
+    if not low_memory and plans.starts_with_class_sums(filter_by, options.get("confident_joint")):
+        read = checked_with_head(
+            labels,
+            pred_probs,
+            noise_rate_candidates=plans.uses_noise_rate_candidates(filter_by, ties),
+            n_jobs=options.get("n_jobs"),
+        )
+    if read is None:
+        return labels_and_probabilities(labels, pred_probs, span=False), None
+    return read
 
 
 def span_data(labels: Any, pred_probs: Any) -> Checked | CheckedSpans:

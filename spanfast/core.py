@@ -294,13 +294,15 @@ def _find(
     ties: str = "position",
     low_memory: bool = False,
     stacklevel: int = 2,
+    head: plans.Head | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """:func:`find_label_issues` of checked data: (positions, their rank scores or None).
 
     ``low_memory``: :func:`find_label_issues_low_memory`'s issues, in position order,
     with a warning for each other option not at its default (cleanlab's batched path
     does not use them). Warnings point ``stacklevel`` frames above this function's
-    caller's caller (2: the caller of the public function that called this)."""
+    caller's caller (2: the caller of the public function that called this). ``head``:
+    the plan's first passes, read ahead (:class:`spanfast.plans.Head`)."""
     check_filter_options(
         filter_by=filter_by,
         return_indices_ranked_by=return_indices_ranked_by,
@@ -340,7 +342,7 @@ def _find(
         confident_joint=None if filter_by == "confident_learning" else confident_joint,
         ties=ties,
     )
-    positions = plans.run_in_memory(plan, data, n_jobs)
+    positions = plans.run_in_memory(plan, data, n_jobs, head)
     if verbose:
         print(f"Number of label issues found: {positions.shape[0]}")
     if return_indices_ranked_by is None:

@@ -48,10 +48,11 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from . import _counts
+from . import _class_sums, _counts
 from . import _low_memory as low
 from ._cuts import Cuts, restricted_noise_rate
 from ._input.checked import Checked
@@ -77,6 +78,7 @@ __all__ = [
     "BLOCK_TOKENS",
     "Batch",
     "Flagged",
+    "Head",
     "Pass",
     "Plan",
     "State",
@@ -130,7 +132,18 @@ class Plan:
 
     @property
     def uses_noise_rate_candidates(self) -> bool:
-        return self.filter_by in ("prune_by_noise_rate", "both") and self.ties == "position"
+        return uses_noise_rate_candidates(self.filter_by, self.ties)
+
+
+def uses_noise_rate_candidates(filter_by: str, ties: str) -> bool:
+    """Does the plan of ``filter_by`` read :func:`selection.noise_rate_candidates`?"""
+    return filter_by in ("prune_by_noise_rate", "both") and ties == "position"
+
+
+def starts_with_class_sums(filter_by: str, confident_joint: Any = None) -> bool:
+    """Does the plan of ``filter_by`` start with the class counts and the class sums (what
+    a :class:`Head` holds)? Not ``predicted_neq_given``, nor with a given joint."""
+    return filter_by != "predicted_neq_given" and confident_joint is None
 
 
 def plan_for(
@@ -268,24 +281,59 @@ def token_blocks(batch: Batch, block_tokens: int | None = None) -> list[Batch]:
     return [batch.block(start, min(start + size, T)) for start in range(0, T, size)] or [batch]
 
 
-def run_in_memory(plan: Plan, data: Checked, n_jobs: int | None = None) -> np.ndarray:
+@dataclass(frozen=True, eq=False)
+class Head:
+    """What the first read of a dataset gives every plan that starts with the class
+    counts and the class sums (all but ``predicted_neq_given``, a given confident joint
+    and ``low_memory``), read ahead of the plan: while a list input was still being
+    converted (:mod:`spanfast._overlap`). The whole dataset's class counts, its class
+    sums, and :func:`selection.noise_rate_candidates` of it (or None: not read)."""
+
+    counts: np.ndarray
+    class_sums: _class_sums.ClassSums
+    noise_rate_candidates: tuple | None = None
+
+    def fits(self, plan: Plan) -> bool:
+        """Does ``plan`` start with the two passes this head has done?"""
+        steps = [[type(step) for step in one_pass.steps] for one_pass in plan.passes[:2]]
+        return steps == [[CountClasses], [ClassMeans]]
+
+    def start(self, plan: Plan, batch: Batch, state: State) -> tuple:
+        """Finish the plan's first two passes in ``state`` with what was read ahead (the
+        partials of one batch, the whole data); the passes left to run."""
+        counts, means = plan.passes[:2]
+        batch.cached("class_counts", lambda: self.counts)
+        counts.finish((((batch.index, self.counts),),), state)
+        means.finish((self.class_sums,), state)
+        return plan.passes[2:]
+
+
+def run_in_memory(
+    plan: Plan, data: Checked, n_jobs: int | None = None, head: Head | None = None
+) -> np.ndarray:
     """Sorted flat positions of the issues ``plan`` finds in ``data`` (one batch).
 
     Blockwise steps run on fixed-size token blocks shared out among ``n_jobs``
     threads (:mod:`spanfast._threads`), their partials merged in block order: the
     same answer for every thread count. The noise-rate cuts run on the few tokens
     that can survive them when :func:`_cuts.restricted_noise_rate` says that keeps
-    the answer.
+    the answer. ``head``: the first passes, already read (used when the plan fits it).
     """
     batch = Batch(data)
     state = plan.start()
+    passes = plan.passes
+    if head is not None and head.fits(plan):
+        passes = head.start(plan, batch, state)
     if plan.uses_noise_rate_candidates:
-        # Needs no thresholds: found on another core while the joint is computed.
-        state.noise_rate_candidates = concurrently(
-            n_jobs, selection.noise_rate_candidates, data.probs, data.labels, batch.margin()
-        )
+        if head is not None and head.noise_rate_candidates is not None:
+            candidates = head.noise_rate_candidates
+            state.noise_rate_candidates = lambda: candidates
+        else:  # needs no thresholds: found on another core while the joint is computed
+            state.noise_rate_candidates = concurrently(
+                n_jobs, selection.noise_rate_candidates, data.probs, data.labels, batch.margin()
+            )
     blocks = token_blocks(batch)  # made once: each block's memo serves every pass
-    for one_pass in plan.passes:
+    for one_pass in passes:
         partials = []
         for step in one_pass.steps:
             if step.in_blocks(state) and len(blocks) > 1:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import array
 import itertools
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -273,3 +273,51 @@ def _raise_shape_error(flat: list, offsets: np.ndarray, *, name: str, token_ndim
                 flat_index=t,
             )
     raise InvalidInputError(f"{name} could not be read as per-token values.", field=name)
+
+
+# ---------------------------------------------------------------------------------------
+# Per-sentence arrays of one layout, filled chunk by chunk
+
+
+class NotUniform(Exception):
+    """A sentence is not an array of exactly the layout of the first non-empty one (the
+    general path, :func:`flatten_nested`, then says what is wrong and where)."""
+
+
+def uniform_layout(sentences: Any) -> tuple[np.dtype, tuple[int, ...]] | None:
+    """``(dtype, row shape)`` of a list of plain NumPy float32/float64 arrays, from its
+    first non-empty sentence (``()`` for one value per token, ``(K,)`` for rows);
+    None for anything else (other containers or array types, other dtypes, no tokens).
+    The other sentences' dtypes and shapes are checked as they are concatenated."""
+    if not isinstance(sentences, (list, tuple)) or set(map(type, sentences)) != {np.ndarray}:
+        return None  # e.g. a masked array: its masked entries are missing values
+    for sentence in sentences:
+        if type(sentence) is not np.ndarray or sentence.ndim not in (1, 2):
+            return None
+        if sentence.shape[0]:
+            dtype = sentence.dtype
+            if dtype not in (np.float32, np.float64) or not dtype.isnative:
+                return None
+            return dtype, sentence.shape[1:]
+    return None
+
+
+def fill_in_chunks(
+    sentences: Sequence[np.ndarray], offsets: np.ndarray, values: np.ndarray, chunk_tokens: int
+) -> Iterator[int]:
+    """Concatenate ``sentences`` into ``values`` (allocated by the caller: ``offsets[-1]``
+    tokens of the layout every sentence must have exactly), about ``chunk_tokens`` tokens
+    at a time; yields the number of tokens filled after each chunk. Raises
+    :class:`NotUniform` at the first chunk that does not fit (a sentence of another
+    dtype, width or length than ``offsets`` says, or not an array)."""
+    n_sentences = offsets.shape[0] - 1
+    targets = np.arange(chunk_tokens, offsets[-1], chunk_tokens)
+    cuts = np.unique(np.searchsorted(offsets, targets)).tolist()
+    bounds = [0, *(c for c in cuts if 0 < c < n_sentences), n_sentences]
+    for start, stop in itertools.pairwise(bounds):
+        lo, hi = int(offsets[start]), int(offsets[stop])
+        try:  # casting="no": the exact dtype, as the general path would find it
+            np.concatenate(sentences[start:stop], out=values[lo:hi], casting="no")
+        except (TypeError, ValueError) as error:
+            raise NotUniform(str(error)) from None
+        yield hi

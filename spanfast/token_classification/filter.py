@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._facades import issue_tuples
-from .._input.checked import labels_and_probabilities
+from .._facades import issue_tuples, token_data
 
 _FILTER_KWARGS = {
     "rank_by_kwargs",
@@ -82,5 +81,5 @@ def find_label_issues(
     if kwargs.pop("multi_label", False):
         raise ValueError("multi_label=True is not supported for token classification.")
     ties = kwargs.pop("ties", "position")
-    data = labels_and_probabilities(labels, pred_probs, span=False)
-    return issue_tuples(data, return_indices_ranked_by, low_memory, kwargs, ties)
+    data, head = token_data(labels, pred_probs, kwargs, ties, low_memory)
+    return issue_tuples(data, return_indices_ranked_by, low_memory, kwargs, ties, head)
