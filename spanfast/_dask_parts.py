@@ -221,17 +221,17 @@ class ParquetParts(list):
     files: list | None = None
 
 
-def parquet_files(paths: Any, file_and_row: bool | None) -> tuple[list, list]:
-    """The files, in streaming's order (:func:`spanfast._input.files.list_parquet`), and
-    each one's ``file`` value (None: none)."""
+def parquet_files(paths: Any, file_and_row: bool | None) -> tuple[Any, list]:
+    """The listing of the files, in streaming's order
+    (:func:`spanfast._input.files.list_parquet`), and each one's ``file`` value (None: none)."""
     from ._input.files import list_parquet
 
     listing = list_parquet(paths)
     if file_and_row is None:
         file_and_row = listing.directory is not None
     if not file_and_row:
-        return listing.files, [None] * len(listing.files)
-    return listing.files, listing.relative
+        return listing, [None] * len(listing.files)
+    return listing, listing.relative
 
 
 def read_parquet_file(path: str, columns: list) -> Any:

@@ -258,6 +258,12 @@ def find_issues_parquet(
         The result of :func:`spanfast.streaming.find_label_issues_parquet` on the same
         files, in every column, dtype and order.
 
+    Raises
+    ------
+    InvalidInputError
+        As :func:`spanfast.streaming.find_label_issues_parquet` raises it: ``sentence``
+        global, and ``file`` and ``row`` (within the file) where a sentence is named.
+
     Examples
     --------
     >>> import os, tempfile, pyarrow as pa, pyarrow.parquet as pq
@@ -271,13 +277,14 @@ def find_issues_parquet(
     """
     import dask
 
-    files, relative = parquet_files(paths, file_and_row)
+    listing, relative = parquet_files(paths, file_and_row)
     columns = (labels, probs, tokens, *id_names(options.get("id")))
     parts = ParquetParts(
-        dask.delayed(read_parquet_file)(path, [c for c in columns if c]) for path in files
+        dask.delayed(read_parquet_file)(path, [c for c in columns if c]) for path in listing.files
     )
     parts.files = None if relative[0] is None else relative
-    return find_issues(parts, labels, probs, tokens, scheduler=scheduler, **options)
+    with listing.errors_located():  # file and row of a global sentence (one file a partition)
+        return find_issues(parts, labels, probs, tokens, scheduler=scheduler, **options)
 
 
 class _Runner:

@@ -425,6 +425,16 @@ def find_label_issues_parquet(
         The same issues and sentence scores as :func:`spanfast.results.find_issues`
         on the whole data (rows in file order, then row order), with the id columns.
 
+    Raises
+    ------
+    InvalidInputError
+        For bad data, as the in-memory run raises it (``sentence`` counted over all the
+        files); where a sentence is named, also with ``file`` (the path read: the
+        directory joined with the file's relative path, or the path given) and ``row``
+        (the sentence's row within that file).
+
+    Notes
+    -----
     Only the columns a pass needs are read: labels and probabilities in every pass,
     the tokens and id columns in the last one (the only pass that flags issues).
     """
@@ -433,6 +443,7 @@ def find_label_issues_parquet(
     if file_and_row is None:
         file_and_row = listing.directory is not None
     reader = ParquetBatches(listing, (labels, probs, tokens), names, file_and_row, batch_size)
-    listing.check(reader.columns(last_pass=True))
-    issues = find_label_issues_in_batches(reader, progress=progress, **options)
+    rows_per_file = listing.check(reader.columns(last_pass=True))
+    with listing.errors_located(rows_per_file):  # file and row of a global sentence
+        issues = find_label_issues_in_batches(reader, progress=progress, **options)
     return reader.with_file_and_row(issues)

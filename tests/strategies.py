@@ -739,3 +739,45 @@ def write_example_jsonl(path: Path, tokens: list[list[str]] | None = None) -> Pa
             }
             lines.write(json.dumps(record, ensure_ascii=False) + "\n")
     return path
+
+
+PARQUET_MISTAKES = ("nan", "label out of range", "lengths differ", "null row", "null token")
+
+
+def write_parquet_with_a_mistake(
+    root: Path, files: dict[str, int], bad_file: str, mistake: str
+) -> tuple[int, Any]:
+    """Parquet files under ``root`` (relative path -> its number of sentences; 0 is a file
+    without rows) of K=3 token data, ``tags`` (list<int64>) and ``p``
+    (list<list<double>>), with one of :data:`PARQUET_MISTAKES` in a middle row of
+    ``bad_file``; (that row, every file's rows joined in the order of ``files``)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = pa.schema([("tags", pa.list_(pa.int64())), ("p", pa.list_(pa.list_(pa.float64())))])
+    rng = np.random.default_rng(len(files))
+    row = files[bad_file] // 2
+    tables = []
+    for relative, n_rows in files.items():
+        lengths = rng.integers(2, 6, n_rows)
+        tags = [rng.integers(0, 3, n).tolist() for n in lengths]
+        p = [rng.dirichlet(np.ones(3), n).tolist() for n in lengths]
+        if relative == bad_file:
+            if mistake == "nan":
+                p[row][0][1] = float("nan")
+            elif mistake == "label out of range":
+                tags[row][1] = 3
+            elif mistake == "lengths differ":
+                p[row] = p[row][:-1]
+            elif mistake == "null row":
+                tags[row] = None
+            elif mistake == "null token":
+                p[row][1] = None
+            else:
+                raise ValueError(mistake)
+        table = pa.table({"tags": tags, "p": p}, schema=schema)
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(table, path, row_group_size=3)
+        tables.append(table)
+    return row, pa.concat_tables(tables)

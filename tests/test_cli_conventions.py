@@ -233,6 +233,31 @@ def test_error_file_and_row_attributes_are_used_as_they_are(tmp_path, capsys, mo
     assert line == "spanfast scan: elsewhere.parquet: column 'p', row 7: bad"
 
 
+def test_error_file_and_row_attributes_count_the_sentence_over_all_files(
+    tmp_path, capsys, monkeypatch
+):
+    directory = _directory_of_two_files(tmp_path)
+
+    def fail(*args, **kwargs):
+        # Placed in a file by spanfast (the row counts would say part-1.parquet, row 1):
+        # the line names that file and row, and says the sentence counts over all files.
+        raise InvalidInputError(
+            "labels: sentence 5 is null",
+            field="labels",
+            sentence=5,
+            file=str(directory / "part-0.parquet"),
+            row=3,
+        )
+
+    monkeypatch.setattr(spanfast.cli.scan, "_find_in_parquet", fail)
+    assert main(["scan", str(directory), *SCAN]) == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert line == (
+        f"spanfast scan: {directory / 'part-0.parquet'}: column 'tags', row 3: "
+        "labels: sentence 5 of all 2 files is null"
+    )
+
+
 # -- colour -------------------------------------------------------------------------------------
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import pickle
 import time
 import warnings
 
@@ -20,17 +21,23 @@ pd = pytest.importorskip("pandas")
 pq = pytest.importorskip("pyarrow.parquet")
 
 from _pty import run_on_a_terminal  # noqa: E402
-from strategies import noisy_flat_dataset, noisy_flat_parameters  # noqa: E402
+from strategies import (  # noqa: E402
+    PARQUET_MISTAKES,
+    noisy_flat_dataset,
+    noisy_flat_parameters,
+    write_parquet_with_a_mistake,
+)
 
 from spanfast import Ragged, options  # noqa: E402
 from spanfast._counts import thresholds_from_means  # noqa: E402
 from spanfast._dask_job import Job  # noqa: E402
 from spanfast._dask_keep import _KEPT, DEFAULT_KEEP_BYTES  # noqa: E402
 from spanfast._dask_parts import partitions_of  # noqa: E402
-from spanfast.dask import _Runner, find_issues  # noqa: E402
+from spanfast.dask import _Runner, find_issues, find_issues_parquet  # noqa: E402
 from spanfast.errors import InvalidInputError  # noqa: E402
 from spanfast.options import FLOATING_POINT_COMPARISON  # noqa: E402
 from spanfast.results import find_issues as find_issues_in_memory  # noqa: E402
+from spanfast.streaming import find_label_issues_parquet  # noqa: E402
 
 
 def _table(labels, probs, offsets, a: int, b: int, first_sentence: int = 0) -> pa.Table:
@@ -260,6 +267,25 @@ def test_a_partition_with_other_classes_is_named():
     assert error.value.sentence == 40
 
 
+# A first file, one without rows, a later one in a subdirectory (rows in this order).
+MISTAKE_FILES = {"a.parquet": 7, "b.parquet": 0, "c/d.parquet": 9}
+
+
+@pytest.mark.parametrize("mistake", PARQUET_MISTAKES)
+@pytest.mark.parametrize("bad_file", ["a.parquet", "c/d.parquet"])
+def test_an_error_in_a_parquet_file_names_the_file_and_the_row_in_it(tmp_path, bad_file, mistake):
+    row, _ = write_parquet_with_a_mistake(tmp_path, MISTAKE_FILES, bad_file, mistake)
+    with pytest.raises(InvalidInputError) as streamed:
+        find_label_issues_parquet(tmp_path, labels="tags", probs="p")
+    with pytest.raises(InvalidInputError) as on_dask:
+        find_issues_parquet(tmp_path, "tags", "p", scheduler="synchronous")
+    error = on_dask.value
+    assert (type(error), error.args) == (type(streamed.value), streamed.value.args)
+    assert error.location == streamed.value.location
+    assert (error.file, error.row) == (str(tmp_path / bad_file), row)
+    assert error.sentence == (7 if bad_file == "c/d.parquet" else 0) + row
+
+
 _READS: dict = {}
 
 
@@ -376,6 +402,16 @@ def test_an_error_on_a_worker_arrives_with_its_attributes(client):
     with pytest.raises(InvalidInputError) as error:
         _found(parts, scheduler=client)
     assert (error.value.field, error.value.sentence, error.value.token) == ("labels", sentence, 0)
+
+
+def test_an_error_in_a_parquet_file_on_a_worker_names_the_file_and_the_row(client, tmp_path):
+    row, _ = write_parquet_with_a_mistake(tmp_path, MISTAKE_FILES, "c/d.parquet", "null token")
+    files = [str(tmp_path / relative) for relative in MISTAKE_FILES]
+    with pytest.raises(InvalidInputError) as error:
+        find_issues_parquet(files, "tags", "p", scheduler=client)
+    where = {"field": "pred_probs", "sentence": 7 + row, "token": 1, "file": files[2], "row": row}
+    assert error.value.location == where
+    assert pickle.loads(pickle.dumps(error.value)).location == where
 
 
 def _dies_once(table: pa.Table, marker: str) -> pa.Table:

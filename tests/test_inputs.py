@@ -7,6 +7,7 @@ from __future__ import annotations
 import bz2
 import gzip
 import json
+import pickle
 import subprocess
 import warnings
 from pathlib import Path
@@ -17,7 +18,12 @@ import pyarrow.parquet as pq
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from strategies import noisy_flat_dataset, run_spanfast
+from strategies import (
+    PARQUET_MISTAKES,
+    noisy_flat_dataset,
+    run_spanfast,
+    write_parquet_with_a_mistake,
+)
 
 from spanfast.cli import main
 from spanfast.errors import InvalidInputError, InvalidOptionError
@@ -514,6 +520,63 @@ def test_the_labels_only_pass_raises_the_in_memory_error(tmp_path, span, bad_lab
     for name in ("field", "sentence", "token"):
         assert getattr(streamed.value, name) == getattr(in_memory.value, name), name
     assert (streamed.value.sentence, streamed.value.token) == (row, 1)
+
+
+# A first file, one without rows, a later one in a subdirectory (rows in this order).
+MISTAKE_FILES = {"a.parquet": 7, "b.parquet": 0, "c/d.parquet": 9}
+
+
+@pytest.mark.parametrize("mistake", PARQUET_MISTAKES)
+@pytest.mark.parametrize(
+    ("files", "bad_file", "given"),
+    [
+        ({"only.parquet": 9}, "only.parquet", "file"),
+        (MISTAKE_FILES, "a.parquet", "directory"),
+        (MISTAKE_FILES, "c/d.parquet", "directory"),
+        (MISTAKE_FILES, "c/d.parquet", "list"),
+    ],
+    ids=["single file", "first file", "later file", "later file of a list"],
+)
+def test_an_input_error_names_the_file_and_the_row_in_it(tmp_path, files, bad_file, given, mistake):
+    # file and row are attributes, as sentence is: the message and the other attributes
+    # are the in-memory run's (sentence global), whichever pass meets the mistake.
+    row, joined = write_parquet_with_a_mistake(tmp_path, files, bad_file, mistake)
+    with pytest.raises(InvalidInputError) as in_memory:
+        find_issues(joined.column("tags"), joined.column("p"))
+    paths = {
+        "file": tmp_path / bad_file,
+        "directory": tmp_path,
+        "list": [tmp_path / relative for relative in files],
+    }
+    with pytest.raises(InvalidInputError) as streamed:
+        find_label_issues_parquet(paths[given], labels="tags", probs="p", batch_size=2)
+    error = streamed.value
+    assert type(error) is type(in_memory.value)
+    assert error.args == in_memory.value.args
+    assert (error.field, error.sentence, error.token) == (
+        in_memory.value.field,
+        in_memory.value.sentence,
+        in_memory.value.token,
+    )
+    names = list(files)  # in row order
+    rows_before = sum(files[name] for name in names[: names.index(bad_file)])
+    assert error.sentence == rows_before + row
+    assert (error.file, error.row) == (str(tmp_path / bad_file), row)
+    copy = pickle.loads(pickle.dumps(error))
+    assert type(copy) is type(error)
+    assert (copy.args, copy.location) == (error.args, error.location)
+
+
+def test_the_command_line_counts_the_sentence_over_all_files(tmp_path):
+    # The line names the file and the row in it, and the message's global sentence says so.
+    root = tmp_path / "data"
+    row, _ = write_parquet_with_a_mistake(root, MISTAKE_FILES, "c/d.parquet", "nan")
+    line = _one_line(_scan(str(root), "--labels", "tags", "--probs", "p"))
+    assert line == (
+        f"spanfast scan: {root / 'c' / 'd.parquet'}: column 'p', row {row}: Values in "
+        f"pred_probs must be between 0 and 1: sentence {7 + row} of all 3 files, token 0, "
+        "class 1 has NaN."
+    )
 
 
 def test_a_linked_directory_is_read_once_even_in_a_loop(tmp_path):

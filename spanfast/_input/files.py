@@ -19,12 +19,15 @@ One listing, :func:`list_parquet`, for every runner (``spanfast.streaming``,
 - **Schema**: the columns read must exist in every file with the same kind of type
   in each (list depth and integer / float / string leaves; widths may differ, as the
   runners promote them); otherwise the partitions disagree, an error naming both files.
+- **Errors** at a sentence count it over all the files (``sentence``) and name the
+  file opened and the row within it (``file``, ``row``: :meth:`ParquetFiles.errors_located`).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -118,6 +121,48 @@ class ParquetFiles:
                     )
             counts.append(parquet_file.metadata.num_rows)
         return counts
+
+    @contextmanager
+    def errors_located(self, rows_per_file: Sequence[int] | None = None) -> Iterator[None]:
+        """Input errors raised inside name the file and row of their global sentence.
+
+        An :class:`~spanfast.errors.InvalidInputError` with a ``sentence`` (global: the
+        row over all the files, in order) and no ``file`` gets ``file`` (the path as
+        opened, an entry of :attr:`files`) and ``row`` (the row within that file); its
+        message and other attributes stay. ``rows_per_file`` are the files' rows (as
+        :meth:`check` gives them); without them they are read from the footers, only
+        when an error needs them.
+        """
+        try:
+            yield
+        except InvalidInputError as error:
+            self._locate(error, rows_per_file)
+            raise
+
+    def _locate(self, error: InvalidInputError, rows_per_file: Sequence[int] | None) -> None:
+        """Set ``error.file`` and ``error.row`` from its global sentence, where it has one
+        and no file, and the sentence is one of the files' rows."""
+        if error.file is not None or error.sentence is None:
+            return
+        if rows_per_file is None:
+            rows_per_file = self._rows_in_footers()
+            if rows_per_file is None:  # a file unreadable now: the error as it is
+                return
+        first_row = 0
+        for path, n_rows in zip(self.files, rows_per_file):
+            if error.sentence < first_row + n_rows:
+                error.file, error.row = path, error.sentence - first_row
+                return
+            first_row += n_rows
+
+    def _rows_in_footers(self) -> list[int] | None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        try:
+            return [pq.read_metadata(path).num_rows for path in self.files]
+        except (pa.ArrowException, OSError):
+            return None
 
 
 def type_kind(arrow_type: Any) -> str:

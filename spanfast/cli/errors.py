@@ -81,10 +81,11 @@ def located(
 ) -> InputError:
     """An InputError naming the file, column and row of a spanfast input error.
 
-    ``files`` are the files read, in order, and ``row_counts`` their rows: the
-    error's ``sentence`` is global (counted from the first row of the first
-    file) and becomes (file, row within the file). ``column`` is the column
-    being read when the caller knows it; otherwise the error's ``field`` names
+    ``files`` are the files read, in order. The error's ``sentence`` is global (counted
+    from the first row of the first file); its ``file`` and ``row`` (the row within
+    that file) say where it is, as spanfast's Parquet readers set them. An error without
+    them is placed by ``row_counts``, the files' rows, when given. ``column`` is the
+    column being read when the caller knows it; otherwise the error's ``field`` names
     it (``labels``/``pred_probs``/``tokens``, or a column name).
     """
     field, sentence = getattr(error, "field", None), getattr(error, "sentence", None)
@@ -100,12 +101,13 @@ def located(
     if path is None and sentence is not None and row_counts is not None and len(files) > 1:
         ends = list(_running_sum(row_counts))
         number = next((n for n, end in enumerate(ends) if sentence < end), None)
-        if number is not None:
+        if number is not None:  # an error not placed in a file where it was raised
             path = files[number]
             row = sentence - (ends[number] - row_counts[number])
-            detail = detail.replace(
-                f"sentence {sentence}", f"sentence {sentence} of all {len(files)} files"
-            )
+    if path is not None and row is not None and sentence is not None and len(files) > 1:
+        detail = detail.replace(
+            f"sentence {sentence}", f"sentence {sentence} of all {len(files)} files"
+        )
     if path is None:
         path = files[0] if len(files) == 1 or directory is None else directory
         row = sentence if row is None else row
