@@ -222,14 +222,18 @@ def test_running_sums_give_np_mean_whatever_the_batches(data, seed):
 
 @settings(deadline=None)
 @given(seed=seeds, n_sentences=st.integers(1, 300), longest=st.sampled_from([1, 3, 20, 200, 900]))
-def test_sentence_of_tokens_is_searchsorted(seed, n_sentences, longest):
+def test_sentence_and_token_of_is_searchsorted(seed, n_sentences, longest):
     rng = np.random.default_rng(seed)
     lengths = rng.integers(0, longest + 1, n_sentences)  # empty sentences included
+    if rng.random() < 0.3:  # runs of empty sentences: buckets searched by bisection
+        lengths[rng.random(n_sentences) < 0.8] = 0
     offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
     tokens = rng.integers(0, max(offsets[-1], 1), int(rng.integers(0, 400)))
     tokens = tokens[tokens < offsets[-1]]
     expected = np.searchsorted(offsets, tokens, side="right") - 1
-    np.testing.assert_array_equal(positions.sentence_of_tokens(offsets, tokens), expected)
+    sentence, token = positions.sentence_and_token_of(offsets, tokens)
+    np.testing.assert_array_equal(sentence, expected)
+    np.testing.assert_array_equal(token, tokens - offsets[expected])
 
 
 @settings(deadline=None)
