@@ -152,8 +152,12 @@ class Flagged:
         """``positions`` (sorted, all flagged; default all) whose prediction is not their label."""
         if positions is None:
             return self.positions[~self.matches]
-        rows = np.searchsorted(self.positions, positions)
-        return positions[~self.matches[rows]]
+        disagreeing, n_missing = selection.disagreeing_among(
+            self.positions, self.matches, np.asarray(positions, self.positions.dtype)
+        )
+        if n_missing:
+            raise ValueError("disagreeing: positions must be among the flagged ones")
+        return disagreeing
 
 
 @dataclass(frozen=True, eq=False)

@@ -237,6 +237,22 @@ def test_sentence_and_token_of_is_searchsorted(seed, n_sentences, longest):
 
 
 @settings(deadline=None)
+@given(seed=seeds, n_flagged=st.integers(0, 300), share=st.floats(0, 1), stray=st.booleans())
+def test_disagreeing_among_is_a_lookup_of_matches(seed, n_flagged, share, stray):
+    rng = np.random.default_rng(seed)
+    flagged = np.sort(rng.choice(10 * n_flagged + 1, n_flagged, replace=False)).astype(np.int64)
+    matches = rng.random(n_flagged) < 0.5
+    positions = np.sort(flagged[rng.random(n_flagged) < share])
+    if stray:  # a position that was not flagged: counted, never returned
+        positions = np.unique(np.append(positions, 10 * n_flagged + 1))
+    known = np.isin(positions, flagged)
+    rows = np.searchsorted(flagged, positions[known])
+    disagreeing, n_missing = selection.disagreeing_among(flagged, matches, positions)
+    np.testing.assert_array_equal(disagreeing, positions[known][~matches[rows]])
+    assert n_missing == np.count_nonzero(~known)
+
+
+@settings(deadline=None)
 @given(seed=seeds, n=st.integers(0, 3000), decimals=st.integers(0, 6), dtype=dtypes)
 def test_sort_ties_by_index_is_a_stable_argsort(seed, n, decimals, dtype):
     rng = np.random.default_rng(seed)
