@@ -18,7 +18,7 @@ import numpy as np
 from . import _class_sums, _counts, _numpy_order
 from ._cuts import Cuts, sorted_union
 from ._input.checked import Checked
-from ._kernels import selection, thresholds
+from ._kernels import selection, sorted_positions, thresholds
 from ._kernels.confident_joint import confident_joint
 from ._scoring import token_scores
 from .errors import InvalidInputError
@@ -152,7 +152,7 @@ class Flagged:
         """``positions`` (sorted, all flagged; default all) whose prediction is not their label."""
         if positions is None:
             return self.positions[~self.matches]
-        disagreeing, n_missing = selection.disagreeing_among(
+        disagreeing, n_missing = sorted_positions.disagreeing_among(
             self.positions, self.matches, np.asarray(positions, self.positions.dtype)
         )
         if n_missing:

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from spanfast import _counts, _cuts, core
-from spanfast._kernels import positions, ranking, selection, summation, thresholds
+from spanfast._kernels import positions, ranking, selection, sorted_positions, summation, thresholds
 
 seeds = st.integers(0, 2**32 - 1)
 
@@ -237,6 +237,17 @@ def test_sentence_and_token_of_is_searchsorted(seed, n_sentences, longest):
 
 
 @settings(deadline=None)
+@given(seed=seeds, n_a=st.integers(0, 300), n_b=st.integers(0, 300), spread=st.integers(1, 1000))
+def test_sorted_union_is_union1d(seed, n_a, n_b, spread):
+    rng = np.random.default_rng(seed)
+    a = np.sort(rng.integers(0, spread, n_a))  # repeats within each array, too
+    b = np.sort(rng.integers(0, spread, n_b))
+    union = sorted_positions.sorted_union(a, b)
+    assert union.dtype == np.int64
+    np.testing.assert_array_equal(union, np.union1d(a, b))
+
+
+@settings(deadline=None)
 @given(seed=seeds, n_flagged=st.integers(0, 300), share=st.floats(0, 1), stray=st.booleans())
 def test_disagreeing_among_is_a_lookup_of_matches(seed, n_flagged, share, stray):
     rng = np.random.default_rng(seed)
@@ -247,7 +258,7 @@ def test_disagreeing_among_is_a_lookup_of_matches(seed, n_flagged, share, stray)
         positions = np.unique(np.append(positions, 10 * n_flagged + 1))
     known = np.isin(positions, flagged)
     rows = np.searchsorted(flagged, positions[known])
-    disagreeing, n_missing = selection.disagreeing_among(flagged, matches, positions)
+    disagreeing, n_missing = sorted_positions.disagreeing_among(flagged, matches, positions)
     np.testing.assert_array_equal(disagreeing, positions[known][~matches[rows]])
     assert n_missing == np.count_nonzero(~known)
 

@@ -444,28 +444,6 @@ def prediction_matches_label_at(P, labels, positions, margin):
 
 
 @kernel
-def disagreeing_among(flagged, matches, positions):
-    """``positions`` (increasing, each one of the increasing ``flagged``) whose
-    ``matches`` entry (that of the same position in ``flagged``) is False; and how many
-    of ``positions`` were not met in ``flagged`` (0 unless the caller broke the contract).
-
-    One walk along ``flagged`` without a branch (a bisection per position
-    mispredicts most of its branches)."""
-    n = positions.shape[0]
-    out = np.empty(n + 1, positions.dtype)  # written at n_out <= m <= n
-    if n == 0:
-        return out[:0], 0
-    n_out = 0
-    m = 0  # positions[:m] were met
-    for i in range(min(flagged.shape[0], matches.shape[0])):
-        met = (m < n) & (flagged[i] == positions[min(m, n - 1)])
-        out[n_out] = flagged[i]
-        n_out += met & (not matches[i])
-        m += met
-    return out[:n_out], n - m
-
-
-@kernel
 def predicted_neq_given(P, labels):
     """cleanlab ``filter.find_predicted_neq_given``: argmax differs from the label."""
     K = n_classes(P)
