@@ -198,7 +198,7 @@ class CutPlan:
             entries, shift = _entries_in(
                 cuts.entries, first_position, keys[1].shape[0], cuts.capacity
             )
-            below = selection.split_entry_keys(
+            flagged = selection.split_entry_keys(
                 *keys,
                 entries,
                 first_position,
@@ -210,8 +210,6 @@ class CutPlan:
                 filled,
                 candidate_end,
             )
-            # a token may be below two cuts
-            flagged = _distinct_sorted(entries[below] >> shift)
         if (filled > candidate_end).any():
             raise _changed("more tokens fall on a cut's boundary than were counted")
         used = filled - starts
@@ -286,10 +284,3 @@ def _entries_in(entries: np.ndarray, first_position: int, n_tokens: int, capacit
         entries, [first_position << shift, (first_position + n_tokens) << shift]
     )
     return entries[lo:hi], shift
-
-
-def _distinct_sorted(values: np.ndarray) -> np.ndarray:
-    """Sorted ``values`` without repeats."""
-    if values.shape[0] < 2:
-        return values
-    return values[np.concatenate([[True], values[1:] != values[:-1]])]

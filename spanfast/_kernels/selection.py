@@ -162,9 +162,12 @@ def split_entry_keys(
     filled,
     candidate_end,
 ):
-    """:func:`split_noise_rate_keys` of the entries: flags entries, not tokens."""
+    """:func:`split_noise_rate_keys` of the entries; returns the flat positions below a
+    boundary, increasing and each once (a token may be below two cuts): the entries
+    are in token order."""
     K = capacity.shape[0]
-    flagged = np.zeros(entries.shape[0], np.bool_)
+    flagged = np.empty(entries.shape[0], np.int64)
+    n_flagged = 0
     for n in range(entries.shape[0]):
         code = entries[n]
         i = (code >> shift) - first_position
@@ -175,13 +178,15 @@ def split_entry_keys(
             continue
         b = code & (_N_BUCKETS - 1)
         if b < boundary[h]:
-            flagged[n] = True
+            if n_flagged == 0 or flagged[n_flagged - 1] != first_position + i:
+                flagged[n_flagged] = first_position + i
+                n_flagged += 1
         elif b == boundary[h]:
             if filled[h] < candidate_end[h]:  # else the data changed since counting
                 candidate_keys[filled[h]] = -(probability(P, i, j) - probability(P, i, k))
                 candidate_positions[filled[h]] = first_position + i
             filled[h] += 1
-    return flagged
+    return flagged[:n_flagged]
 
 
 def noise_rate_candidates(P, labels, margin):
