@@ -244,7 +244,7 @@ def _changed(what: str) -> InvalidInputError:
 
 def sorted_union(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Increasing distinct values (int64) of two sorted integer arrays: one merge walk
-    (a sort of the concatenation cost 0.15 ms on 25K positions, the walk 0.03)."""
+    (a sort of the concatenation cost 0.15 ms on 25K positions, the walk 0.06)."""
     return sorted_positions.sorted_union(a, b)
 
 
