@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._kernels import selection
+from ._kernels import selection, sorted_positions
 from ._kernels.selection import _N_BUCKETS
 from .errors import InvalidInputError
 
@@ -198,7 +198,7 @@ class CutPlan:
             entries, shift = _entries_in(
                 cuts.entries, first_position, keys[1].shape[0], cuts.capacity
             )
-            below = selection.split_entry_keys(
+            flagged = selection.split_entry_keys(
                 *keys,
                 entries,
                 first_position,
@@ -210,8 +210,6 @@ class CutPlan:
                 filled,
                 candidate_end,
             )
-            # a token may be below two cuts
-            flagged = _distinct_sorted(entries[below] >> shift)
         if (filled > candidate_end).any():
             raise _changed("more tokens fall on a cut's boundary than were counted")
         used = filled - starts
@@ -234,7 +232,7 @@ class CutPlan:
         order = np.lexsort((picks.keys, cut_of))
         rank = np.arange(order.shape[0]) - self.candidate_start[cut_of]
         from_boundary = picks.positions[order[rank < self.still_needed[cut_of]]]
-        return sorted_union(picks.flagged, from_boundary)
+        return sorted_union(picks.flagged, np.sort(from_boundary))
 
 
 def _changed(what: str) -> InvalidInputError:
@@ -245,11 +243,9 @@ def _changed(what: str) -> InvalidInputError:
 
 
 def sorted_union(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Sorted distinct values of two integer arrays (``np.union1d`` without its hashing)."""
-    merged = np.sort(np.concatenate([a, b]))
-    if merged.shape[0] < 2:
-        return merged
-    return merged[np.concatenate([[True], merged[1:] != merged[:-1]])]
+    """Increasing distinct values (int64) of two sorted integer arrays: one merge walk
+    (a sort of the concatenation cost 0.15 ms on 25K positions, the walk 0.06)."""
+    return sorted_positions.sorted_union(a, b)
 
 
 def kept_positions(cuts: Cuts, *keys: np.ndarray) -> np.ndarray:
@@ -288,10 +284,3 @@ def _entries_in(entries: np.ndarray, first_position: int, n_tokens: int, capacit
         entries, [first_position << shift, (first_position + n_tokens) << shift]
     )
     return entries[lo:hi], shift
-
-
-def _distinct_sorted(values: np.ndarray) -> np.ndarray:
-    """Sorted ``values`` without repeats."""
-    if values.shape[0] < 2:
-        return values
-    return values[np.concatenate([[True], values[1:] != values[:-1]])]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._kernels import ranking
-from ._kernels.positions import sentence_of_tokens
+from ._kernels.positions import sentence_and_token_of
 
 
 def offsets_from_lengths(lengths: np.ndarray) -> np.ndarray:
@@ -23,9 +23,8 @@ def sentence_and_token(offsets: np.ndarray, positions: np.ndarray) -> tuple[np.n
     """
     positions = np.asarray(positions, np.int64)
     if positions.shape[0] * 16 > offsets.shape[0]:  # many positions: a lookup table pays
-        sentence = sentence_of_tokens(offsets, positions)
-    else:
-        sentence = np.searchsorted(offsets, positions, side="right") - 1
+        return sentence_and_token_of(offsets, positions)
+    sentence = np.searchsorted(offsets, positions, side="right") - 1
     return sentence, positions - offsets[sentence]
 
 

@@ -18,7 +18,7 @@ import numpy as np
 from . import _class_sums, _counts, _numpy_order
 from ._cuts import Cuts, sorted_union
 from ._input.checked import Checked
-from ._kernels import selection, thresholds
+from ._kernels import selection, sorted_positions, thresholds
 from ._kernels.confident_joint import confident_joint
 from ._scoring import token_scores
 from .errors import InvalidInputError
@@ -152,8 +152,12 @@ class Flagged:
         """``positions`` (sorted, all flagged; default all) whose prediction is not their label."""
         if positions is None:
             return self.positions[~self.matches]
-        rows = np.searchsorted(self.positions, positions)
-        return positions[~self.matches[rows]]
+        disagreeing, n_missing = sorted_positions.disagreeing_among(
+            self.positions, self.matches, np.asarray(positions, self.positions.dtype)
+        )
+        if n_missing:
+            raise ValueError("disagreeing: positions must be among the flagged ones")
+        return disagreeing
 
 
 @dataclass(frozen=True, eq=False)

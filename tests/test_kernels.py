@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from spanfast import _counts, _cuts, core
-from spanfast._kernels import positions, ranking, selection, summation, thresholds
+from spanfast._kernels import positions, ranking, selection, sorted_positions, summation, thresholds
 
 seeds = st.integers(0, 2**32 - 1)
 
@@ -222,14 +222,45 @@ def test_running_sums_give_np_mean_whatever_the_batches(data, seed):
 
 @settings(deadline=None)
 @given(seed=seeds, n_sentences=st.integers(1, 300), longest=st.sampled_from([1, 3, 20, 200, 900]))
-def test_sentence_of_tokens_is_searchsorted(seed, n_sentences, longest):
+def test_sentence_and_token_of_is_searchsorted(seed, n_sentences, longest):
     rng = np.random.default_rng(seed)
     lengths = rng.integers(0, longest + 1, n_sentences)  # empty sentences included
+    if rng.random() < 0.3:  # runs of empty sentences: buckets searched by bisection
+        lengths[rng.random(n_sentences) < 0.8] = 0
     offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
     tokens = rng.integers(0, max(offsets[-1], 1), int(rng.integers(0, 400)))
     tokens = tokens[tokens < offsets[-1]]
     expected = np.searchsorted(offsets, tokens, side="right") - 1
-    np.testing.assert_array_equal(positions.sentence_of_tokens(offsets, tokens), expected)
+    sentence, token = positions.sentence_and_token_of(offsets, tokens)
+    np.testing.assert_array_equal(sentence, expected)
+    np.testing.assert_array_equal(token, tokens - offsets[expected])
+
+
+@settings(deadline=None)
+@given(seed=seeds, n_a=st.integers(0, 300), n_b=st.integers(0, 300), spread=st.integers(1, 1000))
+def test_sorted_union_is_union1d(seed, n_a, n_b, spread):
+    rng = np.random.default_rng(seed)
+    a = np.sort(rng.integers(0, spread, n_a))  # repeats within each array, too
+    b = np.sort(rng.integers(0, spread, n_b))
+    union = sorted_positions.sorted_union(a, b)
+    assert union.dtype == np.int64
+    np.testing.assert_array_equal(union, np.union1d(a, b))
+
+
+@settings(deadline=None)
+@given(seed=seeds, n_flagged=st.integers(0, 300), share=st.floats(0, 1), stray=st.booleans())
+def test_disagreeing_among_is_a_lookup_of_matches(seed, n_flagged, share, stray):
+    rng = np.random.default_rng(seed)
+    flagged = np.sort(rng.choice(10 * n_flagged + 1, n_flagged, replace=False)).astype(np.int64)
+    matches = rng.random(n_flagged) < 0.5
+    positions = np.sort(flagged[rng.random(n_flagged) < share])
+    if stray:  # a position that was not flagged: counted, never returned
+        positions = np.unique(np.append(positions, 10 * n_flagged + 1))
+    known = np.isin(positions, flagged)
+    rows = np.searchsorted(flagged, positions[known])
+    disagreeing, n_missing = sorted_positions.disagreeing_among(flagged, matches, positions)
+    np.testing.assert_array_equal(disagreeing, positions[known][~matches[rows]])
+    assert n_missing == np.count_nonzero(~known)
 
 
 @settings(deadline=None)

@@ -262,3 +262,20 @@ def test_noise_rate_candidates_grow_their_entries():
     assert decoded == expected[3]
     np.testing.assert_array_equal(above, expected[1])
     np.testing.assert_array_equal(disagree_below, expected[2])
+
+
+def test_span_noise_rate_candidates_grow_their_entries():
+    # Span data, every token labelled against its probability: one entry each, far
+    # more than the first guess of room (an eighth of the tokens), over many chunks.
+    rng = np.random.default_rng(8)
+    p = rng.random(9000)
+    labels = (p < 0.5).astype(np.int8)
+    margin = p.dtype.type(1e-6)
+    entries, above, disagree_below = selection.noise_rate_candidates(p, labels, margin)
+    expected = naive.noise_rate_candidates(np.stack([1 - p, p], axis=1), labels, margin)
+    shift = selection.entry_shift(2)
+    decoded = [(e >> shift, (e & ((1 << shift) - 1)) >> 10, e & 1023) for e in entries.tolist()]
+    assert len(decoded) == np.count_nonzero(p != 0.5)
+    assert decoded == expected[3]
+    np.testing.assert_array_equal(above, expected[1])
+    np.testing.assert_array_equal(disagree_below, expected[2])

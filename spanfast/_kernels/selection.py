@@ -162,9 +162,12 @@ def split_entry_keys(
     filled,
     candidate_end,
 ):
-    """:func:`split_noise_rate_keys` of the entries: flags entries, not tokens."""
+    """:func:`split_noise_rate_keys` of the entries; returns the flat positions below a
+    boundary, increasing and each once (a token may be below two cuts): the entries
+    are in token order."""
     K = capacity.shape[0]
-    flagged = np.zeros(entries.shape[0], np.bool_)
+    flagged = np.empty(entries.shape[0], np.int64)
+    n_flagged = 0
     for n in range(entries.shape[0]):
         code = entries[n]
         i = (code >> shift) - first_position
@@ -175,13 +178,15 @@ def split_entry_keys(
             continue
         b = code & (_N_BUCKETS - 1)
         if b < boundary[h]:
-            flagged[n] = True
+            if n_flagged == 0 or flagged[n_flagged - 1] != first_position + i:
+                flagged[n_flagged] = first_position + i
+                n_flagged += 1
         elif b == boundary[h]:
             if filled[h] < candidate_end[h]:  # else the data changed since counting
                 candidate_keys[filled[h]] = -(probability(P, i, j) - probability(P, i, k))
                 candidate_positions[filled[h]] = first_position + i
             filled[h] += 1
-    return flagged
+    return flagged[:n_flagged]
 
 
 def noise_rate_candidates(P, labels, margin):
@@ -204,9 +209,7 @@ def noise_rate_candidates(P, labels, margin):
         none = np.zeros((n_classes(P), n_classes(P)), np.int64)
         return None, none, none
     if P.ndim == 1:
-        is_candidate, above, disagree_below = _span_noise_rate_candidates(P, labels, margin)
-        entries = _span_entries(P, labels, np.flatnonzero(is_candidate), shift)
-        return entries, above, disagree_below
+        return _span_noise_rate_candidates(P, labels, margin, shift)
     return _matrix_noise_rate_candidates(P, labels, margin, shift)
 
 
@@ -279,54 +282,70 @@ def _chunk_candidates(P, labels, margin, shift, start, stop, above, disagree_bel
     return n
 
 
-@kernel
-def _span_entries(p, labels, tokens, shift):
-    """The entry of each candidate of span data (one per candidate)."""
-    one = p.dtype.type(1)
-    entries = np.empty(tokens.shape[0], np.int64)
-    for n in range(tokens.shape[0]):
-        i = tokens[n]
-        p_1 = p[i]
-        p_0 = one - p_1
-        given_1 = labels[i] != 0
-        j = np.int64(0 if given_1 else 1)
-        bucket = np.int64(_bucket(-(p_0 - p_1) if given_1 else -(p_1 - p_0)))
-        entries[n] = (i << shift) | (j << _BUCKET_BITS) | bucket
-    return entries
+# Span tokens per chunk of the candidates' pass: its mask and token list stay in cache.
+_SPAN_CHUNK = 2048
 
 
 @kernel
-def _span_noise_rate_candidates(p, labels, margin):
-    # K = 2 without branches or scattered increments, so that it vectorizes; a mask
-    # (compacted by the caller) rather than positions, whose running count would not.
+def _span_noise_rate_candidates(p, labels, margin, shift):
+    """:func:`noise_rate_candidates` of span data (K = 2): a chunk's mask and counts
+    without branches or scattered increments (it vectorizes), then the chunk's
+    candidates listed without a branch and coded while still in cache (a mask of
+    every token compacted afterwards cost as much again as the counts)."""
     one = p.dtype.type(1)
     T = labels.shape[0]
-    is_candidate = np.empty(T, np.bool_)
     above_0_1 = 0  # given 0, p[1] - p[0] > 0
     above_1_0 = 0
     disagree_below_0_1 = 0
     disagree_below_1_0 = 0
-    for i in range(T):
-        p_1 = p[i]
-        p_0 = one - p_1
-        given_1 = labels[i] != 0
-        given_0 = not given_1
-        up = p_1 - p_0 > 0
-        down = p_0 - p_1 > 0
-        # np.argmax returns the first maximum: class 0 wins ties.
-        disagrees = (given_0 & (p_1 > p_0 + margin)) | (given_1 & (p_0 >= p_1 + margin))
-        above_0_1 += given_0 & up
-        above_1_0 += given_1 & down
-        disagree_below_0_1 += given_0 & disagrees & (not up)
-        disagree_below_1_0 += given_1 & disagrees & (not down)
-        is_candidate[i] = (given_0 & up) | (given_1 & down)
+    is_candidate = np.empty(_SPAN_CHUNK, np.bool_)
+    chunk_candidates = np.empty(_SPAN_CHUNK, np.int64)
+    # A few percent of tokens are candidates: grown between chunks when needed.
+    entries = np.empty(T // 8 + _SPAN_CHUNK, np.int64)
+    n = 0
+    for start in range(0, T, _SPAN_CHUNK):
+        if entries.shape[0] - n < _SPAN_CHUNK:
+            more = np.empty(entries.shape[0] + entries.shape[0] // 2 + _SPAN_CHUNK, np.int64)
+            more[:n] = entries[:n]
+            entries = more
+        size = min(_SPAN_CHUNK, T - start)
+        # Indexed from 0 within slices: Numba vectorizes this loop only so.
+        chunk_p = p[start : start + size]
+        chunk_labels = labels[start : start + size]
+        for i in range(size):
+            p_1 = chunk_p[i]
+            p_0 = one - p_1
+            given_1 = chunk_labels[i] != 0
+            given_0 = not given_1
+            up = p_1 - p_0 > 0
+            down = p_0 - p_1 > 0
+            # np.argmax returns the first maximum: class 0 wins ties.
+            disagrees = (given_0 & (p_1 > p_0 + margin)) | (given_1 & (p_0 >= p_1 + margin))
+            above_0_1 += given_0 & up
+            above_1_0 += given_1 & down
+            disagree_below_0_1 += given_0 & disagrees & (not up)
+            disagree_below_1_0 += given_1 & disagrees & (not down)
+            is_candidate[i] = (given_0 & up) | (given_1 & down)
+        n_found = 0
+        for i in range(size):
+            chunk_candidates[n_found] = start + i
+            n_found += is_candidate[i]
+        for c in range(n_found):
+            i = chunk_candidates[c]
+            p_1 = p[i]
+            p_0 = one - p_1
+            given_1 = labels[i] != 0
+            j = np.int64(0 if given_1 else 1)
+            bucket = np.int64(_bucket(-(p_0 - p_1) if given_1 else -(p_1 - p_0)))
+            entries[n + c] = (i << shift) | (j << _BUCKET_BITS) | bucket
+        n += n_found
     above = np.zeros((2, 2), np.int64)
     above[0, 1] = above_0_1
     above[1, 0] = above_1_0
     disagree_below = np.zeros((2, 2), np.int64)
     disagree_below[0, 1] = disagree_below_0_1
     disagree_below[1, 0] = disagree_below_1_0
-    return is_candidate, above, disagree_below
+    return entries[:n], above, disagree_below
 
 
 @kernel
