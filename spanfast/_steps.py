@@ -68,9 +68,13 @@ class Batch:
         )
 
     def class_counts(self) -> np.ndarray:
-        return self.cached(
-            "class_counts", lambda: thresholds.class_counts(self.labels, self.data.n_classes)
-        )
+        def count() -> np.ndarray:
+            whole = self.start == 0 and self.stop is None
+            if whole and self.data.class_counts is not None:
+                return self.data.class_counts  # counted by the label check
+            return thresholds.class_counts(self.labels, self.data.n_classes)
+
+        return self.cached("class_counts", count)
 
     def margin(self) -> np.floating:
         """cleanlab's 1e-6 comparison margin, in the probabilities' dtype (as NumPy compares)."""

@@ -31,6 +31,7 @@ from .._kernels.checks import (
     first_label_out_of_range,
     narrow_labels,
 )
+from .._kernels.thresholds import class_counts
 from .._threads import in_blocks
 from ..errors import InvalidInputError, InvalidInputTypeError
 from ..options import PROBABILITY_TOLERANCE
@@ -47,6 +48,8 @@ class Checked:
     labels: np.ndarray
     probs: np.ndarray
     offsets: np.ndarray
+    # Tokens per class, when the label check counted them on its way (else None).
+    class_counts: np.ndarray | None = None
 
     @property
     def span(self) -> bool:
@@ -72,7 +75,7 @@ class Checked:
             return self
         if np.promote_types(self.probs.dtype, dtype) != dtype:
             raise ValueError(f"cannot promote {self.probs.dtype} probabilities to {dtype}")
-        return Checked(self.labels, self.probs.astype(dtype), self.offsets)
+        return Checked(self.labels, self.probs.astype(dtype), self.offsets, self.class_counts)
 
 
 @dataclass(frozen=True, eq=False)
@@ -306,15 +309,30 @@ def _token_blocks(n_tokens: int) -> list[tuple[int, int]]:
     return [(lo, min(lo + _CHECK_BLOCK, n_tokens)) for lo in range(0, n_tokens, _CHECK_BLOCK)]
 
 
-def _count_invalid(values: np.ndarray) -> int:
-    """``count_invalid_probabilities`` of ``values`` (one row per token), block by block."""
-    return sum(
-        in_blocks(
-            None,
-            lambda block: count_invalid_probabilities(values[block[0] : block[1]], *_VALID),
-            _token_blocks(values.shape[0]),
-        )
-    )
+def _check_tokens(
+    values: np.ndarray, labels: np.ndarray, n_classes: int
+) -> tuple[int, np.ndarray, bool, np.ndarray | None]:
+    """The token checks in one pass, block by block: how many probabilities are invalid,
+    the labels in :func:`compact_label_type`, whether one is out of range, and the class
+    counts (None if one is). ``values`` and ``labels`` have one entry per token each."""
+    same = labels.dtype == compact_label_type(n_classes)
+    narrow = labels if same else np.empty(labels.shape[0], compact_label_type(n_classes))
+
+    def check(block: tuple[int, int]) -> tuple:
+        lo, hi = block
+        n_invalid = count_invalid_probabilities(values[lo:hi], *_VALID)
+        if same:
+            bad = first_label_out_of_range(labels[lo:hi], n_classes) >= 0
+        else:
+            bad = narrow_labels(labels[lo:hi], n_classes, narrow[lo:hi]) > 0
+        return n_invalid, bad, None if bad else class_counts(narrow[lo:hi], n_classes)
+
+    parts = in_blocks(None, check, _token_blocks(labels.shape[0]))
+    out_of_range = any(part[1] for part in parts)
+    counts = None if out_of_range else np.zeros(n_classes, np.int64)
+    for part in parts if counts is not None else ():
+        counts += part[2]
+    return sum(part[0] for part in parts), narrow, out_of_range, counts
 
 
 def _narrow(values: np.ndarray, n_classes: int, out: np.ndarray) -> int:
@@ -363,15 +381,20 @@ def labels_and_probabilities(labels: Any, pred_probs: Any, *, span: bool | None)
     """
     label_ragged = as_labels(labels)
     prob_ragged = as_probabilities(pred_probs, span=span, check_values=False)
-    n_invalid = _count_invalid(prob_ragged.values)
     span = prob_ragged.values.ndim == 1
     n_classes = 2 if span else prob_ragged.values.shape[1]
-    narrow, labels_out_of_range = narrowed_labels(label_ragged, n_classes)
+    if label_ragged.n_tokens == prob_ragged.n_tokens:
+        n_invalid, narrow, labels_out_of_range, counts = _check_tokens(
+            prob_ragged.values, label_ragged.values, n_classes
+        )
+    else:  # not aligned: check_aligned says where, after the values' check
+        n_invalid = count_invalid_probabilities(prob_ragged.values, *_VALID)
+        narrow, labels_out_of_range, counts = label_ragged.values, False, None
     check_probability_values(prob_ragged, n_invalid)
     check_aligned(label_ragged, prob_ragged)
     if labels_out_of_range:
         check_label_range(label_ragged, n_classes, span=span)
-    return Checked(narrow, prob_ragged.values, label_ragged.offsets)
+    return Checked(narrow, prob_ragged.values, label_ragged.offsets, counts)
 
 
 def check_tokens_aligned(tokens_lengths: np.ndarray, offsets: np.ndarray) -> None:
