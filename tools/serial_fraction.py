@@ -6,10 +6,11 @@ Runs span and token (K = 9) find_label_issues on Ragged input on one thread and
 measures, in CPU time of that thread (less sensitive to a shared machine than wall
 time), the whole call and its blockwise parts: the steps of its plan that run on
 token blocks shared out among threads (:func:`spanfast.plans.run_in_memory`) and
-the input checks that do (the probability values, the label narrowing).
+the input checks that do (the probability values, the label narrowing and the
+class counts, one pass).
 The noise-rate candidates (prune_by_noise_rate, both) run beside the serial part
 on a second thread, so from two threads on they are counted as hidden. The rest
-is serial (the input checks, the class counts and the class sums), and Amdahl's
+is serial (mostly the class sums), and Amdahl's
 law gives the expected speed-up on n threads: 1 / (s + (1 - s) / n), s the
 serial fraction of the two-thread work. ``--wall``: instead, the median wall time of
 each call with ``n_jobs=1`` and with every core.
@@ -70,8 +71,8 @@ def main() -> None:
         if isinstance(step, type) and getattr(step, "blockwise", False):
             step.step = _timed_step(step.step)
     selection.noise_rate_candidates = _timed(selection.noise_rate_candidates, "candidates")
-    for name in ("_count_invalid", "_narrow"):  # the input checks that run on token blocks
-        setattr(checked, name, _timed(getattr(checked, name), "blockwise"))
+    # the input checks, which run on token blocks (values, label narrowing, class counts)
+    checked._check_tokens = _timed(checked._check_tokens, "blockwise")
     _threads.thread_count = lambda n_jobs: 1  # all on this thread: its CPU time is the work
     cases = [
         ("span", span_find, span, {}),
