@@ -105,7 +105,7 @@ def checked_with_head(
     counts = thresholds.class_counts(narrow, row[0])
     values = np.empty((n_tokens, *row), dtype)
     reader = _BlockReader(values, narrow, counts, noise_rate_candidates)
-    done = reader.start(n_jobs)
+    done = reader.start()
     block_start = 0
     try:
         for filled in fill_in_chunks(pred_probs, offsets, values, chunk_tokens):
@@ -140,8 +140,10 @@ class _BlockReader:
         self._blocks: queue.SimpleQueue = queue.SimpleQueue()
         self._n_put = self._n_read = 0
 
-    def start(self, n_jobs: Any):
-        return concurrently(n_jobs, self._run)
+    def start(self):
+        """Start reading on a worker thread (never on this one: it would wait for blocks
+        that this thread puts); returns the call that waits for the end."""
+        return concurrently(2, self._run)
 
     def put(self, lo: int, hi: int) -> None:
         self._n_put += 1
