@@ -7,10 +7,11 @@ measures, in CPU time of that thread (less sensitive to a shared machine than wa
 time), the whole call and its blockwise parts: the steps of its plan that run on
 token blocks shared out among threads (:func:`spanfast.plans.run_in_memory`) and
 the input checks that do (the probability values, the label narrowing and the
-class counts, one pass).
+class counts, one pass). The steps choose their paths as on 16 threads (the class
+sums on token blocks: :meth:`spanfast._steps.ClassMeans.in_blocks`).
 The noise-rate candidates (prune_by_noise_rate, both) run beside the serial part
 on a second thread, so from two threads on they are counted as hidden. The rest
-is serial (mostly the class sums), and Amdahl's
+is serial (the merges of the blocks' partial results among it), and Amdahl's
 law gives the expected speed-up on n threads: 1 / (s + (1 - s) / n), s the
 serial fraction of the two-thread work. ``--wall``: instead, the median wall time of
 each call with ``n_jobs=1`` and with every core.
@@ -23,7 +24,7 @@ import time
 
 import numpy as np
 
-from spanfast import Ragged, _steps, _threads
+from spanfast import Ragged, _steps, _threads, plans
 from spanfast._input import checked
 from spanfast._kernels import selection
 from spanfast.span_classification import find_label_issues as span_find
@@ -73,7 +74,11 @@ def main() -> None:
     selection.noise_rate_candidates = _timed(selection.noise_rate_candidates, "candidates")
     # the input checks, which run on token blocks (values, label narrowing, class counts)
     checked._check_tokens = _timed(checked._check_tokens, "blockwise")
+    # The blocks' class starts (their class counts, counted on blocks) for the class sums
+    _steps.ClassMeans.prepare_blocks = _timed(_steps.ClassMeans.prepare_blocks, "blockwise")
     _threads.thread_count = lambda n_jobs: 1  # all on this thread: its CPU time is the work
+    # ... but the plan's steps choose as on many threads (the class sums in blocks)
+    plans.thread_count = lambda n_jobs: 16
     cases = [
         ("span", span_find, span, {}),
         ("token K=9", token_find, token, {}),
