@@ -138,6 +138,8 @@ def _leaf_of(n: int, position: int) -> tuple[int, int]:
 
 def _are_siblings(n: int, lo: int, mid: int, hi: int) -> bool:
     """Are [lo, mid) and [mid, hi) the two halves of one node of the tree over ``n``?"""
+    if hi - lo <= _LEAF or _split_point(lo, hi) != mid:
+        return False  # not even halves of [lo, hi): most pairs, without the walk from the root
     node_lo, node_hi = 0, n
     while node_hi - node_lo > _LEAF:
         split = _split_point(node_lo, node_hi)
