@@ -248,7 +248,7 @@ class ClassMeans(_Step):
         # Blocks cost more work than the whole-batch walk (their class counts, a gather,
         # the merges: at 1M tokens, float32, K = 9, 9.4 ms of work against 5.5, 0.8 ms of
         # it the serial merge; span data 4.7 against 1.6): worth it from 2 free threads,
-        # from 4 for span data.
+        # from 4 for two classes (span data, whose whole-batch walk is the fastest).
         return state.threads >= (4 if state.counts.shape[0] == 2 else 2)
 
     def prepare_blocks(self, blocks: list[Batch], state: State, n_jobs: int | None) -> None:
