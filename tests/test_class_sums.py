@@ -5,11 +5,15 @@ from __future__ import annotations
 import functools
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_plans import _data
 
-from spanfast import _class_sums, _counts
+from spanfast import _class_sums, _counts, plans
 from spanfast._kernels import summation, thresholds
+from spanfast._steps import Batch, ClassMeans, CountClasses, State
+from spanfast.errors import InvalidInputError
 
 dtypes = st.sampled_from([np.float32, np.float64])
 
@@ -110,3 +114,11 @@ def test_tree_pieces_are_tree_nodes_and_leaf_parts_covering_the_run(seed, n, dty
     one_class = values.reshape(-1, 1), np.zeros(n, np.int8), np.array([n])
     merged = _class_sums.of_batch(*one_class, np.zeros(1, np.int64), [n])
     assert merged.pieces[0][0][2] == values.sum()
+
+
+def test_blocks_whose_counts_are_not_those_of_pass_1_are_named():
+    batch = Batch(_data(5, 1000, 3, np.float64, False))
+    state = State(threads=2)
+    CountClasses().finish(((0, batch.class_counts() + [1, 0, 0]),), state)
+    with pytest.raises(InvalidInputError, match="no longer has the class counts of pass 1"):
+        ClassMeans().prepare_blocks(plans.token_blocks(batch, 300), state, 2)
