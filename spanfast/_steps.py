@@ -103,6 +103,7 @@ class State:
     # Threads free for token blocks: the in-memory runner's, less the one finding the
     # noise-rate candidates beside the first passes (1 for the other runners).
     threads: int = 1
+    span: bool = False  # span data (one probability per token), in the in-memory runner
     # ties="numpy": what the cuts keep, found by NumpyOrderCuts ("class" | "noise_rate" ->
     # its counts and applied classes)
     numpy_cuts: dict = field(default_factory=dict)
@@ -247,9 +248,9 @@ class ClassMeans(_Step):
     def in_blocks(self, state: State) -> bool:
         # Blocks cost more work than the whole-batch walk (their class counts, a gather,
         # the merges: at 1M tokens, float32, K = 9, 9.4 ms of work against 5.5, 0.8 ms of
-        # it the serial merge; span data 4.7 against 1.6): worth it from 2 free threads,
-        # from 4 for two classes (span data, whose whole-batch walk is the fastest).
-        return state.threads >= (4 if state.counts.shape[0] == 2 else 2)
+        # it the serial merge; span data 4.4 against 1.6, token K = 2 4.5 against 3.4):
+        # worth it from 2 free threads, from 4 for span data.
+        return state.threads >= (4 if state.span else 2)
 
     def prepare_blocks(self, blocks: list[Batch], state: State, n_jobs: int | None) -> None:
         """Each block's class starts, from the blocks' class counts (counted in parallel)."""

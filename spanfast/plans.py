@@ -321,7 +321,7 @@ def run_in_memory(
     """
     batch = Batch(data)
     state = plan.start()
-    state.threads = thread_count(n_jobs)
+    state.threads, state.span = thread_count(n_jobs), data.span
     passes = plan.passes
     if head is not None and head.fits(plan):
         passes = head.start(plan, batch, state)

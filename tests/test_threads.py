@@ -81,11 +81,11 @@ def test_span_find_is_the_same_with_many_blocks(monkeypatch):
     assert span_find(labels, probs) == one_block
 
 
-@pytest.mark.parametrize("span", [False, True])
-def test_class_sums_run_in_blocks_when_threads_are_free(span, monkeypatch):
+@pytest.mark.parametrize(("span", "n_classes"), [(False, 4), (False, 2), (True, 2)])
+def test_class_sums_run_in_blocks_when_threads_are_free(span, n_classes, monkeypatch):
     from spanfast import _steps
 
-    checked = _data(11, 3000, 4, np.float32, span)
+    checked = _data(11, 3000, n_classes, np.float32, span)
     blocked = []
     prepare = _steps.ClassMeans.prepare_blocks
 
