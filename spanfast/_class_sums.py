@@ -88,11 +88,7 @@ def of_batch(P, labels, batch_counts, starts, totals) -> ClassSums:
         return ClassSums(totals, pieces, dtype)
     buffer = np.empty(labels.shape[0], dtype)
     group_start = thresholds._gather_by_class(P, labels, 0, labels.shape[0], batch_counts, buffer)
-    pieces = tuple(
-        _pieces(buffer[group_start[k] : group_start[k + 1]], int(totals[k]), int(starts[k]))
-        for k in range(totals.shape[0])
-    )
-    return ClassSums(totals, pieces, dtype)
+    return ClassSums(totals, _pieces(buffer, group_start, starts, totals), dtype)
 
 
 def _split_point(lo: int, hi: int) -> int:
@@ -100,28 +96,27 @@ def _split_point(lo: int, hi: int) -> int:
     return lo + half - half % 8
 
 
-def _pieces(values: np.ndarray, n: int, start: int) -> tuple:
-    """The pieces of the tree over ``n`` values that ``values`` (values start.. of it) cover."""
-    stop = start + values.shape[0]
-    out: list = []
-    if stop == start:
-        return ()
-
-    def walk(lo: int, hi: int) -> None:
-        if hi <= start or lo >= stop:
-            return
-        if start <= lo and hi <= stop:
-            out.append((lo, hi, _node_sum(values[lo - start : hi - start])))
-        elif hi - lo <= _LEAF:
-            a, b = max(lo, start), min(hi, stop)
-            out.append((a, b, values[a - start : b - start].copy()))
-        else:
-            mid = _split_point(lo, hi)
-            walk(lo, mid)
-            walk(mid, hi)
-
-    walk(0, n)
-    return tuple(out)
+def _pieces(values: np.ndarray, group_start: np.ndarray, starts, totals: np.ndarray) -> tuple:
+    """Per class, the pieces of its tree that ``values[group_start[k]:group_start[k + 1]]``
+    (its values ``starts[k]..`` onwards) cover (:func:`summation.tree_pieces`)."""
+    starts = np.asarray(starts, np.int64)
+    lo, hi, sums, whole, n_pieces = summation.tree_pieces(values, group_start, starts, totals)
+    lo, hi, whole = lo.tolist(), hi.tolist(), whole.tolist()
+    pieces = []
+    for k, n in enumerate(n_pieces.tolist()):
+        first = k * summation.MAX_PIECES
+        shift = int(group_start[k] - starts[k])
+        pieces.append(
+            tuple(
+                (
+                    lo[j],
+                    hi[j],
+                    sums[j] if whole[j] else values[shift + lo[j] : shift + hi[j]].copy(),
+                )
+                for j in range(first, first + n)
+            )
+        )
+    return tuple(pieces)
 
 
 def _node_sum(values: np.ndarray):
@@ -143,6 +138,8 @@ def _leaf_of(n: int, position: int) -> tuple[int, int]:
 
 def _are_siblings(n: int, lo: int, mid: int, hi: int) -> bool:
     """Are [lo, mid) and [mid, hi) the two halves of one node of the tree over ``n``?"""
+    if hi - lo <= _LEAF or _split_point(lo, hi) != mid:
+        return False  # not even halves of [lo, hi): most pairs, without the walk from the root
     node_lo, node_hi = 0, n
     while node_hi - node_lo > _LEAF:
         split = _split_point(node_lo, node_hi)

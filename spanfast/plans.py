@@ -71,7 +71,7 @@ from ._steps import (
     State,
     _GivenJoint,
 )
-from ._threads import concurrently, in_blocks
+from ._threads import concurrently, in_blocks, thread_count
 from .options import LOW_SCORE_FILTERS, PRUNE_FILTERS
 
 __all__ = [
@@ -321,6 +321,7 @@ def run_in_memory(
     """
     batch = Batch(data)
     state = plan.start()
+    state.threads, state.span = thread_count(n_jobs), data.span
     passes = plan.passes
     if head is not None and head.fits(plan):
         passes = head.start(plan, batch, state)
@@ -332,11 +333,13 @@ def run_in_memory(
             state.noise_rate_candidates = concurrently(
                 n_jobs, selection.noise_rate_candidates, data.probs, data.labels, batch.margin()
             )
+            state.threads -= 1  # busy with them while the class sums run
     blocks = token_blocks(batch)  # made once: each block's memo serves every pass
     for one_pass in passes:
         partials = []
         for step in one_pass.steps:
             if step.in_blocks(state) and len(blocks) > 1:
+                step.prepare_blocks(blocks, state, n_jobs)
                 parts = in_blocks(n_jobs, step.step, blocks, state)
                 partials.append(functools.reduce(step.merge, parts))
             else:

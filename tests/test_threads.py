@@ -43,7 +43,7 @@ def test_every_thread_count_and_block_size_gives_the_unsplit_answer(
         return
     with pytest.MonkeyPatch.context() as monkeypatch:
         expected = _run(checked, filter_by, 1, 10**9, monkeypatch)
-        for n_jobs in (1, 2, 4):
+        for n_jobs in (1, 2, 4, 8):  # 8: span class sums in blocks too
             got = _run(checked, filter_by, n_jobs, block_tokens, monkeypatch)
             assert got.dtype == expected.dtype
             np.testing.assert_array_equal(got, expected)
@@ -79,6 +79,27 @@ def test_span_find_is_the_same_with_many_blocks(monkeypatch):
     one_block = span_find(labels, probs)
     monkeypatch.setattr(plans, "BLOCK_TOKENS", 61)
     assert span_find(labels, probs) == one_block
+
+
+@pytest.mark.parametrize(("span", "n_classes"), [(False, 4), (False, 2), (True, 2)])
+def test_class_sums_run_in_blocks_when_threads_are_free(span, n_classes, monkeypatch):
+    from spanfast import _steps
+
+    checked = _data(11, 3000, n_classes, np.float32, span)
+    blocked = []
+    prepare = _steps.ClassMeans.prepare_blocks
+
+    def spy(self, blocks, state, n_jobs):
+        blocked.append((n_jobs, len(blocks)))
+        return prepare(self, blocks, state, n_jobs)
+
+    monkeypatch.setattr(_steps.ClassMeans, "prepare_blocks", spy)
+    expected = _run(checked, "confident_learning", 1, 10**9, monkeypatch)
+    for n_jobs in (1, 2, 4):
+        got = _run(checked, "confident_learning", n_jobs, 256, monkeypatch)
+        np.testing.assert_array_equal(got, expected)
+    # One thread: the whole-batch walk; span data from 4 threads (see ClassMeans.in_blocks).
+    assert blocked == ([(4, 12)] if span else [(2, 12), (4, 12)])
 
 
 def test_thread_count_follows_n_jobs_and_is_one_off_the_main_thread():

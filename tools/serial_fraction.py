@@ -4,15 +4,20 @@
 
 Runs span and token (K = 9) find_label_issues on Ragged input on one thread and
 measures, in CPU time of that thread (less sensitive to a shared machine than wall
-time), the whole call and its blockwise parts: the steps of its plan that run on
-token blocks shared out among threads (:func:`spanfast.plans.run_in_memory`) and
-the input checks that do (the probability values, the label narrowing and the
-class counts, one pass).
-The noise-rate candidates (prune_by_noise_rate, both) run beside the serial part
-on a second thread, so from two threads on they are counted as hidden. The rest
-is serial (mostly the class sums), and Amdahl's
-law gives the expected speed-up on n threads: 1 / (s + (1 - s) / n), s the
-serial fraction of the two-thread work. ``--wall``: instead, the median wall time of
+time), first the one-thread path (``n_jobs=1``), then the path of many threads
+(its steps choosing as on 16: the class sums on token blocks,
+:meth:`spanfast._steps.ClassMeans.in_blocks`) run on this one thread: the whole
+call and its blockwise parts, the steps of its plan that run on token blocks
+shared out among threads (:func:`spanfast.plans.run_in_memory`) and the input
+checks that do (the probability values, the label narrowing and the class
+counts, one pass). The noise-rate candidates (prune_by_noise_rate, both) run
+beside the serial part on a second thread, so from two threads on they are
+counted as hidden. The rest is serial (the merges of the blocks' partial
+results among it), s its fraction of the two-thread work, and Amdahl's law
+gives the expected speed-up on n threads over the one-thread path: its time
+divided by the serial time plus the blockwise time over n (the many-thread path
+throughout: with 2 threads and the candidates beside, the runner keeps the
+one-thread class sums). ``--wall``: instead, the median wall time of
 each call with ``n_jobs=1`` and with every core.
 """
 
@@ -23,7 +28,7 @@ import time
 
 import numpy as np
 
-from spanfast import Ragged, _steps, _threads
+from spanfast import Ragged, _steps, _threads, plans
 from spanfast._input import checked
 from spanfast._kernels import selection
 from spanfast.span_classification import find_label_issues as span_find
@@ -73,6 +78,8 @@ def main() -> None:
     selection.noise_rate_candidates = _timed(selection.noise_rate_candidates, "candidates")
     # the input checks, which run on token blocks (values, label narrowing, class counts)
     checked._check_tokens = _timed(checked._check_tokens, "blockwise")
+    # The blocks' class starts (their class counts, counted on blocks) for the class sums
+    _steps.ClassMeans.prepare_blocks = _timed(_steps.ClassMeans.prepare_blocks, "blockwise")
     _threads.thread_count = lambda n_jobs: 1  # all on this thread: its CPU time is the work
     cases = [
         ("span", span_find, span, {}),
@@ -81,23 +88,33 @@ def main() -> None:
     ]
     print(f"{args.tokens:,} tokens, CPU time of one thread, median of {args.repeats}")
     for name, find, (labels, probs), options in cases:
-        find(labels, probs, **options)
-        whole, blockwise, candidates = [], [], []
-        for _ in range(args.repeats):
-            seconds.update(blockwise=0.0, candidates=0.0)
-            start = time.thread_time()
-            find(labels, probs, **options)
-            whole.append(time.thread_time() - start)
-            blockwise.append(seconds["blockwise"])
-            candidates.append(seconds["candidates"])
-        t, b, c = (float(np.median(x)) for x in (whole, blockwise, candidates))
+        # The one-thread path (n_jobs=1: the class sums' whole-batch walk), then the
+        # work of the many-thread path, its steps choosing as on 16 threads.
+        plans.thread_count = lambda n_jobs: 1
+        one = _median_times(args.repeats, find, labels, probs, options)[0]
+        plans.thread_count = lambda n_jobs: 16
+        t, b, c = _median_times(args.repeats, find, labels, probs, options)
         serial = (t - b - c) / (t - c)
-        scaling = ", ".join(f"{n}: {t / ((t - b - c) + b / n):.2f}x" for n in (2, 4, 8, 16))
+        scaling = ", ".join(f"{n}: {one / ((t - b - c) + b / n):.2f}x" for n in (2, 4, 8, 16))
         print(
-            f"{name}: one thread {1000 * t:.1f} ms, blockwise {1000 * b:.1f} ms, beside "
-            f"them {1000 * c:.1f} ms, serial fraction {serial:.2f}; expected speed-up "
-            f"over one thread {scaling}"
+            f"{name}: one thread {1000 * one:.1f} ms; on blocks for many threads "
+            f"{1000 * t:.1f} ms, blockwise {1000 * b:.1f} ms, beside them {1000 * c:.1f} ms, "
+            f"serial fraction {serial:.2f}; expected speed-up over one thread {scaling}"
         )
+
+
+def _median_times(repeats: int, find, labels, probs, options) -> tuple[float, float, float]:
+    """Median CPU seconds of the whole call, its blockwise parts and the candidates."""
+    find(labels, probs, **options)
+    whole, blockwise, candidates = [], [], []
+    for _ in range(repeats):
+        seconds.update(blockwise=0.0, candidates=0.0)
+        start = time.thread_time()
+        find(labels, probs, **options)
+        whole.append(time.thread_time() - start)
+        blockwise.append(seconds["blockwise"])
+        candidates.append(seconds["candidates"])
+    return tuple(float(np.median(x)) for x in (whole, blockwise, candidates))
 
 
 def _wall_times(args, span, token) -> None:

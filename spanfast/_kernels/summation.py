@@ -119,3 +119,67 @@ def mean_like_numpy(values, start, stop):
 def sum_like_numpy(values):
     """``np.sum(values)`` of a contiguous 1-D array, bit for bit (NumPy's pairwise tree)."""
     return pairwise_sum(values, 0, values.shape[0])
+
+
+# Pieces of one class's tree a run of its values can have: at most two maximal
+# nodes per level (one at each end of the run) and two partial leaves; a tree over
+# fewer than 2^63 values has fewer than 64 levels.
+MAX_PIECES = 2 * 64 + 2
+
+
+@kernel
+def tree_pieces(values, group_start, starts, totals):
+    """The pieces of each class's pairwise tree that a run of its values covers.
+
+    Class k's values ``starts[k]..starts[k] + m`` of the ``totals[k]`` in its tree are
+    ``values[group_start[k]:group_start[k + 1]]`` (``m`` of them). Its pieces, in value
+    order, are rows ``k * MAX_PIECES ..`` of the returned ``(lo, hi, sums, whole)``,
+    ``n_pieces[k]`` of them: the maximal nodes ``[lo, hi)`` inside the run (``whole``,
+    with their sums as :func:`pairwise_sum` gives them) and the leaves the run covers
+    only in part (its values ``lo..hi`` of that leaf, ``sums`` 0). The caller checks
+    ``starts + m <= totals`` (else a run's pieces are those of the values in its tree).
+    """
+    K = totals.shape[0]
+    piece_lo = np.zeros(K * MAX_PIECES, np.int64)
+    piece_hi = np.zeros(K * MAX_PIECES, np.int64)
+    sums = np.zeros(K * MAX_PIECES, values.dtype)
+    whole = np.zeros(K * MAX_PIECES, np.bool_)
+    n_pieces = np.zeros(K, np.int64)
+    frame_lo = np.empty(MAX_PIECES, np.int64)
+    frame_hi = np.empty(MAX_PIECES, np.int64)
+    for k in range(K):
+        start = starts[k]
+        stop = min(start + group_start[k + 1] - group_start[k], totals[k])
+        shift = group_start[k] - start  # values[shift + i]: value i of class k
+        n_frames = 1 if stop > start else 0
+        frame_lo[0] = 0
+        frame_hi[0] = totals[k]
+        m = 0
+        while n_frames > 0 and m < MAX_PIECES:
+            n_frames -= 1
+            lo = frame_lo[n_frames]
+            hi = frame_hi[n_frames]
+            if hi <= start or lo >= stop:
+                continue
+            at = k * MAX_PIECES + m
+            if start <= lo and hi <= stop:
+                piece_lo[at] = lo
+                piece_hi[at] = hi
+                sums[at] = pairwise_sum(values, shift + lo, shift + hi)
+                whole[at] = True
+                m += 1
+            elif hi - lo <= _BLOCK:
+                piece_lo[at] = max(lo, start)
+                piece_hi[at] = min(hi, stop)
+                m += 1
+            elif n_frames + 2 <= MAX_PIECES:
+                half = (hi - lo) // 2
+                half -= half % 8
+                # Pushed in reverse: the left half comes out first (pieces in value order).
+                frame_lo[n_frames] = lo + half
+                frame_hi[n_frames] = hi
+                frame_lo[n_frames + 1] = lo
+                frame_hi[n_frames + 1] = lo + half
+                n_frames += 2
+        n_pieces[k] = m
+    return piece_lo, piece_hi, sums, whole, n_pieces
