@@ -58,6 +58,10 @@ def client_for(spec: str) -> Iterator[Any]:
         threads_per_worker=1,
         processes=True,
         dashboard_address=None,
+        # The scheduler's HTTP server (health, metrics) runs even without a dashboard,
+        # by default on port 8787, with a warning when that is in use (another
+        # cluster's dashboard): on a free port of this machine instead, quietly.
+        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
         silence_logs=logging.ERROR,
     )
     try:
