@@ -508,11 +508,17 @@ def _port_in_use(port: int) -> Iterator[None]:
         yield
 
 
-@pytest.mark.parametrize(("case", "cluster"), [("a warning", "local:1")])
+@pytest.mark.parametrize(
+    ("case", "cluster"),
+    [("bad input", "local:1"), ("a warning", "local:1"), ("bad input", "the client fixture's")],
+)
 def test_scan_dask_says_on_stderr_what_the_plain_scan_says(tmp_path, request, case, cluster):
-    # Nothing of the cluster's own reaches the terminal: not the scheduler's warning that
-    # the default port of its HTTP server, 8787, is in use (another cluster's dashboard).
-    # A warning is one line, with or without --dask.
+    # Nothing of the cluster's own reaches the terminal: not a worker's log of a failed
+    # task ("Compute Failed" and its traceback), nor the scheduler's warning that the
+    # default port of its HTTP server, 8787, is in use (another cluster's dashboard).
+    # A failed command is one line, a warning one line, with or without --dask. On an
+    # existing cluster (tcp://) the workers log in their own processes; the client adds
+    # nothing.
     if cluster != "local:1":
         cluster = request.getfixturevalue("client").scheduler.address
     data = tmp_path / "data"
