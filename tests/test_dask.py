@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import pickle
+import socket
 import time
 import warnings
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -25,6 +28,7 @@ from strategies import (  # noqa: E402
     PARQUET_MISTAKES,
     noisy_flat_dataset,
     noisy_flat_parameters,
+    run_spanfast,
     write_parquet_with_a_mistake,
 )
 
@@ -480,6 +484,65 @@ def test_scan_dask_local_writes_the_plain_scan_output(tmp_path):
     # Redrawn in place for each pass, ending at every sentence of the last pass.
     assert "\rspanfast scan: pass 1/5" in progress
     assert "pass 5/5 100% (300 of 300 sentences)" in progress
+
+
+def _rare_class_parquet(root) -> None:
+    """Two files of K=3 token data in which class 2 is one token: scan warns about it."""
+    rng = np.random.default_rng(18)
+    root.mkdir()
+    for n in range(2):
+        lengths = rng.integers(2, 6, 20)
+        tags = [rng.integers(0, 2, length).tolist() for length in lengths]
+        tags[3][0] = 2 if n == 1 else tags[3][0]
+        p = [rng.dirichlet(np.ones(3), length).tolist() for length in lengths]
+        pq.write_table(pa.table({"tags": tags, "p": p}), root / f"part{n}.parquet")
+
+
+@contextlib.contextmanager
+def _port_in_use(port: int) -> Iterator[None]:
+    """Port ``port`` of 127.0.0.1 in use during the block (held here, or by another)."""
+    with socket.socket() as holder:
+        with contextlib.suppress(OSError):  # in use already
+            holder.bind(("127.0.0.1", port))
+            holder.listen()
+        yield
+
+
+@pytest.mark.parametrize(
+    ("case", "cluster"),
+    [("bad input", "local:1"), ("a warning", "local:1"), ("bad input", "the client fixture's")],
+)
+def test_scan_dask_says_on_stderr_what_the_plain_scan_says(tmp_path, request, case, cluster):
+    # Nothing of the cluster's own reaches the terminal: not a worker's log of a failed
+    # task ("Compute Failed" and its traceback), nor the scheduler's warning that the
+    # default port of its HTTP server, 8787, is in use (another cluster's dashboard).
+    # A failed command is one line, a warning one line, with or without --dask. On an
+    # existing cluster (tcp://) the workers log in their own processes; the client adds
+    # nothing.
+    if cluster != "local:1":
+        cluster = request.getfixturevalue("client").scheduler.address
+    data = tmp_path / "data"
+    if case == "bad input":
+        write_parquet_with_a_mistake(data, {"a.parquet": 7, "b.parquet": 9}, "b.parquet", "nan")
+    else:
+        _rare_class_parquet(data)
+    runs = []
+    with _port_in_use(8787):
+        for name, extra in [("plain", []), ("on_dask", ["--dask", cluster])]:
+            (tmp_path / name).mkdir()
+            command = ["scan", str(data), "--labels", "tags", "--probs", "p", "--out", "x.csv"]
+            runs.append(run_spanfast(*command, *extra, cwd=tmp_path / name, timeout=300))
+    plain, on_dask = runs
+    assert plain.returncode == on_dask.returncode == (2 if case == "bad input" else 0)
+    assert on_dask.stdout == plain.stdout
+    assert on_dask.stderr == plain.stderr
+    lines = plain.stderr.splitlines()
+    if case == "bad input":
+        assert plain.stdout == ""
+        assert len(lines) == 1 and "b.parquet: column 'p', row 4: " in lines[0], lines
+    else:
+        warned = "spanfast scan: warning: May not flag all label issues in class: 2"
+        assert lines and all(line.startswith(warned) for line in lines), lines
 
 
 def _stderr_on_a_terminal(command: list) -> str:

@@ -1,10 +1,10 @@
 """``spanfast scan --dask``: the Parquet scan on a Dask cluster (spanfast.dask).
 
 ``local`` / ``local:N`` starts a LocalCluster of N worker processes (default 2),
-one thread each, dashboard off, and closes it at the end; ``tcp://HOST:PORT``
-connects to an existing scheduler. Each Parquet file is one task; on a terminal,
-scan's progress line counts the sentences of the files whose task of the pass
-has finished.
+one thread each, dashboard off, its logs below CRITICAL silenced, and closes it at
+the end; ``tcp://HOST:PORT`` connects to an existing scheduler. Each Parquet file
+is one task; on a terminal, scan's progress line counts the sentences of the files
+whose task of the pass has finished.
 """
 
 from __future__ import annotations
@@ -53,12 +53,21 @@ def client_for(spec: str) -> Iterator[Any]:
         with distributed.Client(address, timeout="60s") as client:
             yield client
         return
+    # The cluster's logs stay off the terminal, in its worker processes and in this one
+    # (scheduler, nannies, client): a task failing on bad input is logged by its worker
+    # at ERROR ("Compute Failed" and a traceback) while the error itself reaches the
+    # client and ends as scan's one line. Only CRITICAL (a cluster broken, not the
+    # input) still shows. spanfast's warnings are not logs: they come on the client.
     cluster = distributed.LocalCluster(
         n_workers=n_workers,
         threads_per_worker=1,
         processes=True,
         dashboard_address=None,
-        silence_logs=logging.ERROR,
+        # The scheduler's HTTP server (health, metrics) runs even without a dashboard,
+        # by default on port 8787, with a warning when that is in use (another
+        # cluster's dashboard): on a free port of this machine instead, quietly.
+        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+        silence_logs=logging.CRITICAL,
     )
     try:
         with distributed.Client(cluster) as client:

@@ -120,9 +120,3 @@ def _running_sum(counts: Sequence[int]):
     for count in counts:
         total += int(count)
         yield total
-
-
-# Transitional: some raise sites in spanfast.io and spanfast.ragged (nulls, nesting, ragged
-# class counts) do not set `field` and `sentence` yet. Until they do, the two are read from
-# the message those sites write ("pred_probs[4][0] is null (sentence 4, token 0)",
-# "labels: sentence 4 is null"). Attributes always win; delete this with the last such site.
