@@ -326,3 +326,23 @@ def test_one_error_line_even_when_no_kernel_cache_can_be_written(tmp_path):
     assert result.returncode == 2
     [line] = result.stderr.splitlines()
     assert line.startswith("spanfast scan: ") and "1.5" in line
+
+
+def test_a_warning_of_several_lines_is_one_line(tmp_path, capsys, monkeypatch):
+    # distributed's warnings span several lines ("Port 8787 is already in use.\nPerhaps
+    # you already have a cluster running?\n..."); like errors, a command prints one line
+    source = _write_jsonl(tmp_path / "data.jsonl", *_noisy_span_data(60))
+    input_files = spanfast.cli.readers.input_files
+
+    def warning_input_files(*args, **kwargs):
+        import warnings
+
+        message = "Port 8787 is already in use.\n  Perhaps a cluster runs?\n"
+        warnings.warn(message, UserWarning, stacklevel=1)  # shown once: one place
+        return input_files(*args, **kwargs)
+
+    monkeypatch.setattr(spanfast.cli.readers, "input_files", warning_input_files)
+    assert main(["scan", str(source), *SCAN, "--out", str(tmp_path / "issues.csv")]) == 0
+    assert capsys.readouterr().err.splitlines() == [
+        "spanfast scan: warning: Port 8787 is already in use.; Perhaps a cluster runs?"
+    ]

@@ -28,6 +28,7 @@ from .errors import (
     EXIT_TERMINATED,
     CommandError,
     UsageError,
+    one_line,
     report,
 )
 
@@ -107,7 +108,8 @@ def _one_line_warning(command: str):
     without the library's file and line (restored by ``catch_warnings``)."""
 
     def show(message, category, filename, lineno, file=None, line=None) -> None:
-        print(f"spanfast {command}: warning: {message}", file=sys.stderr)
+        # One line, as errors: distributed's warnings, for one, span several lines.
+        print(one_line(f"spanfast {command}: warning: {message}"), file=sys.stderr)
 
     return show
 

@@ -66,8 +66,13 @@ def report(command: str, error: BaseException) -> int:
     else:
         line = f"spanfast {command}: {error}"
     # One line, whatever the message: pyarrow's span several ("...\nDeserializing ...").
-    print("; ".join(part.strip() for part in line.splitlines() if part.strip()), file=sys.stderr)
+    print(one_line(line), file=sys.stderr)
     return EXIT_BAD_INPUT
+
+
+def one_line(text: str) -> str:
+    """``text``'s non-blank lines joined by "; " (what a command prints is one line)."""
+    return "; ".join(part.strip() for part in text.splitlines() if part.strip())
 
 
 def located(
