@@ -250,18 +250,23 @@ INTERPRET_BELOW = int(os.environ.get("SPANFAST_INTERPRET_BELOW", 1 << 17))
 INTERPRET_SECONDS = 1.5
 _interpreted = [0.0]  # seconds so far (threads add up; races only blur it)
 _local = threading.local()  # .depth: interpreted kernels running on this thread
+_compiling = [0]  # compiling() blocks open, on any thread
+_compiling_lock = threading.Lock()
 
 
 @contextlib.contextmanager
 def compiling() -> Iterator[None]:
-    """Kernels called in this block (on this thread) are loaded or compiled, never
-    interpreted: for filling the cache ahead of time."""
-    before = getattr(_local, "compiling", False)
-    _local.compiling = True
+    """Kernels called while this block runs are loaded or compiled, never interpreted:
+    for filling the cache ahead of time. On every thread of the process, since the
+    calls in the block hand kernels to worker threads (the noise-rate candidates,
+    blocks of a pass), whose first calls must compile too."""
+    with _compiling_lock:
+        _compiling[0] += 1
     try:
         yield
     finally:
-        _local.compiling = before
+        with _compiling_lock:
+            _compiling[0] -= 1
 
 
 def _elements(args: tuple) -> int:
@@ -290,7 +295,7 @@ def _first_call(dispatcher: Dispatcher, compile_for_args: Callable) -> Callable:
     def first_call(*args: Any) -> Any:
         if getattr(_local, "depth", 0):  # called from an interpreted body
             return dispatcher.py_func
-        if not getattr(_local, "compiling", False):
+        if not _compiling[0]:
             size = _elements(args)
             if size < INTERPRET_BELOW and _interpreted[0] < INTERPRET_SECONDS:
                 return _run_interpreted(dispatcher.py_func)
