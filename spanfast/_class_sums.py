@@ -79,13 +79,9 @@ def of_batch(P, labels, batch_counts, starts, totals) -> ClassSums:
     if not starts.any() and np.array_equal(batch_counts, totals):
         # The whole dataset in one batch: walk the trees as the values stream past,
         # without gathering them (the same tree, so the same sums).
-        sums = RunningSums(totals, dtype)
-        sums.add_batch(P, labels)
-        pieces = tuple(
-            ((0, int(n), dtype.type(sums.partial[k, 0])),) if n else ()
-            for k, n in enumerate(totals)
-        )
-        return ClassSums(totals, pieces, dtype)
+        whole = InOrder(totals, dtype)
+        whole.add(P, labels)
+        return whole.sums()
     buffer = np.empty(labels.shape[0], dtype)
     group_start = thresholds._gather_by_class(P, labels, 0, labels.shape[0], batch_counts, buffer)
     return ClassSums(totals, _pieces(buffer, group_start, starts, totals), dtype)
