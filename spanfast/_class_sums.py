@@ -186,6 +186,11 @@ class InOrder:
         """The next tokens (labels in ``0..K-1`` for the K totals: the kernel indexes by them)."""
         self._running.add_batch(P, labels)
 
+    @property
+    def arrays(self) -> tuple[np.ndarray, ...]:
+        """The state a kernel adding tokens updates (:attr:`RunningSums.arrays`)."""
+        return self._running.arrays
+
     def sums(self) -> ClassSums:
         """The sums, once every token of the dataset has been added."""
         pieces = tuple(

@@ -34,10 +34,10 @@ import numpy as np
 
 from . import plans
 from ._class_sums import InOrder
-from ._input.checked import _VALID, Checked, as_labels, narrowed_labels
+from ._input.checked import VALID_RANGE, Checked, as_labels, narrowed_labels
 from ._input.nested import NotUniform, fill_in_chunks, uniform_layout
 from ._kernels import selection, thresholds
-from ._kernels.checks import count_invalid_probabilities
+from ._kernels.token_block import read_token_block
 from ._positions import offsets_from_lengths
 from ._threads import concurrently, thread_count
 from .errors import InvalidInputError
@@ -92,27 +92,41 @@ def checked_with_head(
     dtype, row = layout
     try:
         lengths = np.fromiter(map(len, pred_probs), np.int64, count=len(pred_probs))
-        label_ragged = as_labels(labels)
-    except (TypeError, InvalidInputError):
+    except TypeError:
         return None
     offsets = offsets_from_lengths(lengths)
     n_tokens = int(offsets[-1])
-    if n_tokens < min_tokens or not np.array_equal(offsets, label_ragged.offsets):
+    if n_tokens < min_tokens:
+        return None
+    values = np.empty((n_tokens, *row), dtype)
+    # Its pages mapped on the worker while this thread reads the labels (a first write
+    # to each page costs the kernel's zeroing, ~10 % of the conversion).
+    mapped = concurrently(2, _map_pages, values)
+    try:
+        label_ragged = as_labels(labels)
+    except (TypeError, InvalidInputError):
+        return None
+    finally:
+        mapped()
+    if not np.array_equal(offsets, label_ragged.offsets):
         return None
     narrow, out_of_range = narrowed_labels(label_ragged, row[0])
     if out_of_range:
         return None
     counts = thresholds.class_counts(narrow, row[0])
-    values = np.empty((n_tokens, *row), dtype)
     reader = _BlockReader(values, narrow, counts, noise_rate_candidates)
     done = reader.start()
     block_start = 0
     try:
         for filled in fill_in_chunks(pred_probs, offsets, values, chunk_tokens):
-            if filled - block_start >= block_tokens or filled == n_tokens:
+            # Blocks grow from the start and shrink towards the end: the worker starts
+            # early, and its last block is short.
+            nearest_end = min(block_start, n_tokens - block_start)
+            size = min(block_tokens, max(chunk_tokens, nearest_end // 2))
+            if filled - block_start >= size or (filled == n_tokens > block_start):
                 reader.put(block_start, filled)
                 block_start = filled
-            if reader.busy:
+            if reader.waiting:
                 time.sleep(0)  # the GIL to the worker, which waits to start or end a block
     except NotUniform:
         return None
@@ -125,8 +139,17 @@ def checked_with_head(
     return data, plans.Head(counts, reader.class_sums.sums(), reader.candidates())
 
 
+def _map_pages(values: np.ndarray) -> None:
+    """Write one byte in each page of ``values`` (NumPy lets the GIL go while it does)."""
+    values.reshape(-1).view(np.uint8)[::_PAGE_BYTES] = 0
+
+
+_PAGE_BYTES = 4096
+
+
 class _BlockReader:
-    """The worker's side: reads the blocks in order, as they are put."""
+    """The worker's side: reads the blocks in order, as they are put, one kernel call
+    (:func:`token_block.read_token_block`) each."""
 
     def __init__(self, values, labels, counts, noise_rate_candidates: bool) -> None:
         self.values, self.labels = values, labels
@@ -138,7 +161,8 @@ class _BlockReader:
         self.parts: list | None = [] if noise_rate_candidates and fits else None
         self.invalid = False
         self._blocks: queue.SimpleQueue = queue.SimpleQueue()
-        self._n_put = self._n_read = 0
+        self._n_put = self._n_started = self._n_read = 0
+        self._finished = np.zeros(1, np.int64)  # kernel calls ended (written by the kernel)
 
     def start(self):
         """Start reading on a worker thread (never on this one: it would wait for blocks
@@ -153,23 +177,33 @@ class _BlockReader:
         self._blocks.put(None)
 
     @property
-    def busy(self) -> bool:
-        return self._n_read < self._n_put
+    def waiting(self) -> bool:
+        """Is the worker waiting for the GIL, to start a block or to end one?"""
+        return self._n_started < self._n_put or self._finished[0] > self._n_read
 
     def _run(self) -> None:
         while (block := self._blocks.get()) is not None:
+            self._n_started += 1
             if not self.invalid:
                 self._read(*block)
+            else:
+                self._finished[0] += 1
             self._n_read += 1
 
     def _read(self, lo: int, hi: int) -> None:
-        P, labels = self.values[lo:hi], self.labels[lo:hi]
-        if count_invalid_probabilities(P, *_VALID):  # checked before any other kernel reads it
-            self.invalid = True
-            return
-        self.class_sums.add(P, labels)
-        if self.parts is not None:
-            self.parts.append((lo, selection.noise_rate_candidates(P, labels, self.margin)))
+        invalid, *part = read_token_block(
+            self.values[lo:hi],
+            self.labels[lo:hi],
+            *VALID_RANGE,
+            self.margin,
+            self.shift,
+            self.parts is not None,
+            self.class_sums.arrays,
+            self._finished,
+        )
+        self.invalid = invalid
+        if self.parts is not None and not invalid:
+            self.parts.append((lo, part))
 
     def candidates(self) -> tuple | None:
         """:func:`selection.noise_rate_candidates` of the whole dataset, from its blocks'

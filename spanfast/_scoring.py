@@ -34,6 +34,8 @@ def token_scores(
         # cleanlab's get_normalized_entropy is strict about [0, 1] (no 1e-6 tolerance).
         if probs.min() < 0 or probs.max() > 1:
             raise ValueError("All probabilities are required to be in the interval [0, 1].")
+    if positions is not None and method == "self_confidence" and class_thresholds is None:
+        return scores.self_confidence_at(probs, labels, positions)
     if positions is not None:
         labels, probs = labels[positions], probs[positions]
     if class_thresholds is not None:

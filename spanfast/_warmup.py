@@ -45,6 +45,7 @@ def calls(is_span: bool, labels, probs, offsets) -> Iterator[Callable[[], object
 
     from . import core, streaming
     from . import span_classification as span
+    from ._read_ahead import checked_with_head
     from .errors import InvalidInputError
     from .ragged import Ragged
     from .results import find_issues
@@ -88,6 +89,8 @@ def calls(is_span: bool, labels, probs, offsets) -> Iterator[Callable[[], object
             )
         yield lambda data=data: find_issues(*data, span=is_span)
         yield from _span_issue_calls(data, is_span, probs)
+    if not is_span:  # token lists read ahead: by default only large ones are
+        yield lambda: checked_with_head(*lists, noise_rate_candidates=True, n_jobs=2, min_tokens=0)
     # The flat core API takes both layouts through every filter and score.
     flat = (labels.astype(np.int64), probs)
     for filter_by in FILTER_BY:

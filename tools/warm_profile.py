@@ -57,7 +57,7 @@ def stages(kind: str, arrays: dict, repeats: int) -> list[tuple[str, float]]:
     labels64, probs = arrays[f"{kind}_labels"], arrays[f"{kind}_probs"]
     list_labels, list_probs = to_lists(offsets, labels64, probs)
     K = 2 if probs.ndim == 1 else probs.shape[1]
-    low, high = checked._VALID
+    low, high = checked.VALID_RANGE
     labels = np.empty(labels64.shape[0], checked.compact_label_type(K))
     checks.narrow_labels(labels64, K, labels)
     counts = thresholds.class_counts(labels, K)

@@ -192,7 +192,7 @@ def as_probabilities(
     values = _real_numbers(values, ragged.offsets, name)
     ragged = Ragged(values, ragged.offsets)
     if check_values:
-        check_probability_values(ragged, count_invalid_probabilities(values, *_VALID), name)
+        check_probability_values(ragged, count_invalid_probabilities(values, *VALID_RANGE), name)
     return ragged
 
 
@@ -226,16 +226,17 @@ def _real_numbers(values: np.ndarray, offsets: np.ndarray, name: str) -> np.ndar
     return np.ascontiguousarray(values)
 
 
-_VALID = (-PROBABILITY_TOLERANCE, 1 + PROBABILITY_TOLERANCE)
+# (low, high) of a valid probability, as the value-check kernels take them.
+VALID_RANGE = (-PROBABILITY_TOLERANCE, 1 + PROBABILITY_TOLERANCE)
 
 
 def check_probability_values(ragged: Ragged, n_invalid: int, name: str = "pred_probs") -> None:
     """Raise, naming the first one, if any of the ``n_invalid`` values (from
-    ``count_invalid_probabilities(ragged.values, *_VALID)``) is outside [0, 1]."""
+    ``count_invalid_probabilities(ragged.values, *VALID_RANGE)``) is outside [0, 1]."""
     if not n_invalid:
         return
     values = ragged.values
-    bad = first_invalid_probability(values, *_VALID)
+    bad = first_invalid_probability(values, *VALID_RANGE)
     width = 1 if values.ndim == 1 else values.shape[1]
     t, k = divmod(bad, width)
     value = values.reshape(-1)[bad]
@@ -320,7 +321,7 @@ def _check_tokens(
 
     def check(block: tuple[int, int]) -> tuple:
         lo, hi = block
-        n_invalid = count_invalid_probabilities(values[lo:hi], *_VALID)
+        n_invalid = count_invalid_probabilities(values[lo:hi], *VALID_RANGE)
         if same:
             bad = first_label_out_of_range(labels[lo:hi], n_classes) >= 0
         else:
@@ -388,7 +389,7 @@ def labels_and_probabilities(labels: Any, pred_probs: Any, *, span: bool | None)
             prob_ragged.values, label_ragged.values, n_classes
         )
     else:  # not aligned: check_aligned says where, after the values' check
-        n_invalid = count_invalid_probabilities(prob_ragged.values, *_VALID)
+        n_invalid = count_invalid_probabilities(prob_ragged.values, *VALID_RANGE)
         narrow, labels_out_of_range, counts = label_ragged.values, False, None
     check_probability_values(prob_ragged, n_invalid)
     check_aligned(label_ragged, prob_ragged)

@@ -25,7 +25,7 @@ from .._kernels.checks import count_invalid_probabilities, first_invalid_probabi
 from .._kernels.multispan import first_non_binary
 from ..errors import InvalidInputError
 from ..ragged import Ragged
-from .checked import _VALID, CheckedSpans, _ragged, as_labels, check_aligned
+from .checked import VALID_RANGE, CheckedSpans, _ragged, as_labels, check_aligned
 from .label_errors import is_integral
 from .where import error_at
 
@@ -47,8 +47,8 @@ def span_classes_checked(labels: Any, probs: Ragged) -> CheckedSpans:
             field="pred_probs",
         )
     C = values.shape[1]
-    if count_invalid_probabilities(values, *_VALID):
-        bad = first_invalid_probability(values, *_VALID)
+    if count_invalid_probabilities(values, *VALID_RANGE):
+        bad = first_invalid_probability(values, *VALID_RANGE)
         t, c = divmod(bad, C)
         value = values[t, c]
         what = "NaN" if np.isnan(value) else "infinite" if np.isinf(value) else repr(float(value))

@@ -58,6 +58,11 @@ class RunningSums:
             _add_batch(P, labels, self.frames, self.cursor, self.partial, self.leaf)
 
     @property
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The state the kernels update: ``(frames, cursor, partial, leaf)``."""
+        return self.frames, self.cursor, self.partial, self.leaf
+
+    @property
     def complete(self) -> bool:
         """Every class got exactly its count of values (so :meth:`means` is meaningful)."""
         return not (self.cursor[:, [_N_FRAMES, _LEAF_SIZE, _EXTRA]].any())

@@ -26,6 +26,16 @@ def self_confidence(P, labels):
 
 
 @kernel
+def self_confidence_at(P, labels, positions):
+    """:func:`self_confidence` of the tokens at ``positions`` only (no copy of their rows)."""
+    out = np.empty(positions.shape[0], P.dtype)
+    for n in range(positions.shape[0]):
+        i = positions[n]
+        out[n] = probability(P, i, labels[i])
+    return out
+
+
+@kernel
 def normalized_margin(P, labels):
     K = n_classes(P)
     T = labels.shape[0]

@@ -216,7 +216,7 @@ def noise_rate_candidates(P, labels, margin):
 # Tokens per chunk of the candidates' pass: the entries array is grown, when needed,
 # between chunks only (growing it inside the loop made Numba count references to it
 # on every token: twice the time of the whole pass).
-_CANDIDATE_CHUNK = 1024
+CANDIDATE_CHUNK = 1024
 
 
 @kernel
@@ -225,24 +225,33 @@ def _matrix_noise_rate_candidates(P, labels, margin, shift):
     T = labels.shape[0]
     above = np.zeros((K, K), np.int64)
     disagree_below = np.zeros((K, K), np.int64)
-    most = (K - 1) * _CANDIDATE_CHUNK  # entries one chunk can add
+    most = (K - 1) * CANDIDATE_CHUNK  # entries one chunk can add
     # A few percent of tokens are candidates, with a few entries each.
     entries = np.empty(T // 2 + most, np.int64)
     n = 0
-    for start in range(0, T, _CANDIDATE_CHUNK):
-        if entries.shape[0] - n < most:
-            more = np.empty(entries.shape[0] + entries.shape[0] // 2 + most, np.int64)
-            more[:n] = entries[:n]
-            entries = more
-        stop = min(start + _CANDIDATE_CHUNK, T)
-        n = _chunk_candidates(
+    for start in range(0, T, CANDIDATE_CHUNK):
+        entries = with_room(entries, n, most)
+        stop = min(start + CANDIDATE_CHUNK, T)
+        n = chunk_candidates(
             P, labels, margin, shift, start, stop, above, disagree_below, entries, n
         )
     return entries[:n], above, disagree_below
 
 
 @helper
-def _chunk_candidates(P, labels, margin, shift, start, stop, above, disagree_below, entries, n):
+def with_room(entries, n, room):
+    """``entries``, or a copy of its first ``n`` half as long again, with room for
+    ``room`` more after them (called between chunks: growing inside a chunk's loop made
+    Numba count references to the array on every token)."""
+    if entries.shape[0] - n >= room:
+        return entries
+    more = np.empty(entries.shape[0] + entries.shape[0] // 2 + room, np.int64)
+    more[:n] = entries[:n]
+    return more
+
+
+@helper
+def chunk_candidates(P, labels, margin, shift, start, stop, above, disagree_below, entries, n):
     """Tokens ``start..stop-1`` of the candidates' pass; their entries from ``n`` on
     (there is room); returns the new count of entries."""
     # Most tokens agree with their label: their row's maximum is the given class's
@@ -299,15 +308,12 @@ def _span_noise_rate_candidates(p, labels, margin, shift):
     disagree_below_0_1 = 0
     disagree_below_1_0 = 0
     is_candidate = np.empty(_SPAN_CHUNK, np.bool_)
-    chunk_candidates = np.empty(_SPAN_CHUNK, np.int64)
+    found = np.empty(_SPAN_CHUNK, np.int64)
     # A few percent of tokens are candidates: grown between chunks when needed.
     entries = np.empty(T // 8 + _SPAN_CHUNK, np.int64)
     n = 0
     for start in range(0, T, _SPAN_CHUNK):
-        if entries.shape[0] - n < _SPAN_CHUNK:
-            more = np.empty(entries.shape[0] + entries.shape[0] // 2 + _SPAN_CHUNK, np.int64)
-            more[:n] = entries[:n]
-            entries = more
+        entries = with_room(entries, n, np.int64(_SPAN_CHUNK))
         size = min(_SPAN_CHUNK, T - start)
         # Indexed from 0 within slices: Numba vectorizes this loop only so.
         chunk_p = p[start : start + size]
@@ -328,10 +334,10 @@ def _span_noise_rate_candidates(p, labels, margin, shift):
             is_candidate[i] = (given_0 & up) | (given_1 & down)
         n_found = 0
         for i in range(size):
-            chunk_candidates[n_found] = start + i
+            found[n_found] = start + i
             n_found += is_candidate[i]
         for c in range(n_found):
-            i = chunk_candidates[c]
+            i = found[c]
             p_1 = p[i]
             p_0 = one - p_1
             given_1 = labels[i] != 0
