@@ -80,7 +80,7 @@ def span_data(labels: Any, pred_probs: Any) -> Checked | CheckedSpans:
     :mod:`spanfast._input.span_classes`)."""
     probs = as_probabilities(pred_probs, span=None, check_values=False)
     if probs.values.ndim == 1:
-        return labels_and_probabilities(labels, probs, span=True)
+        return labels_and_probabilities(labels, probs, span=True, checked_offsets=probs.offsets)
     return span_classes_checked(labels, probs)
 
 

@@ -109,9 +109,18 @@ class CheckedSpans:
         return Checked(labels, np.ascontiguousarray(self.probs[:, c]), self.offsets)
 
 
-def _ragged(column: Any, *, name: str, token_ndim: int | None, small_integers: bool = False):
+def _ragged(
+    column: Any,
+    *,
+    name: str,
+    token_ndim: int | None,
+    small_integers: bool = False,
+    checked_offsets: np.ndarray | None = None,
+):
+    """``column`` as a Ragged; a Ragged's offsets are checked unless they are the very
+    array ``checked_offsets`` (checked a moment ago, for the other column)."""
     if isinstance(column, Ragged):
-        return column.check()
+        return column if column.offsets is checked_offsets else column.check()
     return Ragged(*flatten(column, name=name, token_ndim=token_ndim, small_integers=small_integers))
 
 
@@ -121,9 +130,14 @@ def _ragged(column: Any, *, name: str, token_ndim: int | None, small_integers: b
 _TOO_BIG = 2**62  # far beyond any class index; keeps the int64 conversion exact
 
 
-def as_labels(labels: Any, *, name: str = "labels") -> Ragged:
-    """Per-sentence labels as a Ragged of int8 or int64 (range is checked against K later)."""
-    ragged = _ragged(labels, name=name, token_ndim=0, small_integers=True)
+def as_labels(
+    labels: Any, *, name: str = "labels", checked_offsets: np.ndarray | None = None
+) -> Ragged:
+    """Per-sentence labels as a Ragged of int8 or int64 (range is checked against K later;
+    ``checked_offsets`` as in :func:`_ragged`)."""
+    ragged = _ragged(
+        labels, name=name, token_ndim=0, small_integers=True, checked_offsets=checked_offsets
+    )
     values = ragged.values
     if values.ndim != 1:
         raise InvalidInputError(
@@ -164,17 +178,23 @@ def as_labels(labels: Any, *, name: str = "labels") -> Ragged:
 
 
 def as_probabilities(
-    pred_probs: Any, *, span: bool | None, check_values: bool = True, name: str = "pred_probs"
+    pred_probs: Any,
+    *,
+    span: bool | None,
+    check_values: bool = True,
+    name: str = "pred_probs",
+    checked_offsets: np.ndarray | None = None,
 ) -> Ragged:
     """Per-sentence probabilities as a Ragged of C-contiguous native float32/float64.
 
     ``span=True``: one probability per token (values shape ``(T,)``);
     ``span=False``: one row of K class probabilities per token (``(T, K)``);
     ``span=None``: whichever the data holds. ``check_values=False`` leaves
-    :func:`check_probability_values` to the caller.
+    :func:`check_probability_values` to the caller; ``checked_offsets`` as in
+    :func:`_ragged`.
     """
     token_ndim = None if span is None else 0 if span else 1
-    ragged = _ragged(pred_probs, name=name, token_ndim=token_ndim)
+    ragged = _ragged(pred_probs, name=name, token_ndim=token_ndim, checked_offsets=checked_offsets)
     values = ragged.values
     if span is None:
         span = values.ndim == 1
@@ -375,13 +395,18 @@ def narrowed_labels(labels: Ragged, n_classes: int) -> tuple[np.ndarray, bool]:
     return narrow, bool(_narrow(labels.values, n_classes, narrow))
 
 
-def labels_and_probabilities(labels: Any, pred_probs: Any, *, span: bool | None) -> Checked:
+def labels_and_probabilities(
+    labels: Any, pred_probs: Any, *, span: bool | None, checked_offsets: np.ndarray | None = None
+) -> Checked:
     """Convert and check a (labels, pred_probs) pair; the entry point for user data.
 
     ``span=None`` accepts either layout (span data has one probability per token).
+    ``checked_offsets``: offsets the caller has checked (as in :func:`_ragged`).
     """
-    label_ragged = as_labels(labels)
-    prob_ragged = as_probabilities(pred_probs, span=span, check_values=False)
+    label_ragged = as_labels(labels, checked_offsets=checked_offsets)
+    prob_ragged = as_probabilities(
+        pred_probs, span=span, check_values=False, checked_offsets=label_ragged.offsets
+    )
     span = prob_ragged.values.ndim == 1
     n_classes = 2 if span else prob_ragged.values.shape[1]
     if label_ragged.n_tokens == prob_ragged.n_tokens:
