@@ -74,6 +74,20 @@ def token_data(
     return read
 
 
+def span_find_data(
+    labels: Any, pred_probs: Any, ties: str
+) -> tuple[Checked | CheckedSpans, plans.Head | None]:
+    """:func:`span_data`, and the first passes of span find's plan when they were read
+    while a list input was converted (:mod:`spanfast._read_ahead`), else None."""
+    read = checked_with_head(
+        labels,
+        pred_probs,
+        noise_rate_candidates=plans.uses_noise_rate_candidates("prune_by_noise_rate", ties),
+        span=True,
+    )
+    return (span_data(labels, pred_probs), None) if read is None else read
+
+
 def span_data(labels: Any, pred_probs: Any) -> Checked | CheckedSpans:
     """Checked span data: single-class (1-D probabilities per sentence) or several span
     classes ((T, C) probabilities per sentence, labels in any of the forms of

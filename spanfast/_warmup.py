@@ -89,8 +89,10 @@ def calls(is_span: bool, labels, probs, offsets) -> Iterator[Callable[[], object
             )
         yield lambda data=data: find_issues(*data, span=is_span)
         yield from _span_issue_calls(data, is_span, probs)
-    if not is_span:  # token lists read ahead: by default only large ones are
-        yield lambda: checked_with_head(*lists, noise_rate_candidates=True, n_jobs=2, min_tokens=0)
+    # Lists read ahead (by default only large ones are), on two threads whatever the cores.
+    yield lambda: checked_with_head(
+        *lists, noise_rate_candidates=True, n_jobs=2, span=is_span, min_tokens=0
+    )
     # The flat core API takes both layouts through every filter and score.
     flat = (labels.astype(np.int64), probs)
     for filter_by in FILTER_BY:

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from . import _multispan
-from ._facades import issue_tuples, quality_scores, span_data
+from ._facades import issue_tuples, quality_scores, span_find_data
 from ._input.checked import CheckedSpans
 from ._token_scores import TokenScores
 
@@ -48,10 +48,10 @@ def find_label_issues(
     >>> find_label_issues(labels, pred_probs)
     [(0, 0), (0, 1), (0, 3), (1, 0), (1, 1)]
     """
-    data = span_data(labels, pred_probs)
+    data, head = span_find_data(labels, pred_probs, ties)
     if isinstance(data, CheckedSpans):
         return _multispan.issues_by_class(data, ties)
-    return issue_tuples(data, "self_confidence", False, {}, ties)
+    return issue_tuples(data, "self_confidence", False, {}, ties, head)
 
 
 def get_label_quality_scores(

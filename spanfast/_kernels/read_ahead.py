@@ -1,0 +1,155 @@
+"""The read-ahead's kernels: a worker reads the flat array while it is being filled.
+
+:mod:`spanfast._read_ahead` concatenates cleanlab's list input into one flat array a
+chunk at a time on the main thread, which holds the GIL, and after each chunk
+publishes how many tokens are in (:func:`publish`: a store with release order). The
+worker reads the whole array in one kernel call, which waits for each chunk (a load
+with acquire order, so the chunk's values are seen) and reads it while it is in
+cache: the value check, the class sums in token order, the noise-rate candidates.
+Neither thread waits for the GIL on the way (each hand-over cost ~90 µs).
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+from numba.core import types
+from numba.extending import intrinsic
+
+from .._numba import always_compiled, helper, kernel
+from .checks import count_invalid_probabilities
+from .running_sum import _add_batch, _add_span_batch
+from .selection import (
+    CANDIDATE_CHUNK,
+    _span_noise_rate_candidates,
+    chunk_candidates,
+    with_room,
+)
+
+# The state array shared by the two threads: [tokens filled (or ABORT), reader started].
+FILLED, STARTED = 0, 1
+ABORT = -1  # published instead of a count: the reader returns at once
+# What a reader returns first.
+READ, INVALID, ABORTED = 0, 1, 2
+# Under NUMBA_DISABLE_JIT=1 the intrinsics cannot run: nothing is read ahead.
+AVAILABLE = not numba.config.DISABLE_JIT
+
+
+@intrinsic
+def _load_acquire(typingctx, state, index):
+    """``state[index]`` read with acquire order (never hoisted out of a loop)."""
+
+    def codegen(context, builder, signature, args):
+        array = context.make_array(signature.args[0])(context, builder, args[0])
+        return builder.load_atomic(builder.gep(array.data, [args[1]]), "acquire", 8)
+
+    return types.int64(state, types.int64), codegen
+
+
+@intrinsic
+def _store_release(typingctx, state, index, value):
+    """``state[index] = value`` with release order: whatever this thread wrote before
+    is seen by a thread that reads ``value`` with :func:`_load_acquire`."""
+
+    def codegen(context, builder, signature, args):
+        array = context.make_array(signature.args[0])(context, builder, args[0])
+        builder.store_atomic(args[2], builder.gep(array.data, [args[1]]), "release", 8)
+        return context.get_dummy_value()
+
+    return types.void(state, types.int64, types.int64), codegen
+
+
+@always_compiled  # the atomic loads and stores have no Python body
+@kernel
+def publish(state, n_filled):
+    """Tell the reader that the first ``n_filled`` tokens are in (or :data:`ABORT`)."""
+    _store_release(state, np.int64(FILLED), np.int64(n_filled))
+
+
+@helper
+def _filled_past(state, done):
+    """Wait until more than ``done`` tokens are filled; their count, or ABORT."""
+    n = _load_acquire(state, np.int64(FILLED))
+    while 0 <= n <= done:  # the main thread fills a chunk in well under a millisecond
+        n = _load_acquire(state, np.int64(FILLED))
+    return n
+
+
+@always_compiled  # the atomic loads and stores have no Python body
+@kernel
+def read_token_rows(
+    P, labels, state, low, high, margin, shift, candidates, frames, cursor, partial, leaf
+):
+    """Read the (n_tokens, K) rows ``P`` as they are filled: for each chunk, the value
+    check, then (the values being valid) the class sums, fed in order to the running
+    sums ``frames, cursor, partial, leaf``
+    (:class:`~spanfast._kernels.running_sum.RunningSums`) and, if ``candidates``, the
+    noise-rate candidates (as :func:`selection.noise_rate_candidates`).
+
+    Returns ``(status, entries, above, disagree_below)``, status :data:`READ`,
+    :data:`INVALID` (a value is not a probability: the rest is not read) or
+    :data:`ABORTED`.
+    """
+    _store_release(state, np.int64(STARTED), np.int64(1))
+    K = P.shape[1]
+    T = labels.shape[0]
+    above = np.zeros((K, K), np.int64)
+    disagree_below = np.zeros((K, K), np.int64)
+    most = (K - 1) * CANDIDATE_CHUNK  # entries one chunk can add
+    entries = np.empty(T // 2 + most if candidates else 0, np.int64)
+    n = 0
+    done = 0
+    while done < T:
+        ready = _filled_past(state, done)
+        if ready < 0:
+            return ABORTED, entries[:0], above, disagree_below
+        ready = min(ready, T)
+        for start in range(done, ready, CANDIDATE_CHUNK):
+            stop = min(start + CANDIDATE_CHUNK, ready)
+            if count_invalid_probabilities(P[start:stop], low, high):
+                return INVALID, entries[:0], above, disagree_below  # before anything reads it
+            _add_batch(P[start:stop], labels[start:stop], frames, cursor, partial, leaf)
+            if candidates:
+                entries = with_room(entries, n, most)
+                n = chunk_candidates(
+                    P, labels, margin, shift, start, stop, above, disagree_below, entries, n
+                )
+        done = ready
+    return READ, entries[:n], above, disagree_below
+
+
+@always_compiled  # the atomic loads and stores have no Python body
+@kernel
+def read_span_values(
+    p, labels, state, low, high, margin, shift, candidates, frames, cursor, partial, leaf
+):
+    """:func:`read_token_rows` of span data (one probability per token, K = 2), each
+    filled stretch read whole (a chunk of span data is an eighth of a token chunk's
+    bytes)."""
+    _store_release(state, np.int64(STARTED), np.int64(1))
+    T = labels.shape[0]
+    above = np.zeros((2, 2), np.int64)
+    disagree_below = np.zeros((2, 2), np.int64)
+    entries = np.empty(T // 8 + CANDIDATE_CHUNK if candidates else 0, np.int64)
+    n = 0
+    done = 0
+    while done < T:
+        ready = _filled_past(state, done)
+        if ready < 0:
+            return ABORTED, entries[:0], above, disagree_below
+        ready = min(ready, T)
+        if count_invalid_probabilities(p[done:ready], low, high):
+            return INVALID, entries[:0], above, disagree_below  # before anything reads it
+        _add_span_batch(p[done:ready], labels[done:ready], frames, cursor, partial, leaf)
+        if candidates:
+            found, part_above, part_below = _span_noise_rate_candidates(
+                p[done:ready], labels[done:ready], margin, shift
+            )
+            entries = with_room(entries, n, np.int64(found.shape[0]))
+            for c in range(found.shape[0]):
+                entries[n + c] = found[c] + (done << shift)  # tokens from the array's start
+            n += found.shape[0]
+            above += part_above
+            disagree_below += part_below
+        done = ready
+    return READ, entries[:n], above, disagree_below
