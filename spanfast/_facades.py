@@ -43,16 +43,17 @@ def issue_tuples(
         check_rank_by(return_indices_ranked_by)
         check_ties(ties)
         positions = core._find_low_memory(data, return_indices_ranked_by, ties)
-    else:
-        positions, _ = core._find(
-            data,
-            return_indices_ranked_by=return_indices_ranked_by,
-            ties=ties,
-            stacklevel=3,
-            head=head,
-            **kwargs,
-        )
-    return _sentences._issue_tuples(*sentence_and_token(data.offsets, positions))
+        return _sentences._issue_tuples(*sentence_and_token(data.offsets, positions))
+    located, _ = core._find(
+        data,
+        return_indices_ranked_by=return_indices_ranked_by,
+        ties=ties,
+        stacklevel=3,
+        head=head,
+        located=True,
+        **kwargs,
+    )
+    return _sentences._issue_tuples(*located)
 
 
 def token_data(

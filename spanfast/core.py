@@ -29,7 +29,7 @@ from ._input.checked import (
 from ._kernels import confident_joint as _cj
 from ._kernels import selection, thresholds
 from ._kernels.running_sum import RunningSums
-from ._positions import order_by_score
+from ._positions import order_by_score, sentence_and_token
 from ._scoring import token_scores
 from ._sentences import issue_tuples, locate, sentence_scores  # part of this API
 from ._threads import concurrently
@@ -295,14 +295,17 @@ def _find(
     low_memory: bool = False,
     stacklevel: int = 2,
     head: plans.Head | None = None,
-) -> tuple[np.ndarray, np.ndarray | None]:
+    located: bool = False,
+) -> tuple[Any, np.ndarray | None]:
     """:func:`find_label_issues` of checked data: (positions, their rank scores or None).
 
     ``low_memory``: :func:`find_label_issues_low_memory`'s issues, in position order,
     with a warning for each other option not at its default (cleanlab's batched path
     does not use them). Warnings point ``stacklevel`` frames above this function's
     caller's caller (2: the caller of the public function that called this). ``head``:
-    the plan's first passes, read ahead (:class:`spanfast.plans.Head`)."""
+    the plan's first passes, read ahead (:class:`spanfast.plans.Head`). ``located``:
+    (sentence, token) arrays instead of the positions, found on another core while the
+    issues are scored and ranked."""
     check_filter_options(
         filter_by=filter_by,
         return_indices_ranked_by=return_indices_ranked_by,
@@ -320,7 +323,8 @@ def _find(
         check_rank_by(return_indices_ranked_by)
         check_ties(ties)
         positions = _find_low_memory(data, return_indices_ranked_by, ties)
-        return positions, _scores(data, return_indices_ranked_by, positions=positions)
+        scores = _scores(data, return_indices_ranked_by, positions=positions)
+        return (sentence_and_token(data.offsets, positions) if located else positions), scores
     rank_by_kwargs = dict(rank_by_kwargs or {})
     check_ties(ties)
     if return_indices_ranked_by is not None:
@@ -332,7 +336,8 @@ def _find(
         confident_joint = check_confident_joint(confident_joint, K)
     if data.n_tokens == 0:
         empty = np.empty(0, np.int64)
-        return empty, (None if return_indices_ranked_by is None else np.empty(0))
+        found = (empty, empty.copy()) if located else empty
+        return found, (None if return_indices_ranked_by is None else np.empty(0))
     plan = plans.plan_for(
         filter_by,
         frac_noise=frac_noise,
@@ -345,11 +350,16 @@ def _find(
     positions = plans.run_in_memory(plan, data, n_jobs, head)
     if verbose:
         print(f"Number of label issues found: {positions.shape[0]}")
+    if located:
+        where = concurrently(n_jobs, sentence_and_token, data.offsets, positions)
     if return_indices_ranked_by is None:
-        return positions, None
+        return (where() if located else positions), None
     position_scores = _scores(data, return_indices_ranked_by, adjust_pred_probs, positions)
     rank = order_by_score if ties == "position" else _numpy_order.order_by_score
     order = rank(np.arange(positions.shape[0]), position_scores)
+    if located:
+        sentence, token = where()
+        return (sentence[order], token[order]), position_scores[order]
     return positions[order], position_scores[order]
 
 
