@@ -286,7 +286,7 @@ class Head:
     """What the first read of a dataset gives every plan that starts with the class
     counts and the class sums (all but ``predicted_neq_given``, a given confident joint
     and ``low_memory``), read ahead of the plan: while a list input was still being
-    converted (:mod:`spanfast._overlap`). The whole dataset's class counts, its class
+    converted (:mod:`spanfast._read_ahead`). The whole dataset's class counts, its class
     sums, and :func:`selection.noise_rate_candidates` of it (or None: not read)."""
 
     counts: np.ndarray
