@@ -39,6 +39,7 @@ class Dataset:
         dataset = _data.load(paths, shape, n_tokens, self.kind)
         self.labels, self.pred_probs = _data.inputs(dataset, implementation, input_format)
         self.tiny = _data.inputs(_data.tiny(self.kind), implementation, input_format)
+        _data.load_read_ahead(implementation, input_format, self.kind, self.tiny)
 
 
 def _timed_method(method: str):
