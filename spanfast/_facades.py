@@ -15,6 +15,7 @@ from ._input.checked import (
     labels_and_probabilities,
 )
 from ._input.span_classes import span_classes_checked
+from ._list_scores import scores_of_lists
 from ._positions import sentence_and_token
 from ._read_ahead import checked_with_head
 from ._token_scores import TokenScores
@@ -112,22 +113,26 @@ def quality_scores(
     """cleanlab's ``get_label_quality_scores`` of either kind of data."""
     check_sentence_score_method(sentence_score_method)
     check_score_options(token_score_method, False)
-    if span:
-        data = span_data(labels, pred_probs)
-    else:
-        data = labels_and_probabilities(labels, pred_probs, span=False)
     temperature = (sentence_score_kwargs or {}).get("temperature", DEFAULT_TEMPERATURE)
-    if isinstance(data, CheckedSpans):
-        tokens = _aligned_tokens(tokens, data.offsets)
-        return _multispan.quality_scores_by_class(
-            data, token_score_method, sentence_score_method, temperature, tokens
-        )
-    token_scores = core._scores(data, token_score_method)
+    scored = None if span else scores_of_lists(labels, pred_probs, token_score_method)
+    if scored is not None:
+        token_scores, offsets = scored
+    else:
+        if span:
+            data = span_data(labels, pred_probs)
+        else:
+            data = labels_and_probabilities(labels, pred_probs, span=False)
+        if isinstance(data, CheckedSpans):
+            tokens = _aligned_tokens(tokens, data.offsets)
+            return _multispan.quality_scores_by_class(
+                data, token_score_method, sentence_score_method, temperature, tokens
+            )
+        token_scores, offsets = core._scores(data, token_score_method), data.offsets
     sentence_scores = _sentences._sentence_scores(
-        token_scores, data.offsets, sentence_score_method, temperature
+        token_scores, offsets, sentence_score_method, temperature
     )
-    tokens = _aligned_tokens(tokens, data.offsets)
-    return sentence_scores, TokenScores(token_scores, data.offsets, tokens)
+    tokens = _aligned_tokens(tokens, offsets)
+    return sentence_scores, TokenScores(token_scores, offsets, tokens)
 
 
 def _aligned_tokens(tokens: Any, offsets: np.ndarray) -> Any:

@@ -302,6 +302,15 @@ def uniform_layout(sentences: Any) -> tuple[np.dtype, tuple[int, ...]] | None:
     return None
 
 
+def chunk_bounds(offsets: np.ndarray, chunk_tokens: int) -> list[int]:
+    """Sentence indices that cut ``offsets`` into runs of about ``chunk_tokens`` tokens
+    (a run holds whole sentences: one longer sentence is a run of its own)."""
+    n_sentences = offsets.shape[0] - 1
+    targets = np.arange(chunk_tokens, offsets[-1], chunk_tokens)
+    cuts = np.unique(np.searchsorted(offsets, targets)).tolist()
+    return [0, *(c for c in cuts if 0 < c < n_sentences), n_sentences]
+
+
 def fill_in_chunks(
     sentences: Sequence[np.ndarray], offsets: np.ndarray, values: np.ndarray, chunk_tokens: int
 ) -> Iterator[int]:
@@ -310,14 +319,34 @@ def fill_in_chunks(
     at a time; yields the number of tokens filled after each chunk. Raises
     :class:`NotUniform` at the first chunk that does not fit (a sentence of another
     dtype, width or length than ``offsets`` says, or not an array)."""
-    n_sentences = offsets.shape[0] - 1
-    targets = np.arange(chunk_tokens, offsets[-1], chunk_tokens)
-    cuts = np.unique(np.searchsorted(offsets, targets)).tolist()
-    bounds = [0, *(c for c in cuts if 0 < c < n_sentences), n_sentences]
+    for start, stop in itertools.pairwise(chunk_bounds(offsets, chunk_tokens)):
+        lo, hi = int(offsets[start]), int(offsets[stop])
+        _concatenate_into(sentences[start:stop], values[lo:hi])
+        yield hi
+
+
+def in_chunks(
+    sentences: Sequence[np.ndarray],
+    offsets: np.ndarray,
+    dtype: np.dtype,
+    row: tuple[int, ...],
+    chunk_tokens: int,
+) -> Iterator[tuple[int, int, np.ndarray]]:
+    """``(lo, hi, values)``: tokens ``lo..hi-1`` of ``sentences`` concatenated, about
+    ``chunk_tokens`` at a time, into one buffer reused from chunk to chunk (so a caller
+    that only reads each chunk never holds the whole array). Raises :class:`NotUniform`
+    as :func:`fill_in_chunks`."""
+    bounds = chunk_bounds(offsets, chunk_tokens)
+    ends = offsets[bounds]
+    buffer = np.empty((int(np.diff(ends).max(initial=0)), *row), dtype)
     for start, stop in itertools.pairwise(bounds):
         lo, hi = int(offsets[start]), int(offsets[stop])
-        try:  # casting="no": the exact dtype, as the general path would find it
-            np.concatenate(sentences[start:stop], out=values[lo:hi], casting="no")
-        except (TypeError, ValueError) as error:
-            raise NotUniform(str(error)) from None
-        yield hi
+        _concatenate_into(sentences[start:stop], buffer[: hi - lo])
+        yield lo, hi, buffer[: hi - lo]
+
+
+def _concatenate_into(sentences: Sequence[np.ndarray], out: np.ndarray) -> None:
+    try:  # casting="no": the exact dtype, as the general path would find it
+        np.concatenate(sentences, out=out, casting="no")
+    except (TypeError, ValueError) as error:
+        raise NotUniform(str(error)) from None
