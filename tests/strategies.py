@@ -705,6 +705,38 @@ def noisy_flat_parameters(max_sentences: int) -> dict[str, st.SearchStrategy]:
     )
 
 
+def _nan_in_last_sentence(labels, probs):
+    probs[-1][-1, 0] = np.nan
+
+
+def _float32_sentence(labels, probs):
+    probs[len(probs) // 2] = probs[len(probs) // 2].astype(np.float32)
+
+
+def _wider_row(labels, probs):
+    probs[-1] = np.hstack([probs[-1], np.zeros((len(probs[-1]), 1))])
+
+
+def _label_out_of_range(labels, probs):
+    labels[-1][0] = 9
+
+
+def _one_token_more(labels, probs):
+    labels[5] = [*labels[5], 0]
+
+
+# Ways to spoil token data given as cleanlab's lists (labels as lists of ints, K <= 9,
+# the last and the middle sentence not empty, at least 6 sentences), in place: each
+# sends a fast path for plain lists back to the ordinary one, which says what is wrong.
+SPOILED_TOKEN_LISTS = (
+    _nan_in_last_sentence,
+    _float32_sentence,
+    _wider_row,
+    _label_out_of_range,
+    _one_token_more,
+)
+
+
 # --------------------------------------------------------------------------------------
 # Files and commands, as a user has and runs them
 # --------------------------------------------------------------------------------------

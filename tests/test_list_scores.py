@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from strategies import noisy_flat_dataset, noisy_flat_parameters
+from strategies import SPOILED_TOKEN_LISTS, noisy_flat_dataset, noisy_flat_parameters
 
 from spanfast import Ragged, core, options
 from spanfast._input.checked import labels_and_probabilities
@@ -43,29 +43,7 @@ def test_chunked_scores_are_the_ordinary_paths(
     np.testing.assert_array_equal(scored[1], data.offsets)
 
 
-def _nan(labels, probs):
-    probs[-1][-1, 0] = np.nan
-
-
-def _float32_sentence(labels, probs):
-    probs[len(probs) // 2] = probs[len(probs) // 2].astype(np.float32)
-
-
-def _wider_row(labels, probs):
-    probs[-1] = np.hstack([probs[-1], np.zeros((len(probs[-1]), 1))])
-
-
-def _label_out_of_range(labels, probs):
-    labels[-1][0] = 9
-
-
-def _one_token_more(labels, probs):
-    labels[5] = [*labels[5], 0]
-
-
-@pytest.mark.parametrize(
-    "spoil", [_nan, _float32_sentence, _wider_row, _label_out_of_range, _one_token_more]
-)
+@pytest.mark.parametrize("spoil", SPOILED_TOKEN_LISTS)
 def test_anything_unusual_is_left_to_the_ordinary_path(spoil):
     labels, probs = _lists(3, 60, 4, np.float64)
     labels = [list(sentence) for sentence in labels]

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from strategies import noisy_flat_dataset, noisy_flat_parameters
+from strategies import SPOILED_TOKEN_LISTS, noisy_flat_dataset, noisy_flat_parameters
 
 from spanfast import Ragged, core, options
 from spanfast._input.checked import labels_and_probabilities
@@ -79,28 +79,8 @@ def test_read_ahead_gives_the_ordinary_paths_data_and_issues(
     _assert_same(_outcome(data, head, **options_), _outcome(plain, None, **options_))
 
 
-def _nan_in_last_block(labels, probs):
-    probs[-1][-1, 0] = np.nan
-
-
-def _float32_sentence(labels, probs):
-    probs[len(probs) // 2] = probs[len(probs) // 2].astype(np.float32)
-
-
-def _wider_row(labels, probs):
-    probs[-1] = np.hstack([probs[-1], np.zeros((len(probs[-1]), 1))])
-
-
-def _label_out_of_range(labels, probs):
-    labels[-1][0] = 9
-
-
 def _string_label(labels, probs):
     labels[3][0] = "B-PER"
-
-
-def _one_token_more(labels, probs):
-    labels[5] = [*labels[5], 0]
 
 
 def _masked(labels, probs):
@@ -108,18 +88,7 @@ def _masked(labels, probs):
     probs[2][0, 1] = np.ma.masked  # a missing value: the ordinary path names it
 
 
-@pytest.mark.parametrize(
-    "spoil",
-    [
-        _nan_in_last_block,
-        _float32_sentence,
-        _wider_row,
-        _label_out_of_range,
-        _string_label,
-        _one_token_more,
-        _masked,
-    ],
-)
+@pytest.mark.parametrize("spoil", [*SPOILED_TOKEN_LISTS, _string_label, _masked])
 def test_anything_unusual_is_left_to_the_ordinary_path(spoil):
     labels, probs = _lists(3, 60, 4, np.float64)
     labels = [list(sentence) for sentence in labels]
@@ -165,20 +134,6 @@ def test_the_token_facade_on_lists_equals_it_on_ragged(large, n_jobs, filter_by)
     assert find_label_issues(list_labels, list_probs, filter_by=filter_by, n_jobs=n_jobs) == (
         expected
     )
-
-
-def test_an_invalid_probability_in_a_late_block_is_the_ordinary_error(large):
-    (labels, probs, offsets), (list_labels, list_probs) = large
-    spoiled = [p.copy() if i == len(list_probs) - 3 else p for i, p in enumerate(list_probs)]
-    spoiled[-3][1, 2] = 1.5
-    with pytest.raises(InvalidInputError) as from_lists:
-        find_label_issues(list_labels, spoiled)
-    flat = np.concatenate(spoiled)
-    with pytest.raises(InvalidInputError) as from_ragged:
-        find_label_issues(Ragged(labels, offsets), Ragged(flat, offsets))
-    assert str(from_lists.value) == str(from_ragged.value)
-    assert from_lists.value.location == from_ragged.value.location
-    assert from_lists.value.sentence == len(list_probs) - 3 and from_lists.value.token == 1
 
 
 def _span_nan(labels, probs):
@@ -242,14 +197,20 @@ def test_the_span_facade_on_lists_equals_it_on_ragged(large_spans, ties):
     assert span_find_label_issues(list_labels, list_probs, ties=ties) == expected
 
 
-def test_an_invalid_span_probability_late_in_the_list_is_the_ordinary_error(large_spans):
-    (labels, probs, offsets), (list_labels, list_probs) = large_spans
+@pytest.mark.parametrize(
+    "kind, find, where",
+    [("token", find_label_issues, (1, 2)), ("span", span_find_label_issues, (1,))],
+)
+def test_an_invalid_probability_late_in_the_list_is_the_ordinary_error(request, kind, find, where):
+    data = request.getfixturevalue("large" if kind == "token" else "large_spans")
+    (labels, probs, offsets), (list_labels, list_probs) = data
     spoiled = [p.copy() if i == len(list_probs) - 3 else p for i, p in enumerate(list_probs)]
-    spoiled[-3][1] = -0.5
+    spoiled[-3][where] = 1.5
     with pytest.raises(InvalidInputError) as from_lists:
-        span_find_label_issues(list_labels, spoiled)
+        find(list_labels, spoiled)
     flat = np.concatenate(spoiled)
     with pytest.raises(InvalidInputError) as from_ragged:
-        span_find_label_issues(Ragged(labels, offsets), Ragged(flat, offsets))
+        find(Ragged(labels, offsets), Ragged(flat, offsets))
     assert str(from_lists.value) == str(from_ragged.value)
+    assert from_lists.value.location == from_ragged.value.location
     assert from_lists.value.sentence == len(list_probs) - 3 and from_lists.value.token == 1
