@@ -67,12 +67,13 @@ def publish(state, n_filled):
 
 
 @helper
-def _filled_past(state, done):
-    """Wait until more than ``done`` tokens are filled; their count, or ABORT."""
+def _next_stretch(state, done, n_tokens):
+    """Wait until more than ``done`` tokens are filled; the end of the stretch to read
+    next (at most ``n_tokens``), or -1 when the main thread gave up (ABORT)."""
     n = _load_acquire(state, np.int64(FILLED))
     while 0 <= n <= done:  # the main thread fills a chunk in well under a millisecond
         n = _load_acquire(state, np.int64(FILLED))
-    return n
+    return min(n, n_tokens) if n >= 0 else -1
 
 
 @always_compiled  # the atomic loads and stores have no Python body
@@ -100,10 +101,9 @@ def read_token_rows(
     n = 0
     done = 0
     while done < T:
-        ready = _filled_past(state, done)
+        ready = _next_stretch(state, done, T)
         if ready < 0:
             return ABORTED, entries[:0], above, disagree_below
-        ready = min(ready, T)
         for start in range(done, ready, CANDIDATE_CHUNK):
             stop = min(start + CANDIDATE_CHUNK, ready)
             if count_invalid_probabilities(P[start:stop], low, high):
@@ -134,10 +134,9 @@ def read_span_values(
     n = 0
     done = 0
     while done < T:
-        ready = _filled_past(state, done)
+        ready = _next_stretch(state, done, T)
         if ready < 0:
             return ABORTED, entries[:0], above, disagree_below
-        ready = min(ready, T)
         if count_invalid_probabilities(p[done:ready], low, high):
             return INVALID, entries[:0], above, disagree_below  # before anything reads it
         _add_span_batch(p[done:ready], labels[done:ready], frames, cursor, partial, leaf)
