@@ -20,12 +20,11 @@ from typing import Any
 
 import numpy as np
 
-from ._input.checked import VALID_RANGE, as_labels, narrowed_labels
-from ._input.nested import NotUniform, in_chunks, uniform_layout
+from ._input.checked import VALID_RANGE
+from ._input.nested import NotUniform, in_chunks
+from ._input.plain_lists import class_labels, probability_layout
 from ._kernels.checks import count_invalid_probabilities
-from ._positions import offsets_from_lengths
 from ._scoring import token_scores
-from .errors import InvalidInputError
 
 CHUNK_TOKENS = 1 << 14
 
@@ -35,21 +34,12 @@ def scores_of_lists(
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """``(token scores, offsets)`` of token data given as cleanlab's lists, or None (not
     the plain case, or something to report: the ordinary path then says what)."""
-    layout = uniform_layout(pred_probs)
-    if layout is None or len(layout[1]) != 1 or layout[1][0] < 2:
+    layout = probability_layout(pred_probs, span=False)
+    labelled = None if layout is None else class_labels(labels, layout)
+    if labelled is None:
         return None
-    dtype, row = layout
-    try:
-        lengths = np.fromiter(map(len, pred_probs), np.int64, count=len(pred_probs))
-        label_ragged = as_labels(labels)
-    except (TypeError, InvalidInputError):
-        return None
-    offsets = offsets_from_lengths(lengths)
-    if not np.array_equal(offsets, label_ragged.offsets):
-        return None
-    narrow, out_of_range = narrowed_labels(label_ragged, row[0])
-    if out_of_range:
-        return None
+    narrow, offsets = labelled
+    dtype, row = layout.dtype, layout.row
     # The entropy score is float64 whatever the probabilities (NumPy's promotion).
     out_type = np.float64 if method == "confidence_weighted_entropy" else dtype
     scores = np.empty(narrow.shape[0], out_type)
@@ -63,4 +53,4 @@ def scores_of_lists(
             scores[lo:hi] = token_scores(narrow[lo:hi], values, method)
     except NotUniform:
         return None
-    return scores, label_ragged.offsets
+    return scores, offsets

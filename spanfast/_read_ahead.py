@@ -34,12 +34,11 @@ import numpy as np
 
 from . import plans
 from ._class_sums import InOrder
-from ._input.checked import VALID_RANGE, Checked, as_labels, narrowed_labels
-from ._input.nested import NotUniform, fill_in_chunks, uniform_layout
+from ._input.checked import VALID_RANGE, Checked
+from ._input.nested import NotUniform, fill_in_chunks
+from ._input.plain_lists import class_labels, probability_layout
 from ._kernels import read_ahead, selection, thresholds
-from ._positions import offsets_from_lengths
 from ._threads import concurrently, thread_count
-from .errors import InvalidInputError
 from .options import FLOATING_POINT_COMPARISON
 
 # Tokens per chunk the main thread concatenates and publishes, and below which nothing
@@ -87,39 +86,25 @@ def checked_with_head(
         return None  # the options check says what is wrong with it
     if thread_count(n_jobs) < 2 or not read_ahead.AVAILABLE:
         return None
-    layout = uniform_layout(pred_probs)
-    if layout is None or (layout[1] == ()) != span or (not span and layout[1][0] < 2):
-        return None  # not one probability per token (span) or rows of K >= 2 (token data)
-    dtype, row = layout
-    n_classes = 2 if span else row[0]
-    try:
-        lengths = np.fromiter(map(len, pred_probs), np.int64, count=len(pred_probs))
-    except TypeError:
+    layout = probability_layout(pred_probs, span=span)
+    if layout is None or layout.offsets[-1] < min_tokens:
         return None
-    offsets = offsets_from_lengths(lengths)
-    n_tokens = int(offsets[-1])
-    if n_tokens < min_tokens:
-        return None
-    values = np.empty((n_tokens, *row), dtype)
+    values = np.empty((int(layout.offsets[-1]), *layout.row), layout.dtype)
     # Its pages mapped on the worker while this thread reads the labels (a first write
     # to each page costs the kernel's zeroing, ~10 % of the conversion).
     mapped = concurrently(2, _map_pages, values)
     try:
-        label_ragged = as_labels(labels)
-    except (TypeError, InvalidInputError):
-        return None
+        labelled = class_labels(labels, layout)
     finally:
         mapped()
-    if not np.array_equal(offsets, label_ragged.offsets):
+    if labelled is None:
         return None
-    narrow, out_of_range = narrowed_labels(label_ragged, n_classes)
-    if out_of_range:
-        return None
-    counts = thresholds.class_counts(narrow, n_classes)
+    narrow, offsets = labelled
+    counts = thresholds.class_counts(narrow, layout.n_classes)
     head = _fill_and_read(
         pred_probs, offsets, values, narrow, counts, noise_rate_candidates, chunk_tokens
     )
-    return None if head is None else (Checked(narrow, values, label_ragged.offsets), head)
+    return None if head is None else (Checked(narrow, values, offsets), head)
 
 
 def _map_pages(values: np.ndarray) -> None:
