@@ -6,10 +6,11 @@ from typing import Any
 
 import numpy as np
 
-from . import _multispan, _sentences, core, plans
+from . import _multispan, _sentences, _span_head, core, plans
 from ._input.checked import (
     Checked,
     CheckedSpans,
+    as_labels,
     as_probabilities,
     check_tokens_aligned,
     labels_and_probabilities,
@@ -27,6 +28,7 @@ from .options import (
     check_ties,
     warn_unused_by_low_memory,
 )
+from .ragged import Ragged
 
 
 def issue_tuples(
@@ -81,13 +83,18 @@ def span_find_data(
 ) -> tuple[Checked | CheckedSpans, plans.Head | None]:
     """:func:`span_data`, and the first passes of span find's plan when they were read
     while a list input was converted (:mod:`spanfast._read_ahead`), else None."""
-    read = checked_with_head(
-        labels,
-        pred_probs,
-        noise_rate_candidates=plans.uses_noise_rate_candidates("prune_by_noise_rate", ties),
-        span=True,
-    )
-    return (span_data(labels, pred_probs), None) if read is None else read
+    candidates = plans.uses_noise_rate_candidates("prune_by_noise_rate", ties)
+    read = checked_with_head(labels, pred_probs, noise_rate_candidates=candidates, span=True)
+    if read is not None:
+        return read
+    probs = as_probabilities(pred_probs, span=None, check_values=False)
+    if probs.values.ndim != 1:
+        return span_classes_checked(labels, probs), None
+    label_ragged = as_labels(labels, checked_offsets=probs.offsets)
+    read = _span_head.checked_with_head(label_ragged, probs, noise_rate_candidates=candidates)
+    if read is not None:
+        return read
+    return _one_span_class(label_ragged, probs), None
 
 
 def span_data(labels: Any, pred_probs: Any) -> Checked | CheckedSpans:
@@ -96,8 +103,12 @@ def span_data(labels: Any, pred_probs: Any) -> Checked | CheckedSpans:
     :mod:`spanfast._input.span_classes`)."""
     probs = as_probabilities(pred_probs, span=None, check_values=False)
     if probs.values.ndim == 1:
-        return labels_and_probabilities(labels, probs, span=True, checked_offsets=probs.offsets)
+        return _one_span_class(labels, probs)
     return span_classes_checked(labels, probs)
+
+
+def _one_span_class(labels: Any, probs: Ragged) -> Checked:
+    return labels_and_probabilities(labels, probs, span=True, checked_offsets=probs.offsets)
 
 
 def quality_scores(

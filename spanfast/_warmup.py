@@ -46,6 +46,7 @@ def calls(is_span: bool, labels, probs, offsets) -> Iterator[Callable[[], object
     from . import core, streaming
     from . import span_classification as span
     from ._read_ahead import checked_with_head
+    from ._span_head import checked_with_head as span_halves
     from .errors import InvalidInputError
     from .ragged import Ragged
     from .results import find_issues
@@ -93,6 +94,12 @@ def calls(is_span: bool, labels, probs, offsets) -> Iterator[Callable[[], object
     yield lambda: checked_with_head(
         *lists, noise_rate_candidates=True, n_jobs=2, span=is_span, min_tokens=0
     )
+    if is_span:  # span arrays read in halves (likewise), int64 and int8 labels
+        for label_type in (np.int64, np.int8):
+            halves_of = (Ragged(labels.astype(label_type), offsets), Ragged(probs, offsets))
+            yield lambda data=halves_of: span_halves(
+                *data, noise_rate_candidates=True, n_jobs=2, min_tokens=0
+            )
     # The flat core API takes both layouts through every filter and score.
     flat = (labels.astype(np.int64), probs)
     for filter_by in FILTER_BY:

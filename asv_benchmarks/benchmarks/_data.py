@@ -104,12 +104,18 @@ def inputs(dataset: Dataset, implementation: str, input_format: str) -> tuple:
 
 
 def load_read_ahead(implementation: str, input_format: str, kind: str, tiny: tuple) -> None:
-    """Load (or compile) the kernels that only large list inputs reach -- spanfast's
-    read-ahead, from 2^18 tokens -- so that no timed or measured call loads them: the
-    tiny call in setup does not reach them (a first large call would load them inside
-    a ``peakmem_`` measurement: +60 MiB on span lists)."""
-    if implementation == "spanfast" and input_format == "list":
+    """Load (or compile) the kernels that only large inputs reach -- spanfast's read-ahead
+    of lists and its halves of span arrays, from 2^18 tokens -- so that no timed or
+    measured call loads them: the tiny call in setup does not reach them (a first large
+    call would load them inside a ``peakmem_`` measurement: +60 MiB on span lists)."""
+    if implementation != "spanfast":
+        return
+    if input_format == "list":
         from spanfast._read_ahead import checked_with_head
 
         span = kind == "span"
         checked_with_head(*tiny, noise_rate_candidates=True, n_jobs=2, span=span, min_tokens=0)
+    elif kind == "span":
+        from spanfast import _span_head
+
+        _span_head.checked_with_head(*tiny, noise_rate_candidates=True, n_jobs=2, min_tokens=0)

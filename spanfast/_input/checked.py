@@ -326,7 +326,8 @@ def compact_label_type(n_classes: int) -> np.dtype:
 _CHECK_BLOCK = 1 << 18
 
 
-def _token_blocks(n_tokens: int) -> list[tuple[int, int]]:
+def check_blocks(n_tokens: int) -> list[tuple[int, int]]:
+    """The (start, stop) token blocks the checks share out among the cores."""
     return [(lo, min(lo + _CHECK_BLOCK, n_tokens)) for lo in range(0, n_tokens, _CHECK_BLOCK)]
 
 
@@ -348,7 +349,7 @@ def _check_tokens(
             bad = narrow_labels(labels[lo:hi], n_classes, narrow[lo:hi]) > 0
         return n_invalid, bad, None if bad else class_counts(narrow[lo:hi], n_classes)
 
-    parts = in_blocks(None, check, _token_blocks(labels.shape[0]))
+    parts = in_blocks(None, check, check_blocks(labels.shape[0]))
     out_of_range = any(part[1] for part in parts)
     counts = None if out_of_range else np.zeros(n_classes, np.int64)
     for part in parts if counts is not None else ():
@@ -364,7 +365,7 @@ def _narrow(values: np.ndarray, n_classes: int, out: np.ndarray) -> int:
             lambda block: narrow_labels(
                 values[block[0] : block[1]], n_classes, out[block[0] : block[1]]
             ),
-            _token_blocks(values.shape[0]),
+            check_blocks(values.shape[0]),
         )
     )
 
