@@ -104,6 +104,19 @@ class Cuts:
             )
         return histogram
 
+    def kept_disagreeing(self, probs: np.ndarray, labels: np.ndarray, margin) -> np.ndarray:
+        """Cuts on entries (see :func:`restricted_noise_rate`) run on the whole dataset,
+        in memory, in one kernel call: the kept tokens whose prediction is not their
+        label (cleanlab's ``_reduce_issues``), increasing -- what counting, planning,
+        splitting and resolving them, then ``Flagged.disagreeing``, give."""
+        if self.entries is None:
+            raise ValueError("kept_disagreeing runs cuts restricted to entries")
+        self._check_keys((probs, labels))
+        shift = selection.entry_shift(self.capacity.shape[0])
+        return selection.kept_entries_disagreeing(
+            probs, labels, self.entries, shift, self.capacity, margin
+        )
+
     def plan(self, histogram: np.ndarray) -> CutPlan:
         """Each cut's boundary bucket, from the bucket counts of every batch."""
         if histogram.shape != (self.n_cuts * _N_BUCKETS,):

@@ -308,6 +308,20 @@ class Head:
         return plan.passes[2:]
 
 
+def _entry_cuts_left(passes: Sequence[Pass], state: State) -> bool:
+    """Are ``passes`` the noise-rate cuts' count and split, with ``_reduce_issues``, and
+    the cuts restricted to the candidates' entries (:func:`_cuts.restricted_noise_rate`)?
+    In memory the whole dataset is one batch: :meth:`Cuts.kept_disagreeing` does both."""
+    steps = [step for one_pass in passes for step in one_pass.steps]
+    return (
+        [type(step) for step in steps] == [CountCuts, SplitCuts]
+        and steps[0].score is None
+        and steps[1].reduce
+        and len(state.cuts) == 1
+        and state.cuts[0].entries is not None
+    )
+
+
 def run_in_memory(
     plan: Plan, data: Checked, n_jobs: int | None = None, head: Head | None = None
 ) -> np.ndarray:
@@ -335,7 +349,12 @@ def run_in_memory(
             )
             state.threads -= 1  # busy with them while the class sums run
     blocks = token_blocks(batch)  # made once: each block's memo serves every pass
-    for one_pass in passes:
+    for index, one_pass in enumerate(passes):
+        if _entry_cuts_left(passes[index:], state):  # all in one kernel call
+            state.positions = state.cuts[0].kept_disagreeing(
+                data.probs, data.labels, batch.margin()
+            )
+            break
         partials = []
         for step in one_pass.steps:
             if step.in_blocks(state) and len(blocks) > 1:

@@ -169,6 +169,10 @@ def test_prune_by_noise_rate_matches_reference(data, seed):
     assert np.all(np.diff(ours) > 0)
     assert set(ours.tolist()) <= reference
     assert set(ours.tolist()) & disagreeing == reference & disagreeing
+    if cuts.entries is not None:  # restricted: the in-memory runner's one-call path too
+        kept = cuts.kept_disagreeing(probs, labels, margin)
+        np.testing.assert_array_equal(kept, [i for i in ours.tolist() if i in disagreeing])
+        assert kept.dtype == np.int64
 
 
 @settings(deadline=None)

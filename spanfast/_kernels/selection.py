@@ -189,6 +189,57 @@ def split_entry_keys(
     return flagged[:n_flagged]
 
 
+@kernel
+def kept_entries_disagreeing(P, labels, entries, shift, capacity, margin):
+    """The entry cuts on the whole dataset at once: :func:`count_entry_keys`,
+    :func:`plan_cuts`, :func:`split_entry_keys`, the boundary buckets resolved and
+    cleanlab's ``_reduce_issues`` in one call. Cut (k, j) keeps the ``capacity[k, j]``
+    entries with the smallest key ``-(p[j] - p[k])``, equal keys in token order; returns
+    the kept tokens whose prediction is not their label (``margin`` as in
+    :func:`prediction_matches_label`), increasing."""
+    K = capacity.shape[0]
+    histogram = np.zeros(K * K * _N_BUCKETS, np.int64)
+    count_entry_keys(labels, entries, 0, shift, capacity, histogram)
+    boundary, still_needed, candidate_start = plan_cuts(histogram, capacity.reshape(-1))
+    # The entries on a cut's boundary bucket, grouped by cut, in token order in a cut.
+    keys = np.empty(candidate_start[-1], np.float64)
+    at = np.empty(candidate_start[-1], np.int64)
+    filled = candidate_start[:-1].copy()
+    kept = np.zeros(entries.shape[0], np.bool_)
+    for n in range(entries.shape[0]):
+        code = entries[n]
+        i = code >> shift
+        k = np.int64(labels[i])  # int8 labels must not overflow in index arithmetic
+        j = (code & ((1 << shift) - 1)) >> _BUCKET_BITS
+        if capacity[k, j] == 0:
+            continue
+        h = k * K + j
+        b = code & (_N_BUCKETS - 1)
+        if b < boundary[h]:
+            kept[n] = True
+        elif b == boundary[h]:
+            keys[filled[h]] = -(probability(P, i, j) - probability(P, i, k))
+            at[filled[h]] = n
+            filled[h] += 1
+    for h in range(K * K):
+        first = candidate_start[h]
+        if still_needed[h] > 0:  # a stable sort: equal keys stay in token order
+            order = np.argsort(keys[first : candidate_start[h + 1]], kind="mergesort")
+            for r in range(min(still_needed[h], order.shape[0])):
+                kept[at[first + order[r]]] = True
+    tokens = np.empty(entries.shape[0], np.int64)
+    n_tokens = 0
+    last = -1
+    for n in range(entries.shape[0]):
+        i = entries[n] >> shift
+        if kept[n] and i != last:  # a token's entries are next to each other
+            last = i
+            if not _matches_label(P, labels, i, K, margin):
+                tokens[n_tokens] = i
+                n_tokens += 1
+    return tokens[:n_tokens]
+
+
 def noise_rate_candidates(P, labels, margin):
     """What lets the noise-rate cuts run on a few tokens instead of all of them.
 
