@@ -76,18 +76,27 @@ def checked_with_head(
         labels.offsets is probs.offsets or np.array_equal(labels.offsets, probs.offsets)
     ):
         return None  # not aligned: the ordinary path says where
-    blocks = check_blocks(T)
+    half = T // 2
+    # The checks' blocks, the one across the halves cut in two there: the counts of the
+    # first half add up from its blocks' (as many tokens per thread as halves have).
+    blocks = [piece for lo, hi in check_blocks(T) for piece in _cut((lo, hi), half)]
     narrow = np.empty(T, compact_label_type(2))
     parts = in_blocks(n_jobs, _label_block, blocks, labels.values, narrow)
     if any(part is None for part in parts):
         return None  # a label out of range: the ordinary path says which
-    counts = np.sum(parts, axis=0)
-    half = T // 2
-    before = class_counts(narrow[:half], 2)
+    counts, before = np.zeros(2, np.int64), np.zeros(2, np.int64)
+    for (lo, hi), part in zip(blocks, parts):
+        counts += part
+        before += part if hi <= half else 0
     head = _read_halves(
         probs.values, narrow, half, counts, before, noise_rate_candidates, stretch_tokens
     )
     return None if head is None else (Checked(narrow, probs.values, labels.offsets), head)
+
+
+def _cut(block: tuple[int, int], at: int) -> list[tuple[int, int]]:
+    lo, hi = block
+    return [(lo, at), (at, hi)] if lo < at < hi else [block]
 
 
 def _label_block(block: tuple[int, int], labels: np.ndarray, narrow: np.ndarray):

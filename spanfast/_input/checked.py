@@ -117,10 +117,15 @@ def _ragged(
     small_integers: bool = False,
     checked_offsets: np.ndarray | None = None,
 ):
-    """``column`` as a Ragged; a Ragged's offsets are checked unless they are the very
-    array ``checked_offsets`` (checked a moment ago, for the other column)."""
+    """``column`` as a Ragged; a Ragged's offsets are checked unless they are the array
+    ``checked_offsets`` (checked a moment ago, for the other column) or equal to it (then
+    that array is shared: one comparison is a third of a check)."""
     if isinstance(column, Ragged):
-        return column if column.offsets is checked_offsets else column.check()
+        if column.offsets is checked_offsets:
+            return column
+        if checked_offsets is not None and np.array_equal(column.offsets, checked_offsets):
+            return Ragged(column.values, checked_offsets)
+        return column.check()
     return Ragged(*flatten(column, name=name, token_ndim=token_ndim, small_integers=small_integers))
 
 
