@@ -37,7 +37,7 @@ from ._class_sums import InOrder
 from ._input.checked import VALID_RANGE, Checked
 from ._input.nested import NotUniform, fill_in_chunks
 from ._input.plain_lists import class_labels, probability_layout
-from ._kernels import read_ahead, selection, thresholds
+from ._kernels import ordering, read_ahead, selection, thresholds
 from ._threads import concurrently, thread_count
 from .options import FLOATING_POINT_COMPARISON
 
@@ -84,7 +84,7 @@ def checked_with_head(
     """
     if n_jobs is not None and not isinstance(n_jobs, Integral):
         return None  # the options check says what is wrong with it
-    if thread_count(n_jobs) < 2 or not read_ahead.AVAILABLE:
+    if thread_count(n_jobs) < 2 or not ordering.AVAILABLE:  # the kernels need ordered atomics
         return None
     layout = probability_layout(pred_probs, span=span)
     if layout is None or layout.offsets[-1] < min_tokens:

@@ -11,13 +11,11 @@ Neither thread waits for the GIL on the way (each hand-over cost ~90 µs).
 
 from __future__ import annotations
 
-import numba
 import numpy as np
-from numba.core import types
-from numba.extending import intrinsic
 
 from .._numba import always_compiled, helper, kernel
 from .checks import count_invalid_probabilities
+from .ordering import load_acquire, store_release
 from .running_sum import _add_batch, _add_span_batch
 from .selection import (
     CANDIDATE_CHUNK,
@@ -31,48 +29,22 @@ FILLED, STARTED = 0, 1
 ABORT = -1  # published instead of a count: the reader returns at once
 # What a reader returns first.
 READ, INVALID, ABORTED = 0, 1, 2
-# Under NUMBA_DISABLE_JIT=1 the intrinsics cannot run: nothing is read ahead.
-AVAILABLE = not numba.config.DISABLE_JIT
-
-
-@intrinsic
-def _load_acquire(typingctx, state, index):
-    """``state[index]`` read with acquire order (never hoisted out of a loop)."""
-
-    def codegen(context, builder, signature, args):
-        array = context.make_array(signature.args[0])(context, builder, args[0])
-        return builder.load_atomic(builder.gep(array.data, [args[1]]), "acquire", 8)
-
-    return types.int64(state, types.int64), codegen
-
-
-@intrinsic
-def _store_release(typingctx, state, index, value):
-    """``state[index] = value`` with release order: whatever this thread wrote before
-    is seen by a thread that reads ``value`` with :func:`_load_acquire`."""
-
-    def codegen(context, builder, signature, args):
-        array = context.make_array(signature.args[0])(context, builder, args[0])
-        builder.store_atomic(args[2], builder.gep(array.data, [args[1]]), "release", 8)
-        return context.get_dummy_value()
-
-    return types.void(state, types.int64, types.int64), codegen
 
 
 @always_compiled  # the atomic loads and stores have no Python body
 @kernel
 def publish(state, n_filled):
     """Tell the reader that the first ``n_filled`` tokens are in (or :data:`ABORT`)."""
-    _store_release(state, np.int64(FILLED), np.int64(n_filled))
+    store_release(state, np.int64(FILLED), np.int64(n_filled))
 
 
 @helper
 def _next_stretch(state, done, n_tokens):
     """Wait until more than ``done`` tokens are filled; the end of the stretch to read
     next (at most ``n_tokens``), or -1 when the main thread gave up (ABORT)."""
-    n = _load_acquire(state, np.int64(FILLED))
+    n = load_acquire(state, np.int64(FILLED))
     while 0 <= n <= done:  # the main thread fills a chunk in well under a millisecond
-        n = _load_acquire(state, np.int64(FILLED))
+        n = load_acquire(state, np.int64(FILLED))
     return min(n, n_tokens) if n >= 0 else -1
 
 
@@ -91,7 +63,7 @@ def read_token_rows(
     :data:`INVALID` (a value is not a probability: the rest is not read) or
     :data:`ABORTED`.
     """
-    _store_release(state, np.int64(STARTED), np.int64(1))
+    store_release(state, np.int64(STARTED), np.int64(1))
     K = P.shape[1]
     T = labels.shape[0]
     above = np.zeros((K, K), np.int64)
@@ -126,7 +98,7 @@ def read_span_values(
     """:func:`read_token_rows` of span data (one probability per token, K = 2), each
     filled stretch read whole (a chunk of span data is an eighth of a token chunk's
     bytes)."""
-    _store_release(state, np.int64(STARTED), np.int64(1))
+    store_release(state, np.int64(STARTED), np.int64(1))
     T = labels.shape[0]
     above = np.zeros((2, 2), np.int64)
     disagree_below = np.zeros((2, 2), np.int64)

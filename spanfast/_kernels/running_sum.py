@@ -38,10 +38,7 @@ class RunningSums:
         """``begin``: start each class's walk at that value instead (see :func:`start_at`)."""
         K = counts.shape[0]
         self.counts = np.ascontiguousarray(counts, np.int64)
-        self.frames = np.zeros((K, _STACK, 3), np.int64)
-        self.cursor = np.zeros((K, 5), np.int64)
-        self.partial = np.zeros((K, _STACK), dtype)
-        self.leaf = np.zeros((K, _BLOCK), dtype)
+        self.frames, self.cursor, self.partial, self.leaf = self.zeros(K, dtype)
         if begin is not None:
             start_at(
                 self.counts, np.asarray(begin, np.int64), self.frames, self.cursor, self.partial
@@ -52,6 +49,18 @@ class RunningSums:
         # bounds, caught with NUMBA_BOUNDSCHECK=1) compiles _start once for every
         # probability dtype (one specialization fewer to compile per new dtype).
         _start(self.counts, self.frames, self.cursor, np.zeros((K, 0), np.float64))
+
+    @staticmethod
+    def zeros(n_classes: int, dtype: np.dtype) -> tuple[np.ndarray, ...]:
+        """Zeroed :attr:`arrays` of ``n_classes`` classes, for a kernel that starts the
+        walks itself (:func:`_start` or :func:`start_at`)."""
+        K = n_classes
+        return (
+            np.zeros((K, _STACK, 3), np.int64),
+            np.zeros((K, 5), np.int64),
+            np.zeros((K, _STACK), dtype),
+            np.zeros((K, _BLOCK), dtype),
+        )
 
     def add_batch(self, P: np.ndarray, labels: np.ndarray) -> None:
         """Feed ``probability(P, i, labels[i])`` for every token of the batch, in order
@@ -226,6 +235,7 @@ def _feed(k, values, n, frames, cursor, partial, leaf):
 # Walks split in two at a value (see :func:`start_at` and :func:`joined_sums`).
 
 
+@helper
 def first_leaf_from(n, position):
     """The first value of the first leaf of the tree over ``n`` values that starts at or
     after value ``position`` (``n`` when none does): where a second walk can start."""

@@ -1,56 +1,95 @@
-"""Span data's first read, one half of the tokens per core.
+"""Span data's first read, one half of the tokens per core, in one kernel call each.
 
-:mod:`spanfast._span_head` cuts the tokens in two and runs :func:`read_span_half` on
-each half at once: the value check, the noise-rate candidates and the class sums in
-one pass over the half, a stretch at a time while it is in cache. The class sums of
-the two halves are the two walks of one tree split at a leaf
-(:func:`~spanfast._kernels.running_sum.start_at`): the first half's walk reads on
-past its last token until each class's tree reaches that leaf.
+:mod:`spanfast._span_head` runs :func:`read_span_half` on both halves of the tokens at
+once. Each call first checks, narrows and counts its half's labels, publishes its
+counts (a store with release order) and waits for the other half's (loads with
+acquire order): the class trees' sizes need both. Then it reads its half once, a
+stretch at a time while it is in cache: the value check, the noise-rate candidates
+and the class sums. The two halves' class sums are the two walks of each class's
+tree split at a leaf (:func:`~spanfast._kernels.running_sum.start_at`): the first
+half's walk reads on past its last token until each class's tree reaches that leaf.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .._numba import kernel
-from .checks import count_invalid_probabilities
-from .running_sum import add_span_window
+from .._numba import always_compiled, kernel
+from .checks import count_invalid_probabilities, narrow_labels
+from .ordering import load_acquire, store_release
+from .running_sum import _start, add_span_window, first_leaf_from, start_at
 from .selection import _span_noise_rate_candidates, with_room
+from .thresholds import class_counts
 
-# What read_span_half returns first.
-READ, INVALID = 0, 1
+# What read_span_half returns first: READ, or INVALID (a label or a value to report:
+# the ordinary path says which), or ABORTED (the other half did not come in time).
+READ, INVALID, ABORTED = 0, 1, 2
+# The state the two calls share: per half, whether it has counted its labels (1, or
+# 2 when one is out of range), then its two class counts.
+_ARRIVED, _COUNTS = 0, 2
+_COUNTED, _BAD_LABEL = 1, 2
 
 
+@always_compiled  # the ordered loads and stores have no Python body
 @kernel
 def read_span_half(
-    p, labels, start, stop, stretch, candidates, low, high, margin, shift,
-    seen, begin, end, frames, cursor, partial, leaf,
+    p, labels, narrow, half, which, state, patience, stretch, candidates, low, high, margin,
+    shift, frames, cursor, partial, leaf,
 ):  # fmt: skip
-    """Tokens ``start..stop-1`` of span data, ``stretch`` tokens at a time (each read
-    once from memory, then from cache): the value check and, if ``candidates``,
-    :func:`selection.noise_rate_candidates` (entries numbered from token 0); and class
-    k's values numbered ``begin[k]..end[k]-1`` fed to the running sums ``frames,
-    cursor, partial, leaf``, ``seen[k]`` being class k's values before token ``start``
-    (updated) -- reading on past ``stop``, unchecked, until every window is fed.
+    """Half ``which`` (0: tokens ``0..half-1``, 1: ``half..``) of span data: its labels
+    into ``narrow`` and counted; after the other half's counts (``state``, shared; given
+    up after ``patience`` looks), ``stretch`` tokens at a time, the value check and, if
+    ``candidates``, :func:`selection.noise_rate_candidates` (entries numbered from token
+    0); and the class sums of its values, walked in ``frames, cursor, partial, leaf``
+    (:class:`~spanfast._kernels.running_sum.RunningSums`' arrays, zeros): from the start
+    up to the leaf where half 1 starts, which reads on, unchecked, past ``half``.
 
-    Returns ``(status, entries, above, disagree_below)``, status :data:`READ` or
-    :data:`INVALID` (a value in ``start..stop-1`` is not a probability: the rest is
-    not read).
+    Returns ``(status, entries, above, disagree_below, counts, begin)``: the whole
+    dataset's class counts and the value where each class's second walk starts
+    (``running_sum.joined_sums`` joins the two walks).
     """
     T = labels.shape[0]
+    start, stop = (0, half) if which == 0 else (half, T)
     above = np.zeros((2, 2), np.int64)
     disagree_below = np.zeros((2, 2), np.int64)
     entries = np.empty((stop - start) // 8 + stretch if candidates else 0, np.int64)
+    counts = np.zeros(2, np.int64)
+    begin = np.zeros(2, np.int64)
+    bad = narrow_labels(labels[start:stop], np.int64(2), narrow[start:stop])
+    mine = class_counts(narrow[start:stop], np.int64(2))
+    state[_COUNTS + 2 * which] = mine[0]
+    state[_COUNTS + 2 * which + 1] = mine[1]
+    store_release(state, np.int64(_ARRIVED + which), np.int64(_BAD_LABEL if bad else _COUNTED))
+    other = np.int64(_ARRIVED + 1 - which)
+    arrived = load_acquire(state, other)
+    looks = 0
+    while arrived == 0:  # the other half's labels take as long as these
+        looks += 1
+        if looks > patience:  # its call failed before counting: the caller will see why
+            return ABORTED, entries[:0], above, disagree_below, counts, begin
+        arrived = load_acquire(state, other)
+    if bad or arrived == _BAD_LABEL:
+        return INVALID, entries[:0], above, disagree_below, counts, begin
+    before = state[_COUNTS : _COUNTS + 2].copy()
+    counts[:] = before + state[_COUNTS + 2 : _COUNTS + 4]
+    for k in range(2):
+        begin[k] = first_leaf_from(counts[k], before[k])
+    if which == 0:  # class k's values 0..begin[k]-1, from the tree's start
+        _start(counts, frames, cursor, partial)
+        seen, window_start, window_end = np.zeros(2, np.int64), np.zeros(2, np.int64), begin
+    else:  # class k's values begin[k].., the first of them before[k]
+        start_at(counts, begin, frames, cursor, partial)
+        seen, window_start, window_end = before, begin, counts
     n = 0
     lo = start
     while lo < T:
         hi = min(lo + stretch, stop if lo < stop else T)
         if lo < stop:
             if count_invalid_probabilities(p[lo:hi], low, high):
-                return INVALID, entries[:0], above, disagree_below
+                return INVALID, entries[:0], above, disagree_below, counts, begin
             if candidates:
                 found, part_above, part_below = _span_noise_rate_candidates(
-                    p[lo:hi], labels[lo:hi], margin, shift
+                    p[lo:hi], narrow[lo:hi], margin, shift
                 )
                 entries = with_room(entries, n, np.int64(found.shape[0]))
                 for c in range(found.shape[0]):
@@ -58,10 +97,10 @@ def read_span_half(
                 n += found.shape[0]
                 above += part_above
                 disagree_below += part_below
-        if add_span_window(
-            p[lo:hi], labels[lo:hi], seen, begin, end, frames, cursor, partial, leaf
-        ):
-            if lo >= stop:
-                break
+        fed = add_span_window(
+            p[lo:hi], narrow[lo:hi], seen, window_start, window_end, frames, cursor, partial, leaf
+        )
+        if fed and lo >= stop:
+            break
         lo = hi
-    return READ, entries[:n], above, disagree_below
+    return READ, entries[:n], above, disagree_below, counts, begin
