@@ -227,14 +227,20 @@ def kept_entries_disagreeing(P, labels, entries, shift, capacity, margin):
             order = np.argsort(keys[first : candidate_start[h + 1]], kind="mergesort")
             for r in range(min(still_needed[h], order.shape[0])):
                 kept[at[first + order[r]]] = True
+    # Of two classes, a token whose other class leads by more than 4 margins is not
+    # predicted its label: only keys near 0 need its row read again.
+    surely_other = _bucket(-4.0 * margin) if K == 2 else np.int64(-1)
     tokens = np.empty(entries.shape[0], np.int64)
     n_tokens = 0
     last = -1
     for n in range(entries.shape[0]):
-        i = entries[n] >> shift
+        code = entries[n]
+        i = code >> shift
         if kept[n] and i != last:  # a token's entries are next to each other
             last = i
-            if not _matches_label(P, labels, i, K, margin):
+            if (code & (_N_BUCKETS - 1)) < surely_other or not _matches_label(
+                P, labels, i, K, margin
+            ):
                 tokens[n_tokens] = i
                 n_tokens += 1
     return tokens[:n_tokens]
