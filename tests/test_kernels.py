@@ -139,6 +139,26 @@ def _prune_by_noise_rate(probs, labels, prune_counts, counts, eligible, candidat
     return _cuts.kept_positions(cuts, probs, labels)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_kept_entries_near_the_margin_are_looked_at_again(dtype):
+    """Two classes: a kept token is settled without its row only when the other class
+    leads by clearly more than the margin; around it, the row decides (as cleanlab)."""
+    leads = np.array([0.25e-6, 0.5e-6, 1e-6, 1.5e-6, 2e-6, 3.9e-6, 4e-6, 4.1e-6, 8e-6, 1e-3])
+    p = np.concatenate([0.5 + leads / 2, 0.5 - leads / 2]).astype(dtype)  # p[1] - p[0] = lead
+    labels = np.repeat([0, 1], leads.shape[0]).astype(np.int8)
+    margin = dtype(1e-6)
+    candidates = selection.noise_rate_candidates(p, labels, margin)
+    counts = thresholds.class_counts(labels, 2)
+    cuts = _cuts.Cuts.noise_rate(np.full((2, 2), p.shape[0]), counts, np.ones(2, bool))
+    cuts = _cuts.restricted_noise_rate(cuts, candidates)
+    assert cuts is not None
+    kept = _cuts.kept_positions(cuts, p, labels)
+    disagreeing = ~selection.prediction_matches_label(p, labels, margin)
+    expected = [i for i in kept.tolist() if disagreeing[i]]
+    assert 0 < len(expected) < kept.shape[0]  # some kept tokens are dropped, some not
+    np.testing.assert_array_equal(cuts.kept_disagreeing(p, labels, margin), expected)
+
+
 @settings(deadline=None)
 @given(data=datasets, seed=seeds)
 def test_prune_by_noise_rate_matches_reference(data, seed):
