@@ -301,6 +301,29 @@ def test_sort_ties_by_index_is_a_stable_argsort(seed, n, decimals, dtype):
         assert np.unique(keys, return_counts=True)[1].max() > ranking._LONGEST_TIE
 
 
+@settings(deadline=None)
+@given(
+    seed=seeds,
+    n=st.integers(0, 3000),
+    kind=st.sampled_from(["rounded", "signed", "low bits", "tiny", "nan"]),
+    dtype=dtypes,
+)
+def test_stable_order_is_a_stable_argsort(seed, n, kind, dtype):
+    from spanfast._positions import stable_order
+
+    rng = np.random.default_rng(seed)
+    keys = {
+        "rounded": lambda: np.round(rng.random(n), int(rng.integers(0, 6))),
+        "signed": lambda: np.round(rng.normal(size=n), 2) * rng.choice([-0.0, 0.0, 1.0], n),
+        # Keys that differ only in the bits the index takes, in runs longer and shorter
+        # than the insertion sort takes.
+        "low bits": lambda: 0.5 + rng.integers(0, int(rng.integers(1, 200)), n) * 2.0**-50,
+        "tiny": lambda: (rng.random(n) - 0.5) * 1e-310,  # subnormal
+        "nan": lambda: np.where(rng.random(n) < 0.01, np.nan, rng.random(n)),
+    }[kind]().astype(dtype)
+    np.testing.assert_array_equal(stable_order(keys), np.argsort(keys, kind="stable"))
+
+
 def test_running_sums_refuse_more_classes_than_counted():
     from spanfast._kernels.running_sum import RunningSums
 
