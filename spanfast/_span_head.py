@@ -13,7 +13,8 @@ the checked data are the ordinary path's, bit for bit, handed to the plan as its
 :class:`spanfast.plans.Head`.
 
 Only the plain case is read so: one span class, labels and probabilities of the same
-length and sentences, at least ``MIN_TOKENS`` tokens, two threads. Anything else, or
+length and sentences, at least ``MIN_TOKENS`` tokens, two to four threads (from five,
+the ordinary path sums on token blocks on every core). Anything else, or
 anything to report (a label out of range, a value that is not a probability), returns
 None and the caller checks from the start, so errors are exactly the ordinary path's.
 """
@@ -29,6 +30,7 @@ from . import plans
 from ._class_sums import ClassSums
 from ._input.checked import VALID_RANGE, Checked, compact_label_type
 from ._kernels import ordering, running_sum, selection, span_head
+from ._steps import SPAN_SUMS_ON_BLOCKS_FROM
 from ._threads import concurrently, thread_count
 from .options import FLOATING_POINT_COMPARISON
 from .ragged import Ragged
@@ -63,7 +65,8 @@ def checked_with_head(
     noise_rate_candidates : bool
         Whether the plan will use :func:`selection.noise_rate_candidates`.
     n_jobs
-        The caller's ``n_jobs``; nothing is read so on one thread.
+        The caller's ``n_jobs``; read so on two to four threads (the default: every
+        core).
     min_tokens : int, optional
         Instead of :data:`MIN_TOKENS` (smaller in the tests).
     stretch_tokens : int
@@ -71,8 +74,11 @@ def checked_with_head(
     """
     if n_jobs is not None and not isinstance(n_jobs, Integral):
         return None  # the options check says what is wrong with it
-    if thread_count(n_jobs) < 2 or not ordering.AVAILABLE:  # two threads, ordered atomics
-        return None
+    threads = thread_count(n_jobs)
+    # One thread: nothing to share. From 1 + SPAN_SUMS_ON_BLOCKS_FROM threads the
+    # ordinary path sums on token blocks, on every core (here: two, whatever the cores).
+    if not 2 <= threads <= SPAN_SUMS_ON_BLOCKS_FROM or not ordering.AVAILABLE:
+        return None  # (the kernels need ordered atomics: not under NUMBA_DISABLE_JIT)
     T = labels.n_tokens
     if probs.values.ndim != 1 or probs.n_tokens != T:
         return None

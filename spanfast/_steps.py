@@ -234,6 +234,11 @@ class CountClasses(_Step):
             _counts.check_two_classes(state.counts)
 
 
+# Free threads (beside the noise-rate candidates' one) from which span data's class
+# sums go on token blocks (see ClassMeans.in_blocks).
+SPAN_SUMS_ON_BLOCKS_FROM = 4
+
+
 class ClassMeans(_Step):
     """Class thresholds: the mean probability of each class over its tokens, summed in
     NumPy's pairwise order across batches (:mod:`spanfast._class_sums`).
@@ -250,7 +255,7 @@ class ClassMeans(_Step):
         # the merges: at 1M tokens, float32, K = 9, 9.4 ms of work against 5.5, 0.8 ms of
         # it the serial merge; span data 4.4 against 1.6, token K = 2 4.5 against 3.4):
         # worth it from 2 free threads, from 4 for span data.
-        return state.threads >= (4 if state.span else 2)
+        return state.threads >= (SPAN_SUMS_ON_BLOCKS_FROM if state.span else 2)
 
     def prepare_blocks(self, blocks: list[Batch], state: State, n_jobs: int | None) -> None:
         """Each block's class starts, from the blocks' class counts (counted in parallel)."""

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies import noisy_flat_dataset
 
-from spanfast import Ragged, _span_head, core
+from spanfast import Ragged, _span_head, _threads, core
 from spanfast._class_sums import InOrder
 from spanfast._input.checked import as_labels, as_probabilities, labels_and_probabilities
 from spanfast._kernels import running_sum, selection, summation
@@ -61,7 +61,11 @@ def _arrays(labels, probs, offsets):
 
 def _read(labels, probs, offsets, candidates=True, **kwargs):
     return _span_head.checked_with_head(
-        *_arrays(labels, probs, offsets), noise_rate_candidates=candidates, min_tokens=0, **kwargs
+        *_arrays(labels, probs, offsets),
+        noise_rate_candidates=candidates,
+        n_jobs=2,
+        min_tokens=0,
+        **kwargs,
     )
 
 
@@ -133,7 +137,7 @@ def test_large_data_read_in_halves_is_the_ordinary_paths():
     arrays = ner_arrays(300_000, "sentences")
     labels, probs, offsets = arrays["span_labels"], arrays["span_probs"], arrays["offsets"]
     read = _span_head.checked_with_head(
-        *_arrays(labels, probs, offsets), noise_rate_candidates=True
+        *_arrays(labels, probs, offsets), noise_rate_candidates=True, n_jobs=2
     )
     assert read is not None  # 2^18 tokens and more, two cores
     _assert_same_head(*read, labels, probs, offsets)
@@ -175,16 +179,17 @@ def test_one_thread_small_data_rows_and_misaligned_data_are_not_read_in_halves()
     labels, probs, offsets = noisy_flat_dataset(8, 300, 2, np.float64, span=True)
     arrays = _arrays(labels, probs, offsets)
     read = dict(noise_rate_candidates=True)
-    assert _span_head.checked_with_head(*arrays, min_tokens=0, **read) is not None
-    assert _span_head.checked_with_head(*arrays, n_jobs=1, min_tokens=0, **read) is None
-    assert _span_head.checked_with_head(*arrays, n_jobs="2", min_tokens=0, **read) is None
-    assert _span_head.checked_with_head(*arrays, **read) is None  # below MIN_TOKENS
+    for n_jobs in (2, 3, 4):
+        assert _span_head.checked_with_head(*arrays, n_jobs=n_jobs, min_tokens=0, **read)
+    for n_jobs in (1, 5, 16, "2"):  # one thread; the ordinary path's blocks; not a count
+        assert _span_head.checked_with_head(*arrays, n_jobs=n_jobs, min_tokens=0, **read) is None
+    assert _span_head.checked_with_head(*arrays, n_jobs=2, **read) is None  # below MIN_TOKENS
     rows = as_probabilities(Ragged(np.stack([1 - probs, probs], 1), offsets), span=None)
-    assert _span_head.checked_with_head(arrays[0], rows, min_tokens=0, **read) is None
+    assert _span_head.checked_with_head(arrays[0], rows, n_jobs=2, min_tokens=0, **read) is None
     moved = offsets.copy()
     moved[1:-1] = np.maximum(moved[1:-1] - 1, moved[:-2])  # same tokens, other sentences
     shifted = as_labels(Ragged(labels, moved))
-    assert _span_head.checked_with_head(shifted, arrays[1], min_tokens=0, **read) is None
+    assert _span_head.checked_with_head(shifted, arrays[1], n_jobs=2, min_tokens=0, **read) is None
 
 
 @pytest.mark.parametrize("ties", ["position", "numpy"])
@@ -194,6 +199,7 @@ def test_the_span_facade_on_ragged_is_the_ordinary_paths(monkeypatch, ties):
     monkeypatch.setattr(_span_head, "MIN_TOKENS", 10**9)
     expected = find_label_issues(*inputs, ties=ties)
     monkeypatch.setattr(_span_head, "MIN_TOKENS", 0)
+    monkeypatch.setattr(_threads, "available_cores", lambda: 2)  # the default n_jobs: 2
     real, reads = _span_head.checked_with_head, []
     monkeypatch.setattr(
         _span_head, "checked_with_head", lambda *a, **k: reads.append(real(*a, **k)) or reads[-1]
