@@ -129,7 +129,7 @@ def _fill_and_read(
     filled = False
     try:
         for n_filled in fill_in_chunks(sentences, offsets, values, chunk_tokens):
-            read_ahead.publish(state, n_filled)
+            ordering.publish(state, read_ahead.FILLED, n_filled)
             if not state[read_ahead.STARTED]:
                 time.sleep(0)  # the GIL to the worker, to start its kernel
         filled = True
@@ -137,7 +137,7 @@ def _fill_and_read(
         return None
     finally:
         if not filled:
-            read_ahead.publish(state, read_ahead.ABORT)
+            ordering.publish(state, read_ahead.FILLED, read_ahead.ABORT)
         status, entries, above, disagree_below = result()
     if status != read_ahead.READ:
         return None

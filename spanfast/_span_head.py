@@ -26,11 +26,11 @@ from typing import Any
 
 import numpy as np
 
-from . import plans
+from . import _steps, plans
 from ._class_sums import ClassSums
 from ._input.checked import VALID_RANGE, Checked, compact_label_type
 from ._kernels import ordering, running_sum, selection, span_head
-from ._steps import SPAN_SUMS_ON_BLOCKS_FROM
+from ._kernels.confident_joint import confident_joint
 from ._threads import concurrently, thread_count
 from .options import FLOATING_POINT_COMPARISON
 from .ragged import Ragged
@@ -77,7 +77,7 @@ def checked_with_head(
     threads = thread_count(n_jobs)
     # One thread: nothing to share. From 1 + SPAN_SUMS_ON_BLOCKS_FROM threads the
     # ordinary path sums on token blocks, on every core (here: two, whatever the cores).
-    if not 2 <= threads <= SPAN_SUMS_ON_BLOCKS_FROM or not ordering.AVAILABLE:
+    if not 2 <= threads <= _steps.SPAN_SUMS_ON_BLOCKS_FROM or not ordering.AVAILABLE:
         return None  # (the kernels need ordered atomics: not under NUMBA_DISABLE_JIT)
     T = labels.n_tokens
     if probs.values.ndim != 1 or probs.n_tokens != T:
@@ -91,26 +91,42 @@ def checked_with_head(
     shift = selection.entry_shift(2)
     # Codes of a dataset this long would overflow: the plan finds it has no entries.
     candidates = noise_rate_candidates and T < 1 << (63 - shift)
-    state = np.zeros(6, np.int64)
+    state = np.zeros(span_head.STATE_SIZE, np.int64)
+    thresholds = np.zeros(2, np.float64)  # what the joint compares with, exactly
     first, later = (running_sum.RunningSums.zeros(2, p.dtype) for _ in range(2))
     options = (state, _PATIENCE, stretch_tokens, candidates, *VALID_RANGE)
     options += (p.dtype.type(FLOATING_POINT_COMPARISON), shift)
     half = (p, labels.values, narrow, T // 2)
-    second = concurrently(2, span_head.read_span_half, *half, 1, *options, *later)
-    read = span_head.read_span_half(*half, 0, *options, *first)
-    read_later = second()
-    if read[0] != span_head.READ or read_later[0] != span_head.READ:
+    second = concurrently(2, span_head.read_span_half, *half, 1, *options, *later, thresholds)
+    class_sums = None
+    try:
+        read = span_head.read_span_half(*half, 0, *options, *first, thresholds)
+        if read[0] == span_head.READ:  # both halves summed
+            class_sums = _joined(p.dtype, read[4], read[5], first, later)
+            margin_thresholds = _steps.margin_thresholds(class_sums, read[4])
+            thresholds[:] = margin_thresholds  # float64 holds either dtype's values exactly
+            ordering.publish(state, span_head.THRESHOLDS, span_head.THRESHOLDS_IN)
+            joint = confident_joint(p[: T // 2], narrow[: T // 2], margin_thresholds, False)[0]
+    finally:
+        if class_sums is None:  # the second half's call must not wait for thresholds
+            ordering.publish(state, span_head.THRESHOLDS, span_head.GAVE_UP)
+        read_later = second()
+    if class_sums is None or read_later[0] != span_head.READ:
         return None  # something to report (or the other half's call failed: it raised)
-    counts, begin = read[4], read[5]
-    sums, complete = running_sum.joined_sums(counts, begin, first[2], first[1], later[2], later[1])
-    if not complete:
-        raise AssertionError("span halves: the two walks did not cover the class trees")
-    pieces = tuple(((0, int(n), p.dtype.type(s)),) if n else () for n, s in zip(counts, sums))
     found = None
     if candidates:
         found = tuple(
             np.concatenate([read[1], read_later[1]]) if i == 1 else read[i] + read_later[i]
             for i in (1, 2, 3)
         )
-    head = plans.Head(counts, ClassSums(counts, pieces, p.dtype), found)
+    head = plans.Head(read[4], class_sums, found, joint + read_later[6])  # counts add up
     return Checked(narrow, p, labels.offsets), head
+
+
+def _joined(dtype: np.dtype, counts, begin, first, later) -> ClassSums:
+    """The class sums of the two walks (:func:`running_sum.joined_sums`)."""
+    sums, complete = running_sum.joined_sums(counts, begin, first[2], first[1], later[2], later[1])
+    if not complete:
+        raise AssertionError("span halves: the two walks did not cover the class trees")
+    pieces = tuple(((0, int(n), dtype.type(s)),) if n else () for n, s in zip(counts, sums))
+    return ClassSums(counts, pieces, dtype)

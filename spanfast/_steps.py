@@ -281,8 +281,14 @@ class ClassMeans(_Step):
     def finish(self, merged: _class_sums.ClassSums, state: State) -> None:
         if not merged.complete:
             raise _changed("the labels no longer have the class counts of pass 1")
-        class_thresholds = _counts.thresholds_from_means(merged.means(), state.counts)
-        state.margin_thresholds = class_thresholds - FLOATING_POINT_COMPARISON
+        state.margin_thresholds = margin_thresholds(merged, state.counts)
+
+
+def margin_thresholds(sums: _class_sums.ClassSums, counts: np.ndarray) -> np.ndarray:
+    """The class thresholds (cleanlab's mean of each class's probability, in NumPy's dtype)
+    less cleanlab's 1e-6 margin: what the confident joint compares with."""
+    class_thresholds = _counts.thresholds_from_means(sums.means(), counts)
+    return class_thresholds - FLOATING_POINT_COMPARISON
 
 
 class ConfidentJoint(_Step):

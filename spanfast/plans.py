@@ -65,6 +65,7 @@ from ._steps import (
     CountCuts,
     FlagFound,
     Flagged,
+    JointCounts,
     NumpyOrderCuts,
     PredictedNeqGiven,
     SplitCuts,
@@ -286,26 +287,42 @@ class Head:
     """What the first read of a dataset gives every plan that starts with the class
     counts and the class sums (all but ``predicted_neq_given``, a given confident joint
     and ``low_memory``), read ahead of the plan: while a list input was still being
-    converted (:mod:`spanfast._read_ahead`). The whole dataset's class counts, its class
-    sums, and :func:`selection.noise_rate_candidates` of it (or None: not read)."""
+    converted (:mod:`spanfast._read_ahead`) or by two cores at once
+    (:mod:`spanfast._span_head`). The whole dataset's class counts, its class sums, and
+    :func:`selection.noise_rate_candidates` of it (or None: not read); ``joint``: the
+    confident joint's raw counts ``[guess, given]`` too (or None: not counted), for
+    the plans whose third pass is the joint alone."""
 
     counts: np.ndarray
     class_sums: _class_sums.ClassSums
     noise_rate_candidates: tuple | None = None
+    joint: np.ndarray | None = None
 
     def fits(self, plan: Plan) -> bool:
-        """Does ``plan`` start with the two passes this head has done?"""
-        steps = [[type(step) for step in one_pass.steps] for one_pass in plan.passes[:2]]
-        return steps == [[CountClasses], [ClassMeans]]
+        """Does ``plan`` start with the passes this head has done?"""
+        steps = [one_pass.steps for one_pass in plan.passes[: self._n_passes]]
+        kinds = [[type(step) for step in one_pass] for one_pass in steps]
+        if kinds[:2] != [[CountClasses], [ClassMeans]]:
+            return False
+        if self.joint is None:
+            return True
+        joint = steps[2][0] if kinds[2:] == [[ConfidentJoint]] else None
+        return joint is not None and not (joint.flag or joint.count_issues)
+
+    @property
+    def _n_passes(self) -> int:
+        return 2 if self.joint is None else 3
 
     def start(self, plan: Plan, batch: Batch, state: State) -> tuple:
-        """Finish the plan's first two passes in ``state`` with what was read ahead (the
+        """Finish the plan's first passes in ``state`` with what was read ahead (the
         partials of one batch, the whole data); the passes left to run."""
         counts, means = plan.passes[:2]
         batch.cached("class_counts", lambda: self.counts)
         counts.finish((((batch.index, self.counts),),), state)
         means.finish((self.class_sums,), state)
-        return plan.passes[2:]
+        if self.joint is not None:
+            plan.passes[2].finish((JointCounts(self.joint, None, 0),), state)
+        return plan.passes[self._n_passes :]
 
 
 def _entry_cuts_left(passes: Sequence[Pass], state: State) -> bool:
@@ -337,9 +354,8 @@ def run_in_memory(
     state = plan.start()
     state.threads, state.span = thread_count(n_jobs), data.span
     passes = plan.passes
-    if head is not None and head.fits(plan):
-        passes = head.start(plan, batch, state)
-    if plan.uses_noise_rate_candidates:
+    fits = head is not None and head.fits(plan)
+    if plan.uses_noise_rate_candidates:  # before the head's joint: its cuts use them
         if head is not None and head.noise_rate_candidates is not None:
             candidates = head.noise_rate_candidates
             state.noise_rate_candidates = lambda: candidates
@@ -348,6 +364,8 @@ def run_in_memory(
                 n_jobs, selection.noise_rate_candidates, data.probs, data.labels, batch.margin()
             )
             state.threads -= 1  # busy with them while the class sums run
+    if fits:
+        passes = head.start(plan, batch, state)
     blocks = token_blocks(batch)  # made once: each block's memo serves every pass
     for index, one_pass in enumerate(passes):
         if _entry_cuts_left(passes[index:], state):  # all in one kernel call

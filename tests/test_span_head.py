@@ -10,10 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies import noisy_flat_dataset
 
-from spanfast import Ragged, _span_head, _threads, core
+from spanfast import Ragged, _cuts, _span_head, _steps, _threads, core
 from spanfast._class_sums import InOrder
 from spanfast._input.checked import as_labels, as_probabilities, labels_and_probabilities
 from spanfast._kernels import running_sum, selection, summation
+from spanfast._kernels.confident_joint import confident_joint
 from spanfast.errors import InvalidInputError
 from spanfast.span_classification import find_label_issues
 from spanfast.testing.data import ner_arrays
@@ -81,6 +82,9 @@ def _assert_same_head(data, head, labels, probs, offsets):
         assert [(lo, hi, s.tobytes()) for lo, hi, s in ours] == [
             (lo, hi, s.tobytes()) for lo, hi, s in theirs
         ]
+    thresholds = _steps.margin_thresholds(whole.sums(), plain.class_counts)
+    joint = confident_joint(plain.probs, plain.labels, thresholds, False)[0]
+    np.testing.assert_array_equal(head.joint, joint)  # [guess, given]
     margin = plain.probs.dtype.type(1e-6)
     for ours, theirs in zip(
         head.noise_rate_candidates,
@@ -204,5 +208,8 @@ def test_the_span_facade_on_ragged_is_the_ordinary_paths(monkeypatch, ties):
     monkeypatch.setattr(
         _span_head, "checked_with_head", lambda *a, **k: reads.append(real(*a, **k)) or reads[-1]
     )
+    kept, one_call = [], _cuts.Cuts.kept_disagreeing
+    monkeypatch.setattr(_cuts.Cuts, "kept_disagreeing", lambda *a: kept.append(1) or one_call(*a))
     assert find_label_issues(*inputs, ties=ties) == expected
     assert reads and reads[0] is not None  # read in halves
+    assert (len(kept) == 1) == (ties == "position")  # the cuts on the candidates' entries

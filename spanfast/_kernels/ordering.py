@@ -14,6 +14,8 @@ import numba
 from numba.core import types
 from numba.extending import intrinsic
 
+from .._numba import always_compiled, kernel
+
 AVAILABLE = not numba.config.DISABLE_JIT
 
 
@@ -38,3 +40,11 @@ def store_release(typingctx, state, index, value):
         return context.get_dummy_value()
 
     return types.void(state, types.int64, types.int64), codegen
+
+
+@always_compiled  # the ordered store has no Python body
+@kernel
+def publish(state, index, value):
+    """:func:`store_release` from Python: ``state[index] = value`` after everything this
+    thread wrote before (for a kernel running on another thread to see)."""
+    store_release(state, index, value)

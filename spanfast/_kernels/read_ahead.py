@@ -2,7 +2,7 @@
 
 :mod:`spanfast._read_ahead` concatenates cleanlab's list input into one flat array a
 chunk at a time on the main thread, which holds the GIL, and after each chunk
-publishes how many tokens are in (:func:`publish`: a store with release order). The
+publishes how many tokens are in (:func:`ordering.publish`: a store with release order). The
 worker reads the whole array in one kernel call, which waits for each chunk (a load
 with acquire order, so the chunk's values are seen) and reads it while it is in
 cache: the value check, the class sums in token order, the noise-rate candidates.
@@ -29,13 +29,6 @@ FILLED, STARTED = 0, 1
 ABORT = -1  # published instead of a count: the reader returns at once
 # What a reader returns first.
 READ, INVALID, ABORTED = 0, 1, 2
-
-
-@always_compiled  # the atomic loads and stores have no Python body
-@kernel
-def publish(state, n_filled):
-    """Tell the reader that the first ``n_filled`` tokens are in (or :data:`ABORT`)."""
-    store_release(state, np.int64(FILLED), np.int64(n_filled))
 
 
 @helper
