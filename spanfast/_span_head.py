@@ -31,7 +31,7 @@ from ._class_sums import ClassSums
 from ._input.checked import VALID_RANGE, Checked, compact_label_type
 from ._kernels import ordering, running_sum, selection, span_head
 from ._kernels.confident_joint import confident_joint
-from ._threads import concurrently, thread_count
+from ._threads import beside, thread_count
 from .options import FLOATING_POINT_COMPARISON
 from .ragged import Ragged
 
@@ -97,7 +97,7 @@ def checked_with_head(
     options = (state, _PATIENCE, stretch_tokens, candidates, *VALID_RANGE)
     options += (p.dtype.type(FLOATING_POINT_COMPARISON), shift)
     half = (p, labels.values, narrow, T // 2)
-    second = concurrently(2, span_head.read_span_half, *half, 1, *options, *later, thresholds)
+    second = beside(span_head.read_span_half, *half, 1, *options, *later, thresholds)
     class_sums = None
     try:
         read = span_head.read_span_half(*half, 0, *options, *first, thresholds)

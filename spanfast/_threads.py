@@ -62,6 +62,13 @@ def concurrently(n_jobs: int | None, kernel: Callable, *args: Any) -> Callable[[
     return _executor(1).submit(kernel, *args).result
 
 
+def beside(kernel: Callable, *args: Any) -> Callable[[], Any]:
+    """Start ``kernel(*args)`` on a worker thread, whatever the thread count (for kernels
+    that wait for the caller: run on the calling thread first, they would wait for a
+    call that has not started); returns the call that waits for the result."""
+    return _executor(1).submit(kernel, *args).result
+
+
 def in_blocks(n_jobs: int | None, step: Callable, blocks: Sequence, *args: Any) -> list:
     """``[step(block, *args) for block in blocks]``, the blocks shared out among the
     threads ``n_jobs`` allows in contiguous runs (the calling thread takes the first)."""

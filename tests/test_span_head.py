@@ -213,3 +213,20 @@ def test_the_span_facade_on_ragged_is_the_ordinary_paths(monkeypatch, ties):
     assert find_label_issues(*inputs, ties=ties) == expected
     assert reads and reads[0] is not None  # read in halves
     assert (len(kept) == 1) == (ties == "position")  # the cuts on the candidates' entries
+
+
+def test_a_second_half_that_fails_before_counting_is_not_waited_for(monkeypatch):
+    """The first half waits for the second's label counts a bounded number of looks; the
+    second half's error then reaches the caller (nothing hangs)."""
+    labels, probs, offsets = noisy_flat_dataset(10, 400, 2, np.float64, span=True)
+
+    def failing(*args):
+        def result():
+            raise RuntimeError("the second half's call failed before counting")
+
+        return result
+
+    monkeypatch.setattr(_span_head, "beside", failing)
+    monkeypatch.setattr(_span_head, "_PATIENCE", 1000)
+    with pytest.raises(RuntimeError, match="failed before counting"):
+        _read(labels, probs, offsets)
