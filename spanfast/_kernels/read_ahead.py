@@ -17,12 +17,7 @@ from .._numba import always_compiled, helper, kernel
 from .checks import count_invalid_probabilities
 from .ordering import load_acquire, store_release
 from .running_sum import _add_batch, _add_span_batch
-from .selection import (
-    CANDIDATE_CHUNK,
-    _span_noise_rate_candidates,
-    chunk_candidates,
-    with_room,
-)
+from .selection import CANDIDATE_CHUNK, add_span_candidates, chunk_candidates, with_room
 
 # The state array shared by the two threads: [tokens filled (or ABORT), reader started].
 FILLED, STARTED = 0, 1
@@ -106,14 +101,8 @@ def read_span_values(
             return INVALID, entries[:0], above, disagree_below  # before anything reads it
         _add_span_batch(p[done:ready], labels[done:ready], frames, cursor, partial, leaf)
         if candidates:
-            found, part_above, part_below = _span_noise_rate_candidates(
-                p[done:ready], labels[done:ready], margin, shift
+            entries, n = add_span_candidates(
+                p, labels, done, ready, margin, shift, entries, n, above, disagree_below
             )
-            entries = with_room(entries, n, np.int64(found.shape[0]))
-            for c in range(found.shape[0]):
-                entries[n + c] = found[c] + (done << shift)  # tokens from the array's start
-            n += found.shape[0]
-            above += part_above
-            disagree_below += part_below
         done = ready
     return READ, entries[:n], above, disagree_below

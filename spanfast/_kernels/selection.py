@@ -411,6 +411,22 @@ def _span_noise_rate_candidates(p, labels, margin, shift):
     return entries[:n], above, disagree_below
 
 
+@helper
+def add_span_candidates(p, labels, lo, hi, margin, shift, entries, n, above, disagree_below):
+    """Tokens ``lo..hi-1`` of span data's candidates' pass (a stretch read while in
+    cache), their entries after the ``n`` in ``entries`` (numbered from token 0) and
+    their counts added to ``above`` and ``disagree_below``; returns ``(entries, n)``."""
+    found, part_above, part_below = _span_noise_rate_candidates(
+        p[lo:hi], labels[lo:hi], margin, shift
+    )
+    entries = with_room(entries, n, np.int64(found.shape[0]))
+    for c in range(found.shape[0]):
+        entries[n + c] = found[c] + (lo << shift)
+    above += part_above
+    disagree_below += part_below
+    return entries, n + found.shape[0]
+
+
 @kernel
 def count_class_keys(P, labels, capacity, histogram):
     """Cut k keeps the ``capacity[k]`` tokens labelled k with the smallest ``p[k]``."""

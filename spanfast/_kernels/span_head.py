@@ -22,7 +22,7 @@ from .checks import count_invalid_probabilities, narrow_labels
 from .confident_joint import _span_confident_joint
 from .ordering import load_acquire, store_release
 from .running_sum import _start, add_span_window, first_leaf_from, start_at
-from .selection import _span_noise_rate_candidates, with_room
+from .selection import add_span_candidates
 from .thresholds import class_counts
 
 # What read_span_half returns first: READ, or INVALID (a label or a value to report:
@@ -97,15 +97,9 @@ def read_span_half(
                 store_release(state, np.int64(_SUMMED + which), np.int64(_TO_REPORT))
                 return INVALID, entries[:0], above, disagree_below, counts, begin, joint
             if candidates:
-                found, part_above, part_below = _span_noise_rate_candidates(
-                    p[lo:hi], narrow[lo:hi], margin, shift
+                entries, n = add_span_candidates(
+                    p, narrow, lo, hi, margin, shift, entries, n, above, disagree_below
                 )
-                entries = with_room(entries, n, np.int64(found.shape[0]))
-                for c in range(found.shape[0]):
-                    entries[n + c] = found[c] + (lo << shift)  # tokens from token 0
-                n += found.shape[0]
-                above += part_above
-                disagree_below += part_below
         fed = add_span_window(
             p[lo:hi], narrow[lo:hi], seen, window_start, window_end, frames, cursor, partial, leaf
         )
